@@ -1,0 +1,25 @@
+// Parsing helpers shared by the command modes: host:port pairs and byte sizes with suffixes.
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
+  if (!m) throw new Error(`--listen must be HOST:PORT, got ${JSON.stringify(value)}`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`port ${port} is out of range`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** "10G", "512Mi", "1073741824" → bytes. */
+export function parseBytes(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(value.trim());
+  if (!m) throw new Error(`not a size: ${JSON.stringify(value)} (use e.g. 10G or 512Mi)`);
+  const unit = UNITS[(m[2] ?? '').toLowerCase()] as number;
+  return Math.floor(Number(m[1]) * unit);
+}
+
+export function parseId(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`${what} must be an integer id, got ${value}`);
+  return n;
+}

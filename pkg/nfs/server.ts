@@ -1,0 +1,72 @@
+// One NFS server: MOUNT v3 and NFS v3 on a single TCP port, serving any number of exports
+// that come and go while it runs. This is the composition root of pkg/nfs; it knows the
+// FileSystem interface and nothing about what implements it.
+import { randomBytes } from 'node:crypto';
+import { logger as makeLogger, type Logger } from '../log/logger';
+import type { FileSystem } from '../vfs';
+import { ExportRegistry, type Export, type ExportOptions } from './exports';
+import { HandleCodec, loadHandleSecret } from './handles';
+import { createMountProgram } from './mount';
+import { RpcServer } from './rpc';
+import { createNfsProgram } from './v3/program';
+
+export interface NfsServerOptions {
+  /** Where the handle secret lives; handles stay valid as long as this directory does. */
+  stateDir: string;
+  /** Changes on every start so clients resend UNSTABLE writes that were not committed. */
+  writeVerifier?: Buffer;
+  maxRecordBytes?: number;
+  logger?: Logger;
+}
+
+export class NfsServer {
+  readonly exports = new ExportRegistry();
+  private readonly rpc: RpcServer;
+  private readonly log: Logger;
+  private address?: { address: string; port: number };
+
+  private constructor(handles: HandleCodec, writeVerifier: Buffer, options: NfsServerOptions) {
+    this.log = options.logger ?? makeLogger('nfs');
+    const deps = { exports: this.exports, handles, logger: this.log };
+    this.rpc = new RpcServer({
+      programs: [createMountProgram(deps), createNfsProgram({ ...deps, writeVerifier })],
+      maxRecordBytes: options.maxRecordBytes,
+      logger: this.log,
+    });
+  }
+
+  static async create(options: NfsServerOptions): Promise<NfsServer> {
+    const secret = await loadHandleSecret(options.stateDir);
+    const verifier = options.writeVerifier ?? randomBytes(8);
+    return new NfsServer(new HandleCodec(secret), verifier, options);
+  }
+
+  addExport(name: string, fs: FileSystem, options: Partial<ExportOptions> = {}): Export {
+    const exp = this.exports.add(name, fs, options);
+    this.log.info('export added', { export: exp.path, readOnly: exp.options.readOnly });
+    return exp;
+  }
+
+  /** Stops serving the export (its handles become stale) and closes its file system. */
+  async removeExport(name: string): Promise<boolean> {
+    const exp = this.exports.remove(name);
+    if (!exp) return false;
+    await exp.fs.close();
+    this.log.info('export removed', { export: exp.path });
+    return true;
+  }
+
+  async listen(host: string, port: number): Promise<{ address: string; port: number }> {
+    this.address = await this.rpc.listen(host, port);
+    return this.address;
+  }
+
+  /** Stops accepting, drops connections, then flushes and closes every export. */
+  async close(): Promise<void> {
+    await this.rpc.close();
+    for (const exp of this.exports.list()) {
+      this.exports.remove(exp.path);
+      await exp.fs.close();
+    }
+  }
+}
