@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything s3files needs to build, run and test on Debian 12: the system packages
+# (the User-Mode Linux kernel NFS client and its tools for the end-to-end tests, ffmpeg for
+# the FFmpeg test, libnfs-utils as an independent NFS client) and the npm dependencies, then
+# builds. Idempotent; `--bench` adds nfs-ganesha, the reference server of bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(user-mode-linux nfs-common busybox-static iproute2 libnfs-utils ffmpeg git python3 kmod procps)
+if [[ " $* " == *" --bench "* ]]; then packages+=(nfs-ganesha nfs-ganesha-vfs rpcbind); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+npm run build
