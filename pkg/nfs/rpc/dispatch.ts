@@ -1,0 +1,132 @@
+// Turns one RPC record into one reply (or none): header, authentication, program / version /
+// procedure lookup, the handler, and the mapping of its failures to accept_stat. It knows
+// nothing of sockets, so it is tested with plain buffers.
+import type { Logger } from '../../log/logger';
+import { describeError } from '../../log/logger';
+import { XdrError, XdrReader, XdrWriter } from '../xdr';
+import { authenticate } from './auth';
+import {
+  AcceptStat,
+  decodeCall,
+  encodeAcceptError,
+  encodeAuthError,
+  encodeProgMismatch,
+  encodeRpcMismatch,
+  encodeSuccessHeader,
+  type CallHeader,
+} from './message';
+import type { ProcedureHandler, RpcCallContext, RpcProgram } from './program';
+
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+export type DispatchOutcome =
+  /** The reply message, not yet framed. */
+  | { kind: 'reply'; message: Buffer[] }
+  /** Nothing to answer (a REPLY sent to us). */
+  | { kind: 'drop'; reason: string }
+  /** The stream is garbage: close the connection. */
+  | { kind: 'close'; reason: string };
+
+interface ProgramEntry {
+  program: RpcProgram;
+  low: number;
+  high: number;
+}
+
+const SMALL_REPLY = 64;
+const NULL_PROCEDURE = 0;
+
+export class Dispatcher {
+  private readonly programs = new Map<number, ProgramEntry>();
+
+  constructor(
+    programs: readonly RpcProgram[],
+    private readonly log: Logger,
+  ) {
+    for (const program of programs) {
+      if (this.programs.has(program.program)) throw new Error(`RPC program ${program.program} registered twice`);
+      const versions = [...program.versions.keys()];
+      if (versions.length === 0) throw new Error(`RPC program ${program.name} has no versions`);
+      this.programs.set(program.program, { program, low: Math.min(...versions), high: Math.max(...versions) });
+    }
+  }
+
+  async dispatch(record: Buffer, peer: Peer): Promise<DispatchOutcome> {
+    const args = new XdrReader(record);
+    const decoded = decodeCall(args);
+    switch (decoded.kind) {
+      case 'malformed':
+        return { kind: 'close', reason: decoded.reason };
+      case 'not-call':
+        return { kind: 'drop', reason: `msg_type ${decoded.msgType} is not CALL` };
+      case 'rpc-mismatch':
+        return reply(encodeRpcMismatch(new XdrWriter(SMALL_REPLY), decoded.xid));
+      case 'auth-error':
+        return reply(encodeAuthError(new XdrWriter(SMALL_REPLY), decoded.xid, decoded.stat));
+      case 'call':
+        return this.call(decoded.header, args, peer);
+    }
+  }
+
+  private async call(h: CallHeader, args: XdrReader, peer: Peer): Promise<DispatchOutcome> {
+    const auth = authenticate(h.cred, h.verf);
+    if (!auth.ok) return reply(encodeAuthError(new XdrWriter(SMALL_REPLY), h.xid, auth.stat));
+    const entry = this.programs.get(h.prog);
+    if (!entry) return reply(encodeAcceptError(new XdrWriter(SMALL_REPLY), h.xid, AcceptStat.PROG_UNAVAIL));
+    const procedures = entry.program.versions.get(h.vers);
+    if (!procedures) return reply(encodeProgMismatch(new XdrWriter(SMALL_REPLY), h.xid, entry.low, entry.high));
+    const handler: ProcedureHandler | undefined = procedures.get(h.proc);
+    if (!handler) {
+      // By convention procedure 0 of every program is NULL, taking and returning void (as in
+      // RFC 1813 for NFS and MOUNT, RFC 1833 for rpcbind); clients ping with it, so answer it
+      // even when a program's table leaves it out.
+      if (h.proc === NULL_PROCEDURE) return reply(encodeSuccessHeader(new XdrWriter(SMALL_REPLY), h.xid));
+      return reply(encodeAcceptError(new XdrWriter(SMALL_REPLY), h.xid, AcceptStat.PROC_UNAVAIL));
+    }
+    const ctx: RpcCallContext = {
+      xid: h.xid,
+      program: h.prog,
+      version: h.vers,
+      procedure: h.proc,
+      flavor: auth.flavor,
+      authSys: auth.authSys,
+      remoteAddress: peer.address,
+      remotePort: peer.port,
+    };
+    const out = encodeSuccessHeader(new XdrWriter(), h.xid);
+    try {
+      await handler(args, out, ctx);
+    } catch (err) {
+      return reply(encodeAcceptError(new XdrWriter(SMALL_REPLY), h.xid, this.failureStat(err, entry.program, ctx)));
+    }
+    return { kind: 'reply', message: out.chunks() };
+  }
+
+  private failureStat(
+    err: unknown,
+    program: RpcProgram,
+    ctx: RpcCallContext,
+  ): typeof AcceptStat.GARBAGE_ARGS | typeof AcceptStat.SYSTEM_ERR {
+    const fields = {
+      program: program.name,
+      version: ctx.version,
+      procedure: ctx.procedure,
+      xid: ctx.xid,
+      client: ctx.remoteAddress,
+      error: describeError(err),
+    };
+    if (err instanceof XdrError) {
+      this.log.debug('garbage arguments', fields);
+      return AcceptStat.GARBAGE_ARGS;
+    }
+    this.log.error('procedure failed', fields);
+    return AcceptStat.SYSTEM_ERR;
+  }
+}
+
+function reply(w: XdrWriter): DispatchOutcome {
+  return { kind: 'reply', message: w.chunks() };
+}
