@@ -71,7 +71,7 @@ export class XdrReader {
 
   /** Fixed-length opaque; returns a view into the record (no copy). */
   fixedOpaque(length: number): Buffer {
-    const padded = (length + 3) & ~3;
+    const padded = paddedLength(length);
     this.need(padded);
     const v = this.buf.subarray(this.pos, this.pos + length);
     this.pos += padded;
@@ -105,8 +105,16 @@ export class XdrReader {
   }
 
   skip(bytes: number): void {
-    const padded = (bytes + 3) & ~3;
+    const padded = paddedLength(bytes);
     this.need(padded);
     this.pos += padded;
   }
+}
+
+/**
+ * `length` rounded up to a multiple of four. Plain arithmetic, not `(length + 3) & ~3`: the
+ * bitwise form wraps to 0 or a negative number for wire lengths of 2^31 - 3 and above.
+ */
+function paddedLength(length: number): number {
+  return length + ((4 - (length % 4)) % 4);
 }
