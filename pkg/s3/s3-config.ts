@@ -1,0 +1,91 @@
+// Configuration of S3Store and the SDK client built from it.
+import http from 'node:http';
+import https from 'node:https';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { StoreCapabilities } from './object-store';
+import { DEFAULT_RETRY_POLICY, realRetryDeps, RetryDeps, RetryPolicy } from './retry';
+
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface S3StoreConfig {
+  bucket: string;
+  /** Custom endpoint for S3-compatible servers, e.g. http://127.0.0.1:7480. */
+  endpoint?: string;
+  region?: string;
+  /** Path-style addressing (bucket in the path); needed by most local S3-compatible servers. */
+  forcePathStyle?: boolean;
+  /** Explicit keys (from a CSI secret); otherwise the SDK default chain (IRSA, Pod Identity, instance role, env). */
+  credentials?: StaticCredentials;
+  /**
+   * 'WHEN_REQUIRED' (default) sends checksums only where S3 demands them; newer SDKs otherwise
+   * send streaming trailer checksums that RGW and other S3-compatible servers refuse (411).
+   */
+  requestChecksumCalculation?: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+  connectionTimeoutMs?: number;
+  /** Time from sending a request (including its body) to the response headers. */
+  requestTimeoutMs?: number;
+  /** Socket inactivity limit, also while a response body streams. */
+  socketIdleTimeoutMs?: number;
+  /** Maximum S3 requests in flight (a streamed GET counts until its body is consumed). */
+  maxConcurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  /** For tests: a fake sleep and random source. */
+  retryDeps?: RetryDeps;
+  /** Overrides of detected capabilities (a configured value wins over the probe). */
+  capabilities?: Partial<StoreCapabilities>;
+  /**
+   * How ETags are written in If-Match headers. RGW 16 answers 412 to PutObject with the quoted
+   * (correct) ETag and accepts it unquoted, so 'unquoted' is the default; detectCapabilities()
+   * switches to 'quoted' if the server only accepts that.
+   */
+  ifMatchStyle?: 'unquoted' | 'quoted';
+  /** Where detectCapabilities() writes its scratch objects (removed afterwards). */
+  probePrefix?: string;
+}
+
+export interface ResolvedS3Config {
+  bucket: string;
+  policy: RetryPolicy;
+  deps: RetryDeps;
+  maxConcurrency: number;
+  probePrefix: string;
+  secrets: string[];
+}
+
+export function resolveConfig(cfg: S3StoreConfig): ResolvedS3Config {
+  return {
+    bucket: cfg.bucket,
+    policy: { ...DEFAULT_RETRY_POLICY, ...cfg.retry },
+    deps: cfg.retryDeps ?? realRetryDeps,
+    maxConcurrency: cfg.maxConcurrency ?? 16,
+    probePrefix: cfg.probePrefix ?? '.s3files-probe/',
+    // Scrubbed from any message that leaves the store, whatever the server echoes back.
+    secrets: [cfg.credentials?.secretAccessKey, cfg.credentials?.sessionToken].filter((s): s is string => !!s),
+  };
+}
+
+export function buildClient(cfg: S3StoreConfig, maxConcurrency: number): S3Client {
+  const agentOptions = { keepAlive: true, maxSockets: maxConcurrency + 4 };
+  return new S3Client({
+    endpoint: cfg.endpoint,
+    region: cfg.region ?? 'us-east-1',
+    forcePathStyle: cfg.forcePathStyle ?? false,
+    credentials: cfg.credentials,
+    maxAttempts: 1, // retries are ours (./retry.ts)
+    requestChecksumCalculation: cfg.requestChecksumCalculation ?? 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: cfg.connectionTimeoutMs ?? 5000,
+      requestTimeout: cfg.requestTimeoutMs ?? 120000,
+      throwOnRequestTimeout: true,
+      socketTimeout: cfg.socketIdleTimeoutMs ?? 30000,
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent(agentOptions),
+    }),
+  });
+}
