@@ -50,3 +50,50 @@ export function words(b: Buffer): string {
   for (let i = 0; i < b.length; i += 4) out.push(b.subarray(i, i + 4).toString('hex'));
   return out.join(' ');
 }
+
+export interface Fattr {
+  type: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: number;
+  fsid: bigint;
+  fileid: number;
+  ctime: { sec: number; nsec: number };
+}
+
+/** fattr3 as the client sees it (ftype3 number, fsid, fileid). */
+export function readFattr(r: XdrReader): Fattr {
+  const type = r.uint32();
+  const mode = r.uint32();
+  const nlink = r.uint32();
+  const uid = r.uint32();
+  const gid = r.uint32();
+  const size = r.uint64Number();
+  r.uint64(); // used
+  r.skip(8); // rdev
+  const fsid = r.uint64();
+  const fileid = r.uint64Number();
+  r.skip(16); // atime, mtime
+  const ctime = { sec: r.uint32(), nsec: r.uint32() };
+  return { type, mode, nlink, uid, gid, size, fsid, fileid, ctime };
+}
+
+export function readPostOpAttr(r: XdrReader): Fattr | undefined {
+  return r.bool() ? readFattr(r) : undefined;
+}
+
+export interface WccData {
+  before?: { size: number };
+  after?: Fattr;
+}
+
+export function readWccData(r: XdrReader): WccData {
+  let before: WccData['before'];
+  if (r.bool()) {
+    before = { size: r.uint64Number() };
+    r.skip(16);
+  }
+  return { before, after: readPostOpAttr(r) };
+}
