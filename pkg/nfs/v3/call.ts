@@ -6,16 +6,17 @@ import type { Logger } from '../../log/logger';
 import type { Attributes, Created, Credentials, FileSystem } from '../../vfs';
 import { isFsError } from '../../vfs';
 import { effectiveCredentials, type Export, type ExportRegistry } from '../exports';
-import type { HandleCodec } from '../handles';
 import type { RpcCallContext } from '../rpc/program';
 import type { XdrReader, XdrWriter } from '../xdr';
 import { NAME_MAX_BYTES, NFS3_FHSIZE, Nfsstat3 } from './constants';
+import type { HandleCache } from './handle-cache';
 import { NfsStatusError } from './status';
 import { writePostOpAttr, writePostOpFh3, writeWccData } from './types';
 
 export interface NfsDeps {
   exports: ExportRegistry;
-  handles: HandleCodec;
+  /** The HandleCodec behind a cache of its recent answers. */
+  handles: HandleCache;
   /** 8 bytes, different after every server start: WRITE and COMMIT return it. */
   writeVerifier: Buffer;
   logger: Logger;

@@ -10,6 +10,7 @@ import type { ProcedureHandler, RpcCallContext, RpcProgram } from '../rpc/progra
 import { XdrError, type XdrReader, type XdrWriter } from '../xdr';
 import { NfsCall, type FailState, type NfsDeps, type NfsProcedure, type Resolved } from './call';
 import { NFS_PROGRAM, NFS_V3, NFS3_WRITEVERFSIZE, Nfsstat3 } from './constants';
+import { HandleCache } from './handle-cache';
 import { access } from './procs/access';
 import { commit } from './procs/commit';
 import { create } from './procs/create';
@@ -69,7 +70,7 @@ export function createNfsProgram(deps: {
   if (deps.writeVerifier.length !== NFS3_WRITEVERFSIZE) throw new Error('writeVerifier must be 8 bytes');
   const full: NfsDeps = {
     exports: deps.exports,
-    handles: deps.handles,
+    handles: new HandleCache(deps.handles),
     writeVerifier: Buffer.from(deps.writeVerifier),
     logger: deps.logger ?? makeLogger('nfs'),
   };

@@ -28,6 +28,7 @@ export const lookup: NfsProcedure = {
     const cred = call.credentials(dir.exp);
     if (name === '.' || (name === '..' && dir.ino === dir.fs.rootIno)) {
       // The directory itself, with the search permission any lookup in it needs.
+      if (dir.attrs.type !== 'dir') throw new NfsStatusError(Nfsstat3.NOTDIR);
       const { granted } = await dir.fs.access(cred, dir.ino, Access3.LOOKUP);
       if ((granted & Access3.LOOKUP) === 0) throw new NfsStatusError(Nfsstat3.ACCES);
       return writeFound(call, dir, fh, dir.attrs, dir.attrs);
