@@ -1,0 +1,231 @@
+// The shared state of one cache file system and the helpers every operation uses: reading
+// records, running metadata mutations, the dirty marks of files being written, lazy
+// persistence of in-memory attributes, and change notifications for the reconciler.
+import { EventEmitter } from 'node:events';
+import { FsError, fromSystemError, type Attributes, type Timestamp } from '../vfs';
+import type { Logger } from '../log/logger';
+import { Capacity } from './capacity';
+import { relatimeDue, type Clock } from './clock';
+import type { DataStore } from './data-store';
+import { FileStates, type FileState } from './file-state';
+import { toAttributes, type InodeRecord } from './inode';
+import { InodeTable } from './inode-table';
+import type { MetadataStore } from './metadata-store';
+import { runMutation, type ChangeKind, type Mutation, type MutationDeps } from './mutation';
+
+export type ChangeListener = (ino: number, kind: ChangeKind) => void;
+
+export interface CoreParts {
+  dir: string;
+  store: MetadataStore;
+  data: DataStore;
+  inodes: InodeTable;
+  clock: Clock;
+  log: Logger;
+  maxFileSize: number;
+  capacityBytes?: number;
+  maxInodes?: number;
+}
+
+export class FsCore {
+  readonly dir: string;
+  readonly store: MetadataStore;
+  readonly data: DataStore;
+  readonly inodes: InodeTable;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly maxFileSize: number;
+  readonly maxInodes?: number;
+  readonly capacity: Capacity;
+  readonly states = new FileStates();
+  private readonly events = new EventEmitter();
+  private readonly deps: MutationDeps;
+  /** Data files unlinked whose orphan marks can go (removed with the next flush). */
+  private readonly unlinkedOrphans = new Set<number>();
+  private flushing: Promise<void> | undefined;
+
+  constructor(parts: CoreParts) {
+    this.dir = parts.dir;
+    this.store = parts.store;
+    this.data = parts.data;
+    this.inodes = parts.inodes;
+    this.clock = parts.clock;
+    this.log = parts.log;
+    this.maxFileSize = parts.maxFileSize;
+    this.maxInodes = parts.maxInodes;
+    this.capacity = new Capacity(parts.inodes, parts.capacityBytes);
+    this.deps = { store: parts.store, inodes: parts.inodes, clock: parts.clock, maxInodes: parts.maxInodes };
+    this.events.setMaxListeners(0);
+  }
+
+  now(): Timestamp {
+    return this.clock();
+  }
+
+  /** The newest record of `ino`; ESTALE if it does not exist (or has another generation). */
+  record(ino: number, generation?: number): InodeRecord {
+    const rec = this.inodes.get(ino);
+    if (!rec || (generation !== undefined && rec.gen !== generation)) {
+      throw new FsError('ESTALE', `inode ${ino} is gone`);
+    }
+    return rec;
+  }
+
+  attributes(ino: number): Attributes {
+    return toAttributes(this.record(ino));
+  }
+
+  /** Runs one atomic, durable metadata operation, then unlinks data of freed inodes. */
+  async mutate<T>(fn: (m: Mutation) => T): Promise<T> {
+    const { result, mutation } = await runMutation(this.deps, fn);
+    this.emitAll(mutation.changes);
+    for (const ino of mutation.freed) await this.freeData(ino);
+    return result;
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
+  }
+
+  emit(ino: number, kind: ChangeKind): void {
+    try {
+      this.events.emit('change', ino, kind);
+    } catch (err) {
+      this.log.warn('change listener failed', { ino, kind, err: String(err) });
+    }
+  }
+
+  /**
+   * Makes sure the file's durable dirty mark is in LMDB before its data changes, so that a
+   * crash after the data file was touched is always noticed on restart (recovery.ts).
+   */
+  ensureDirtyMark(ino: number, st: FileState): Promise<void> {
+    if (!st.marking) {
+      const marking = this.store.transact(() => this.store.dirty.putSync(ino, 1)).then(
+        () => undefined,
+        (err: unknown) => {
+          if (st.marking === marking) st.marking = undefined;
+          throw fromSystemError(err, 'recording dirty mark');
+        },
+      );
+      st.marking = marking;
+    }
+    return st.marking;
+  }
+
+  /**
+   * Makes the in-memory attributes of `inos` durable in one transaction; `alsoInTxn` runs in
+   * the same transaction (e.g. to clear dirty marks whose data is now synced).
+   */
+  async persist(inos: Iterable<number>, alsoInTxn?: (m: Mutation) => void): Promise<void> {
+    const list = Array.from(inos);
+    for (const ino of list) await this.refreshUsed(ino);
+    await runMutation(this.deps, (m) => {
+      for (const ino of list) this.saveIfDirty(m, ino);
+      alsoInTxn?.(m);
+    });
+  }
+
+  /** In a transaction: writes the in-memory record of `ino` if it is newer than LMDB's. */
+  saveIfDirty(m: Mutation, ino: number): void {
+    if (!this.inodes.isDirty(ino)) return;
+    const rec = m.find(ino);
+    if (rec) m.save(rec, null);
+  }
+
+  /**
+   * In a transaction: drops the dirty mark of `ino` if all its writes are on disk and its
+   * attributes are being saved now. Returns whether it did.
+   */
+  clearMarkIfSynced(m: Mutation, ino: number): boolean {
+    const st = this.states.peek(ino);
+    if (!st || !st.marking || st.inflight > 0 || this.data.needsSync(ino)) return false;
+    this.saveIfDirty(m, ino);
+    m.store.dirty.removeSync(ino);
+    st.marking = undefined;
+    return true;
+  }
+
+  /** relatime: a read updates atime in memory only when due; persisted lazily. */
+  touchAtime(ino: number): void {
+    const rec = this.inodes.get(ino);
+    if (!rec) return;
+    const now = this.clock();
+    if (relatimeDue(rec.atime, rec.mtime, rec.ctime, now)) this.inodes.update(ino, (r) => (r.atime = now));
+  }
+
+  /** Writes everything in memory to LMDB and drops marks of files whose data is synced. */
+  flush(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.flushOnce().finally(() => (this.flushing = undefined));
+    }
+    return this.flushing;
+  }
+
+  /** Syncs every file written since its last commit, then flushes (clean shutdown). */
+  async syncAll(): Promise<void> {
+    await this.flushing;
+    for (const [ino, st] of Array.from(this.states.entries())) {
+      if (!st.marking && !this.data.needsSync(ino)) continue;
+      try {
+        await this.data.sync(ino);
+      } catch (err) {
+        this.log.error('sync of data file failed; its dirty mark is kept', { ino, err: String(err) });
+      }
+    }
+    await this.flush();
+  }
+
+  private async flushOnce(): Promise<void> {
+    const dirty = this.inodes.dirtyInodes();
+    const marked = Array.from(this.states.entries())
+      .filter(([, st]) => st.marking !== undefined)
+      .map(([ino]) => ino);
+    const orphans = Array.from(this.unlinkedOrphans);
+    if (dirty.length > 0 || marked.length > 0 || orphans.length > 0) {
+      await this.persist(dirty, (m) => {
+        for (const ino of marked) this.clearMarkIfSynced(m, ino);
+        for (const ino of orphans) m.store.orphans.removeSync(ino);
+      });
+      for (const ino of orphans) this.unlinkedOrphans.delete(ino);
+    }
+    this.states.prune();
+  }
+
+  private async refreshUsed(ino: number): Promise<void> {
+    const rec = this.inodes.get(ino);
+    if (!rec || rec.type !== 'file' || !this.inodes.isDirty(ino)) return;
+    try {
+      const used = await this.data.allocated(ino);
+      if (used !== this.inodes.get(ino)?.used) this.inodes.update(ino, (r) => (r.used = used));
+    } catch (err) {
+      this.log.warn('could not stat data file', { ino, err: String(err) });
+    }
+  }
+
+  private async freeData(ino: number): Promise<void> {
+    const st = this.states.get(ino);
+    await st.lock.exclusive(async () => {
+      try {
+        await this.data.remove(ino);
+        this.unlinkedOrphans.add(ino);
+      } catch (err) {
+        // The orphan mark stays; the next start retries the unlink.
+        this.log.warn('could not unlink data file of freed inode', { ino, err: String(err) });
+      }
+    });
+    st.marking = undefined;
+  }
+
+  private emitAll(changes: Array<[number, ChangeKind]>): void {
+    if (this.events.listenerCount('change') === 0) return;
+    const seen = new Set<string>();
+    for (const [ino, kind] of changes) {
+      const key = `${ino}:${kind}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.emit(ino, kind);
+    }
+  }
+}

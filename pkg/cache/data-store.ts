@@ -1,0 +1,284 @@
+// File contents: one sparse local file per regular-file inode, <dir>/data/<ino & 0xff>/<ino>,
+// created on the first write. Holes read back as zeros; bytes past the data file's end (a file
+// extended by SETATTR) are zeros too, so extending never touches the data file.
+//
+// Invariant: the data file is never longer than the file's logical size except during a write
+// that extends it. A data file found longer when opened (left by a crash before its record was
+// updated, see recovery.ts) is cut back to the recorded size, so stale bytes can never show up
+// in a later hole.
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { FdCache } from './fd-cache';
+
+const pread = promisify(fs.read);
+const pwrite = promisify(fs.write);
+const fdatasync = promisify(fs.fdatasync);
+const fsync = promisify(fs.fsync);
+const ftruncate = promisify(fs.ftruncate);
+const fstat = promisify(fs.fstat);
+const openFile = promisify(fs.open);
+const closeFd = promisify(fs.close);
+
+const SHARDS = 256;
+
+export interface DataStoreOptions {
+  dir: string;
+  maxOpenFiles?: number;
+  /** The logical size of a file, or undefined if the inode is gone. */
+  logicalSize(ino: number): number | undefined;
+}
+
+export class DataStore {
+  readonly root: string;
+  private readonly fds: FdCache;
+  /**
+   * Per file: writes completed, and how many of them an fdatasync has covered. A count is
+   * taken after the write returns, so a sync that starts while a write is in flight does not
+   * claim to cover it.
+   */
+  private readonly progress = new Map<number, { written: number; synced: number; syncing: number }>();
+  /** Files created since their shard directory was last fsynced. */
+  private readonly newFiles = new Set<number>();
+  /** Write-back errors seen when closing an evicted descriptor, reported by the next sync. */
+  private readonly deferredErrors = new Map<number, unknown>();
+
+  private constructor(private readonly opts: DataStoreOptions) {
+    this.root = path.join(opts.dir, 'data');
+    this.fds = new FdCache(
+      {
+        open: (ino, create) => this.openData(ino, create),
+        beforeClose: (ino, fd, evicted) => this.beforeClose(ino, fd, evicted),
+      },
+      opts.maxOpenFiles ?? 512,
+    );
+  }
+
+  static async create(opts: DataStoreOptions): Promise<DataStore> {
+    const store = new DataStore(opts);
+    await fs.promises.mkdir(store.root, { recursive: true });
+    for (let i = 0; i < SHARDS; i++) await fs.promises.mkdir(store.shardDir(i), { recursive: true });
+    return store;
+  }
+
+  get openFiles(): number {
+    return this.fds.openCount;
+  }
+
+  pathOf(ino: number): string {
+    return path.join(this.shardDir(ino % SHARDS), ino.toString(16));
+  }
+
+  /** Reads up to `length` bytes; shorter at the data file's end, empty if there is no data file. */
+  async read(ino: number, offset: number, length: number): Promise<Buffer> {
+    try {
+      return await this.fds.use(ino, false, async (fd) => {
+        const buf = Buffer.allocUnsafe(length);
+        let got = 0;
+        while (got < length) {
+          const { bytesRead } = await pread(fd, buf, got, length - got, offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return buf.subarray(0, got);
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+      throw err;
+    }
+  }
+
+  async write(ino: number, offset: number, data: Buffer): Promise<void> {
+    await this.fds.use(ino, true, async (fd) => {
+      let done = 0;
+      try {
+        while (done < data.length) {
+          const { bytesWritten } = await pwrite(fd, data, done, data.length - done, offset + done);
+          done += bytesWritten;
+        }
+      } finally {
+        this.markWritten(ino);
+      }
+    });
+  }
+
+  /** Cuts the data file to `size` if it is longer; a missing data file is left missing. */
+  async truncate(ino: number, size: number): Promise<void> {
+    await this.withExisting(ino, async (fd) => {
+      const st = await fstat(fd);
+      if (st.size > size) {
+        await ftruncate(fd, size);
+        // The shorter size must be on disk before the truncate is acknowledged: a dirty file's
+        // size is taken from its data file after a crash (recovery.ts).
+        await fdatasync(fd);
+      }
+    });
+  }
+
+  /** Makes the file's data (and its directory entry, if new) durable. */
+  async sync(ino: number): Promise<void> {
+    const deferred = this.deferredErrors.get(ino);
+    if (deferred) {
+      this.deferredErrors.delete(ino);
+      throw deferred;
+    }
+    const p = this.progress.get(ino);
+    if (p && p.written > p.synced) await this.syncFd(ino, p, (fn) => this.withExisting(ino, fn));
+    if (this.newFiles.has(ino)) {
+      await this.syncDir(this.shardDir(ino % SHARDS));
+      this.newFiles.delete(ino);
+    }
+  }
+
+  needsSync(ino: number): boolean {
+    const p = this.progress.get(ino);
+    return (p !== undefined && p.written > p.synced) || this.newFiles.has(ino) || this.deferredErrors.has(ino);
+  }
+
+  private markWritten(ino: number): void {
+    const p = this.progress.get(ino);
+    if (p) p.written++;
+    else this.progress.set(ino, { written: 1, synced: 0, syncing: 0 });
+  }
+
+  /** fdatasync covering every write completed before it started; forgets settled files. */
+  private async syncFd(
+    ino: number,
+    p: { written: number; synced: number; syncing: number },
+    withFd: (fn: (fd: number) => Promise<unknown>) => Promise<void>,
+  ): Promise<void> {
+    const target = p.written;
+    p.syncing++;
+    try {
+      await withFd((fd) => fdatasync(fd));
+      p.synced = Math.max(p.synced, target);
+    } finally {
+      p.syncing--;
+      if (p.syncing === 0 && p.synced >= p.written && this.progress.get(ino) === p) this.progress.delete(ino);
+    }
+  }
+
+  /** Bytes allocated on disk (st_blocks * 512), 0 without a data file. */
+  async allocated(ino: number): Promise<number> {
+    let used = 0;
+    await this.withExisting(ino, async (fd) => {
+      used = (await fstat(fd)).blocks * 512;
+    });
+    return used;
+  }
+
+  /** The data file's size, or undefined when there is none (used by crash recovery). */
+  async fileSize(ino: number): Promise<{ size: number; used: number } | undefined> {
+    try {
+      const st = await fs.promises.stat(this.pathOf(ino));
+      return { size: st.size, used: st.blocks * 512 };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes the data file (the inode is gone). Missing files are fine. */
+  async remove(ino: number): Promise<void> {
+    this.fds.drop(ino);
+    this.progress.delete(ino);
+    this.newFiles.delete(ino);
+    this.deferredErrors.delete(ino);
+    await fs.promises.unlink(this.pathOf(ino)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.fds.closeAll();
+  }
+
+  /**
+   * The largest file size the cache disk supports (ext4: 16 TiB - 4 KiB; xfs: 8 EiB), found by
+   * extending an empty sparse file; capped at 2^53 - 1, the largest exact JS number.
+   */
+  async probeMaxFileSize(): Promise<number> {
+    const file = path.join(this.root, `.probe-${process.pid}`);
+    const fd = await openFile(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    try {
+      const fits = (n: number) => ftruncate(fd, n).then(() => true, () => false);
+      if (await fits(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
+      let lo = 0;
+      let hi = Number.MAX_SAFE_INTEGER;
+      while (hi - lo > 1) {
+        const mid = Math.floor(lo + (hi - lo) / 2);
+        if (await fits(mid)) lo = mid;
+        else hi = mid;
+      }
+      return lo;
+    } finally {
+      await closeFd(fd);
+      await fs.promises.unlink(file).catch(() => undefined);
+    }
+  }
+
+  private shardDir(shard: number): string {
+    return path.join(this.root, shard.toString(16).padStart(2, '0'));
+  }
+
+  private async withExisting(ino: number, fn: (fd: number) => Promise<unknown>): Promise<void> {
+    try {
+      await this.fds.use(ino, false, fn);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  private async openData(ino: number, create: boolean): Promise<number> {
+    const file = this.pathOf(ino);
+    try {
+      const fd = await openFile(file, fs.constants.O_RDWR);
+      await this.trimToLogicalSize(ino, fd);
+      return fd;
+    } catch (err) {
+      if (!create || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const fd = await openFile(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    this.newFiles.add(ino);
+    return fd;
+  }
+
+  private async trimToLogicalSize(ino: number, fd: number): Promise<void> {
+    const size = this.opts.logicalSize(ino);
+    if (size === undefined) return;
+    try {
+      const st = await fstat(fd);
+      if (st.size > size) {
+        await ftruncate(fd, size);
+        await fdatasync(fd);
+      }
+    } catch (err) {
+      await closeFd(fd).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async beforeClose(ino: number, fd: number, evicted: boolean): Promise<void> {
+    // An evicted descriptor of a file with unsynced writes is synced first: a write-back
+    // error is reported to descriptors open at the time, so it must be collected now and
+    // handed to the next COMMIT rather than lost.
+    const p = this.progress.get(ino);
+    if (!evicted || !p || p.written <= p.synced) return;
+    try {
+      await this.syncFd(ino, p, async (fn) => {
+        await fn(fd);
+      });
+    } catch (err) {
+      this.deferredErrors.set(ino, err);
+    }
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    const fd = await openFile(dir, fs.constants.O_RDONLY);
+    try {
+      await fsync(fd);
+    } finally {
+      await closeFd(fd);
+    }
+  }
+}

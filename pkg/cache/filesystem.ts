@@ -1,0 +1,218 @@
+// CacheFileSystem: the FileSystem the NFS server serves, on local disk. Each method checks the
+// caller's permissions and delegates to the operation modules (ops-*.ts); this class adds only
+// the inode-level queries, start/stop and the guard that turns unexpected failures into EIO.
+import {
+  FsError,
+  type Attributes,
+  type Created,
+  type CreateMode,
+  type Credentials,
+  type FileSystem,
+  type FsInfo,
+  type FsStat,
+  type LookupResult,
+  type ReadDirOptions,
+  type ReadDirResult,
+  type ReadResult,
+  type SetAttributes,
+  type Stability,
+  type Timestamp,
+  type Wcc,
+  type WriteResult,
+} from '../vfs';
+import { describeError } from '../log/logger';
+import type { ChangeListener, FsCore } from './core';
+import { findEntry } from './directory';
+import { MAX_LINKS, ROOT_INO, toAttributes } from './inode';
+import { checkName, MAX_NAME_BYTES } from './names';
+import * as create from './ops-create';
+import * as data from './ops-data';
+import { readdir } from './ops-readdir';
+import * as remove from './ops-remove';
+import { setattr } from './ops-setattr';
+import { grantedAccess, requireSearch } from './permissions';
+
+export interface CacheFileSystemParts {
+  core: FsCore;
+  release: () => Promise<void>;
+  flushIntervalMs: number;
+}
+
+export class CacheFileSystem implements FileSystem {
+  readonly rootIno = ROOT_INO;
+  private readonly core: FsCore;
+  private readonly release: () => Promise<void>;
+  private readonly timer: NodeJS.Timeout;
+  private closing: Promise<void> | undefined;
+
+  constructor(parts: CacheFileSystemParts) {
+    this.core = parts.core;
+    this.release = parts.release;
+    // Attributes changed by unstable writes and atime reach LMDB at least this often.
+    this.timer = setInterval(() => {
+      this.core.flush().catch((err) => this.core.log.error('periodic flush failed', { err: describeError(err) }));
+    }, parts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Subscribes to changes: (ino, 'data' | 'metadata' | 'entries' | 'removed'). */
+  onChange(listener: ChangeListener): () => void {
+    return this.core.onChange(listener);
+  }
+
+  getattr(ino: number, generation?: number): Promise<Attributes> {
+    return this.guard('getattr', () => toAttributes(this.core.record(ino, generation)));
+  }
+
+  setattr(cred: Credentials, ino: number, attrs: SetAttributes, guardCtime?: Timestamp): Promise<Wcc> {
+    return this.guard('setattr', () => setattr(this.core, cred, ino, attrs, guardCtime));
+  }
+
+  lookup(cred: Credentials, dir: number, name: string): Promise<LookupResult> {
+    return this.guard('lookup', () => {
+      const d = this.core.record(dir);
+      if (d.type !== 'dir') throw new FsError('ENOTDIR', `inode ${dir} is not a directory`);
+      requireSearch(cred, d);
+      let ino: number;
+      if (name === '.') ino = dir;
+      else if (name === '..') ino = d.parent!;
+      else {
+        checkName(name);
+        const entry = findEntry(this.core.store, dir, name);
+        if (!entry) throw new FsError('ENOENT', `'${name}' not found`);
+        ino = entry.ino;
+      }
+      const rec = this.core.inodes.get(ino);
+      if (!rec) throw new FsError('ENOENT', `'${name}' not found`);
+      return { ino, attributes: toAttributes(rec), dirAttributes: toAttributes(d) };
+    });
+  }
+
+  access(cred: Credentials, ino: number, mask: number): Promise<{ granted: number; attributes: Attributes }> {
+    return this.guard('access', () => {
+      const rec = this.core.record(ino);
+      return { granted: grantedAccess(cred, rec, mask), attributes: toAttributes(rec) };
+    });
+  }
+
+  readlink(_cred: Credentials, ino: number): Promise<{ target: string; attributes: Attributes }> {
+    return this.guard('readlink', () => {
+      const rec = this.core.record(ino);
+      if (rec.type !== 'symlink') throw new FsError('EINVAL', `inode ${ino} is not a symlink`);
+      this.core.touchAtime(ino);
+      return { target: rec.target ?? '', attributes: this.core.attributes(ino) };
+    });
+  }
+
+  read(cred: Credentials, ino: number, offset: number, count: number): Promise<ReadResult> {
+    return this.guard('read', () => data.read(this.core, cred, ino, offset, count));
+  }
+
+  write(cred: Credentials, ino: number, offset: number, buf: Buffer, stability: Stability): Promise<WriteResult> {
+    return this.guard('write', () => data.write(this.core, cred, ino, offset, buf, stability));
+  }
+
+  create(cred: Credentials, dir: number, name: string, mode: CreateMode): Promise<Created> {
+    return this.guard('create', () => create.create(this.core, cred, dir, name, mode));
+  }
+
+  mkdir(cred: Credentials, dir: number, name: string, attrs: SetAttributes): Promise<Created> {
+    return this.guard('mkdir', () => create.mkdir(this.core, cred, dir, name, attrs));
+  }
+
+  symlink(cred: Credentials, dir: number, name: string, target: string, attrs: SetAttributes): Promise<Created> {
+    return this.guard('symlink', () => create.symlink(this.core, cred, dir, name, target, attrs));
+  }
+
+  mknod(
+    cred: Credentials,
+    dir: number,
+    name: string,
+    type: 'block' | 'char' | 'socket' | 'fifo',
+    attrs: SetAttributes,
+    rdev: { major: number; minor: number },
+  ): Promise<Created> {
+    return this.guard('mknod', () => create.mknod(this.core, cred, dir, name, type, attrs, rdev));
+  }
+
+  link(cred: Credentials, ino: number, dir: number, name: string): Promise<{ attributes: Attributes; dir: Wcc }> {
+    return this.guard('link', () => create.link(this.core, cred, ino, dir, name));
+  }
+
+  remove(cred: Credentials, dir: number, name: string): Promise<Wcc> {
+    return this.guard('remove', () => remove.remove(this.core, cred, dir, name));
+  }
+
+  rmdir(cred: Credentials, dir: number, name: string): Promise<Wcc> {
+    return this.guard('rmdir', () => remove.rmdir(this.core, cred, dir, name));
+  }
+
+  rename(cred: Credentials, fromDir: number, fromName: string, toDir: number, toName: string): Promise<{ from: Wcc; to: Wcc }> {
+    return this.guard('rename', () => remove.rename(this.core, cred, fromDir, fromName, toDir, toName));
+  }
+
+  readdir(cred: Credentials, dir: number, options: ReadDirOptions): Promise<ReadDirResult> {
+    return this.guard('readdir', () => readdir(this.core, cred, dir, options));
+  }
+
+  commit(_cred: Credentials, ino: number, _offset: number, _count: number): Promise<Wcc> {
+    return this.guard('commit', () => data.commit(this.core, ino));
+  }
+
+  fsstat(ino: number): Promise<FsStat> {
+    return this.guard('fsstat', () => {
+      this.core.record(ino);
+      return this.core.capacity.fsstat(this.core.dir, this.core.store.counter('inodeCount'), this.core.maxInodes);
+    });
+  }
+
+  fsinfo(): FsInfo {
+    return {
+      maxFileSize: this.core.maxFileSize,
+      maxNameBytes: MAX_NAME_BYTES,
+      maxLinks: MAX_LINKS,
+      timeDeltaNs: 1,
+      supportsHardLinks: true,
+      supportsSymlinks: true,
+      caseInsensitive: false,
+      casePreserving: true,
+    };
+  }
+
+  /** Persists in-memory attributes now (the periodic flush does this on its own). */
+  flush(): Promise<void> {
+    return this.guard('flush', () => this.core.flush());
+  }
+
+  /** Open data-file descriptors (for leak checks and metrics). */
+  get openDataFiles(): number {
+    return this.core.data.openFiles;
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.timer);
+    try {
+      await this.core.syncAll();
+    } finally {
+      await this.core.data.close();
+      await this.core.store.close();
+      await this.release();
+    }
+  }
+
+  private async guard<T>(op: string, fn: () => Promise<T> | T): Promise<T> {
+    if (this.closing) throw new FsError('EIO', 'file system is closed');
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof FsError) throw err;
+      this.core.log.error('unexpected failure', { op, err: describeError(err) });
+      throw new FsError('EIO', `${op} failed`, { cause: err });
+    }
+  }
+}

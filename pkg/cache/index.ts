@@ -1,0 +1,75 @@
+// The cache file system: a POSIX file system on local disk (metadata in LMDB, one sparse data
+// file per regular file) behind the FileSystem interface the NFS server serves.
+import fs from 'node:fs';
+import type { Timestamp } from '../vfs';
+import { logger as makeLogger, type Logger } from '../log/logger';
+import { systemClock } from './clock';
+import { FsCore } from './core';
+import { DataStore } from './data-store';
+import { lockDir } from './dir-lock';
+import { CacheFileSystem } from './filesystem';
+import { InodeTable } from './inode-table';
+import { MetadataStore } from './metadata-store';
+import { ensureRoot, recover } from './recovery';
+
+export { CacheFileSystem } from './filesystem';
+export type { ChangeListener } from './core';
+export type { ChangeKind } from './mutation';
+
+export interface CacheFileSystemOptions {
+  /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */
+  dir: string;
+  /** Bytes of file data allowed (the PVC size); FSSTAT reports it, writes beyond get ENOSPC. */
+  capacityBytes?: number;
+  /** Inodes allowed; creates beyond get ENOSPC. */
+  maxInodes?: number;
+  clock?: () => Timestamp;
+  logger?: Logger;
+  /** Owner and mode of the root directory when it is first created (default 0:0, 0755). */
+  defaultOwner?: { uid: number; gid: number; mode: number };
+  /** How often in-memory attributes are written to LMDB (default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Open data-file descriptors kept (default 512). */
+  maxOpenFiles?: number;
+}
+
+/**
+ * Opens (creating on first use) the file system in `options.dir`: takes the directory, opens
+ * the metadata database, creates the root, repairs what a crash left (recovery.ts), and probes
+ * the largest file size the cache disk supports.
+ */
+export async function openCacheFileSystem(options: CacheFileSystemOptions): Promise<CacheFileSystem> {
+  const log = options.logger ?? makeLogger('cache');
+  await fs.promises.mkdir(options.dir, { recursive: true });
+  const release = await lockDir(options.dir);
+  let store: MetadataStore | undefined;
+  let data: DataStore | undefined;
+  try {
+    store = MetadataStore.open(options.dir);
+    const inodes = new InodeTable(store);
+    data = await DataStore.create({ dir: options.dir, maxOpenFiles: options.maxOpenFiles, logicalSize: (ino) => inodes.get(ino)?.size });
+    const clock = options.clock ?? systemClock();
+    const owner = options.defaultOwner ?? { uid: 0, gid: 0, mode: 0o755 };
+    await ensureRoot(store, clock, owner);
+    await recover(store, data, clock, log);
+    inodes.memoryUsed = store.counter('usedBytes');
+    const maxFileSize = await data.probeMaxFileSize();
+    const core = new FsCore({
+      dir: options.dir,
+      store,
+      data,
+      inodes,
+      clock,
+      log,
+      maxFileSize,
+      capacityBytes: options.capacityBytes,
+      maxInodes: options.maxInodes,
+    });
+    return new CacheFileSystem({ core, release, flushIntervalMs: options.flushIntervalMs ?? 1000 });
+  } catch (err) {
+    await data?.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    await release();
+    throw err;
+  }
+}

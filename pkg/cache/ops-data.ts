@@ -1,0 +1,161 @@
+// READ, WRITE and COMMIT (RFC 1813 3.3.6, 3.3.7, 3.3.21).
+//
+// Stability: an 'unstable' WRITE lands in the data file (page cache) and updates the file's
+// attributes in memory only. 'data-sync' and 'file-sync' fdatasync the data file and persist the
+// attributes before returning, and answer 'file-sync' (every attribute is in LMDB, so the
+// stronger promise is the honest one). COMMIT does the same for all earlier writes.
+//
+// Crash rule (see recovery.ts): every file's durable dirty mark is set before its data file is
+// first changed after a commit, so a crash at any point is noticed on restart.
+import { FsError, fromSystemError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
+import type { FsCore } from './core';
+import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
+import { isRoot, requireReadData, requireWriteData } from './permissions';
+
+const BLOCK = 4096;
+const roundUp = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
+const roundDown = (n: number): number => Math.floor(n / BLOCK) * BLOCK;
+
+function requireRegular(rec: InodeRecord): void {
+  if (rec.type === 'dir') throw new FsError('EISDIR', `inode ${rec.ino} is a directory`);
+  if (rec.type !== 'file') throw new FsError('EINVAL', `inode ${rec.ino} is not a regular file`);
+}
+
+function checkRange(core: FsCore, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new FsError('EINVAL', `bad offset ${offset}`);
+  if (offset + length > core.maxFileSize) throw new FsError('EFBIG', `offset ${offset} + ${length} exceeds the maximum file size`);
+}
+
+export async function read(core: FsCore, cred: Credentials, ino: number, offset: number, count: number): Promise<ReadResult> {
+  const rec0 = core.record(ino);
+  requireRegular(rec0);
+  requireReadData(cred, rec0);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new FsError('EINVAL', `bad offset ${offset}`);
+  // The shared lock keeps a truncate out while we read, so no bytes past EOF come back.
+  return core.states.get(ino).lock.shared(async () => {
+    const rec = core.record(ino);
+    const n = Math.max(0, Math.min(count, rec.size - offset));
+    let data: Buffer = Buffer.alloc(0);
+    if (n > 0) {
+      try {
+        data = await core.data.read(ino, offset, n);
+      } catch (err) {
+        throw fromSystemError(err, `reading inode ${ino}`);
+      }
+      // Past the data file's end (a file extended by SETATTR) the file reads as zeros.
+      if (data.length < n) data = Buffer.concat([data, Buffer.alloc(n - data.length)]);
+    }
+    core.touchAtime(ino);
+    return { data, eof: offset + n >= rec.size, attributes: core.attributes(ino) };
+  });
+}
+
+/** Bytes a write may add to the file's allocation (an upper bound for the capacity check). */
+function growthBound(rec: InodeRecord, offset: number, length: number): { bytes: number; sparseInterior: boolean } {
+  const end = offset + length;
+  const allocatedEnd = roundUp(rec.size);
+  let bytes = end > allocatedEnd ? roundUp(end) - Math.max(allocatedEnd, roundDown(offset)) : 0;
+  // A write inside a sparse file may fill holes; how much is known only after the write.
+  const sparseInterior = offset < rec.size && rec.used < allocatedEnd;
+  if (sparseInterior) bytes += Math.min(roundUp(Math.min(end, rec.size)) - roundDown(offset), allocatedEnd - rec.used);
+  return { bytes, sparseInterior };
+}
+
+export async function write(
+  core: FsCore,
+  cred: Credentials,
+  ino: number,
+  offset: number,
+  data: Buffer,
+  stability: Stability,
+): Promise<WriteResult> {
+  const rec0 = core.record(ino);
+  requireRegular(rec0);
+  requireWriteData(cred, rec0);
+  checkRange(core, offset, data.length);
+  const st = core.states.get(ino);
+  return st.lock.shared(async () => {
+    const rec = core.record(ino);
+    const before = toWccAttributes(rec);
+    if (data.length === 0) return { count: 0, committed: stability === 'unstable' ? 'unstable' : 'file-sync', file: { before, after: toAttributes(rec) } };
+    const growth = growthBound(rec, offset, data.length);
+    const release = core.capacity.reserve(growth.bytes);
+    st.writesStarted++;
+    st.inflight++;
+    try {
+      await core.ensureDirtyMark(ino, st);
+      await core.data.write(ino, offset, data);
+    } catch (err) {
+      throw fromSystemError(err, `writing inode ${ino}`);
+    } finally {
+      st.inflight--;
+      release();
+    }
+    const exactUsed = growth.sparseInterior ? await core.data.allocated(ino).catch(() => undefined) : undefined;
+    const modeBefore = core.record(ino).mode;
+    const after = applyWrite(core, cred, ino, offset, data.length, exactUsed);
+    core.emit(ino, 'data');
+    let committed: Stability = 'unstable';
+    if (stability !== 'unstable' || after.mode !== modeBefore) {
+      // A stable write, or one that cleared set-id bits (a metadata change, durable now).
+      await syncFile(core, ino, stability !== 'unstable');
+      if (stability !== 'unstable') committed = 'file-sync';
+    }
+    return { count: data.length, committed, file: { before, after: core.attributes(ino) } };
+  });
+}
+
+/** Updates size, times, allocation and versions in memory after the data has landed. */
+function applyWrite(core: FsCore, cred: Credentials, ino: number, offset: number, length: number, exactUsed?: number): InodeRecord {
+  const now = core.now();
+  const after = core.inodes.update(ino, (r) => {
+    const end = offset + length;
+    if (exactUsed !== undefined) r.used = exactUsed;
+    else if (end > roundUp(r.size)) r.used += roundUp(end) - Math.max(roundUp(r.size), roundDown(offset));
+    if (end > r.size) r.size = end;
+    r.mtime = now;
+    r.ctime = now;
+    r.dataVersion++;
+    if (!isRoot(cred) && r.mode & 0o6000) {
+      const mode = killSuid(r.mode);
+      if (mode !== r.mode) {
+        r.mode = mode;
+        r.metaVersion++;
+      }
+    }
+  });
+  if (!after) throw new FsError('ESTALE', `inode ${ino} was removed during the write`);
+  return after;
+}
+
+/** fdatasync (if `data`) and persist the file's attributes. */
+async function syncFile(core: FsCore, ino: number, data: boolean): Promise<void> {
+  if (data) {
+    try {
+      await core.data.sync(ino);
+    } catch (err) {
+      throw fromSystemError(err, `syncing inode ${ino}`);
+    }
+  }
+  await core.persist([ino]);
+}
+
+export async function commit(core: FsCore, ino: number): Promise<Wcc> {
+  const rec = core.record(ino);
+  const before = toWccAttributes(rec);
+  if (rec.type !== 'file') return { before, after: toAttributes(rec) };
+  const st = core.states.get(ino);
+  // Writes already in flight are not acknowledged yet, so COMMIT need not wait for them; but
+  // the dirty mark may be dropped only if none were and none started meanwhile.
+  const startedBefore = st.writesStarted;
+  const quiet = st.inflight === 0;
+  try {
+    await core.data.sync(ino);
+  } catch (err) {
+    throw fromSystemError(err, `committing inode ${ino}`);
+  }
+  await core.persist([ino], (m) => {
+    if (quiet && st.writesStarted === startedBefore) core.clearMarkIfSynced(m, ino);
+  });
+  return { before, after: core.attributes(ino) };
+}
