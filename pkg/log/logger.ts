@@ -8,10 +8,25 @@ const traced = new Set(
     .map((s) => s.trim())
     .filter(Boolean),
 );
+const tracingAll = traced.has('all');
+
+// Debug lines pass only for traced subsystems; everything else follows the root level.
+const traceFilter = winston.format((info) => {
+  if (info.level !== 'debug') return info;
+  const subsystem = typeof info.subsystem === 'string' ? info.subsystem : '';
+  return tracingAll || traced.has(subsystem) ? info : false;
+});
+
+let configuredLevel = process.env.S3FILES_LOG_LEVEL ?? 'info';
 
 const root = winston.createLogger({
-  level: process.env.S3FILES_LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'warn' : 'info'),
-  format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+  level: traced.size > 0 ? 'debug' : configuredLevel,
+  format: winston.format.combine(
+    traceFilter(),
+    winston.format.timestamp(),
+    winston.format.errors({ stack: false }),
+    winston.format.json(),
+  ),
   transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
 });
 
@@ -19,13 +34,13 @@ export type Logger = winston.Logger;
 
 /** A logger for one subsystem; its debug output is on when S3FILES_TRACE names it. */
 export function logger(subsystem: string): Logger {
-  const child = root.child({ subsystem });
-  if (traced.has(subsystem) || traced.has('all')) child.level = 'debug';
-  return child;
+  return root.child({ subsystem });
 }
 
+/** Sets the level for non-traced output; traced subsystems keep their debug lines. */
 export function setLogLevel(level: string): void {
-  root.level = level;
+  configuredLevel = level;
+  if (traced.size === 0) root.level = configuredLevel;
 }
 
 /** Renders an unknown thrown value for a log line without stack traces or request bodies. */
