@@ -1,0 +1,53 @@
+// `s3files controller`: the CSI controller plugin (a Deployment beside csi-provisioner and
+// livenessprobe). It links buckets/prefixes to volumes; it never touches file data except to
+// delete a dynamic volume's prefix when its StorageClass says onDelete=delete.
+import { parseArgs } from 'node:util';
+import { S3BucketAccess } from '../pkg/csi/bucket-access';
+import { ControllerServer } from '../pkg/csi/controller';
+import { IdentityServer } from '../pkg/csi/identity';
+import { CsiServer } from '../pkg/csi/server';
+import { MemoryVolumeStore } from '../pkg/csi/volume-store';
+import { logger, setLogLevel } from '../pkg/log/logger';
+import { S3Store } from '../pkg/s3/s3-store';
+import { DEFAULT_ENDPOINT, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
+
+const HELP = `usage: s3files controller [flags]
+
+  --endpoint unix:///PATH  the CSI socket (default ${DEFAULT_ENDPOINT}, env CSI_ENDPOINT)
+${S3_HELP}
+  --log-level LEVEL       error, warn, info (default) or debug
+
+Credentials for S3: the provisioner secret of the StorageClass (accessKeyId, secretAccessKey,
+sessionToken), else the SDK default chain (IRSA, EKS Pod Identity, instance role, env).`;
+
+export async function controllerCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      endpoint: { type: 'string', default: process.env.CSI_ENDPOINT ?? DEFAULT_ENDPOINT },
+      ...S3_FLAGS,
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (values['log-level']) setLogLevel(values['log-level']);
+  const log = logger('csi-controller');
+  const bucketAccess = new S3BucketAccess((config) => {
+    const store = new S3Store(config);
+    return { store, close: () => store.client.destroy() };
+  }, s3DefaultsFrom(values));
+  const server = new CsiServer(logger('csi'))
+    .addIdentity(new IdentityServer({ ready: () => true }))
+    .addController(new ControllerServer({ bucketAccess, store: new MemoryVolumeStore(), logger: log }));
+  await server.listen(values.endpoint);
+
+  const signal = await waitForSignal();
+  log.info('shutting down', { signal });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,95 @@
+// `s3files node`: the CSI node plugin (a DaemonSet, privileged, with Bidirectional mount
+// propagation). It runs the node's NFS cache server on loopback and mounts its exports with the
+// kernel NFS client. On SIGTERM it stops serving gRPC and flushes the exports but leaves every
+// mount in place: after an upgrade the new plugin serves the same exports again and the pods'
+// hard NFS mounts resume.
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { UnavailableError } from '../pkg/csi/errors';
+import { IdentityServer } from '../pkg/csi/identity';
+import { NfsVolumeExports } from '../pkg/csi/nfs-volume-exports';
+import { NodeServer } from '../pkg/csi/node';
+import { CsiServer } from '../pkg/csi/server';
+import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from '../pkg/csi/volume-exports';
+import { logger, setLogLevel } from '../pkg/log/logger';
+import { ExecMounter } from '../pkg/mount/exec-mounter';
+import { parseListen } from './flags';
+import { DEFAULT_ENDPOINT, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
+
+const HELP = `usage: s3files node [flags]
+
+  --endpoint unix:///PATH  the CSI socket (default ${DEFAULT_ENDPOINT}, env CSI_ENDPOINT)
+  --node-id ID            this node's name (default env NODE_ID, else the host name)
+  --cache-dir DIR         cache of every volume staged on this node (default /var/lib/s3files)
+  --nfs-listen HOST:PORT  the NFS cache server (default 127.0.0.1:20490; 2049 is left to a
+                          host NFS server)
+  --max-volumes N         NodeGetInfo.max_volumes_per_node (default 0: no limit)
+${S3_HELP}
+  --log-level LEVEL       error, warn, info (default) or debug`;
+
+/**
+ * The node service is registered before the NFS server is up (grpc-js cannot add services to a
+ * running server), so it talks to the exports through this: UNAVAILABLE until they are ready,
+ * while Probe reports ready=false.
+ */
+class PendingVolumeExports implements VolumeExports {
+  target?: VolumeExports;
+  ready(): boolean {
+    return this.target?.ready() ?? false;
+  }
+  ensureExport(spec: ExportSpec): Promise<ExportAddress> {
+    return this.get().ensureExport(spec);
+  }
+  releaseExport(volumeId: string): Promise<void> {
+    return this.get().releaseExport(volumeId);
+  }
+  stats(volumeId: string): Promise<VolumeStats | undefined> {
+    return this.get().stats(volumeId);
+  }
+  private get(): VolumeExports {
+    if (!this.target) throw new UnavailableError('the NFS cache server is still starting');
+    return this.target;
+  }
+}
+
+export async function nodeCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      endpoint: { type: 'string', default: process.env.CSI_ENDPOINT ?? DEFAULT_ENDPOINT },
+      'node-id': { type: 'string', default: process.env.NODE_ID ?? os.hostname() },
+      'cache-dir': { type: 'string', default: '/var/lib/s3files' },
+      'nfs-listen': { type: 'string', default: '127.0.0.1:20490' },
+      'max-volumes': { type: 'string', default: '0' },
+      ...S3_FLAGS,
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (values['log-level']) setLogLevel(values['log-level']);
+  const log = logger('csi-node');
+  const { host, port } = parseListen(values['nfs-listen']);
+  const maxVolumes = Number(values['max-volumes']);
+  if (!Number.isInteger(maxVolumes) || maxVolumes < 0) throw new Error('--max-volumes must be a non-negative integer');
+  const s3Defaults = s3DefaultsFrom(values);
+
+  const pending = new PendingVolumeExports();
+  const server = new CsiServer(logger('csi'))
+    .addIdentity(new IdentityServer({ ready: () => pending.ready() }))
+    .addNode(new NodeServer({ nodeId: values['node-id'], mounter: new ExecMounter(), exports: pending, maxVolumesPerNode: maxVolumes, logger: log }));
+  await server.listen(values.endpoint);
+  const exports = await NfsVolumeExports.start({ cacheDir: path.resolve(values['cache-dir']), host, port, s3Defaults, logger: logger('csi-exports') });
+  pending.target = exports;
+
+  const signal = await waitForSignal();
+  log.info('shutting down; mounts stay in place', { signal });
+  await server.close();
+  await exports.close();
+  return 0;
+}
