@@ -112,5 +112,8 @@ function translate(err: unknown, bucket: string): unknown {
     return new UnavailableError(`S3 is not reachable for bucket ${bucket}: ${err.message}`, { cause: err });
   }
   if (err instanceof s3.InvalidArgumentError) return new InvalidInputError(err.message, { cause: err });
+  // Anything else the store reports (no credentials found, an unexpected answer) is S3 not
+  // being usable now: UNAVAILABLE, which the CO retries, rather than INTERNAL.
+  if (err instanceof s3.ObjectStoreError) return new UnavailableError(`S3 request for bucket ${bucket} failed: ${err.message}`, { cause: err });
   return err;
 }
