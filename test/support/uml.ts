@@ -115,7 +115,8 @@ function initScript(net: TestNetwork, opts: GuestOptions, outDir: string, harnes
     // mount.nfs (nfs-utils 2.6) insists on statd unless `nolock`; keep its state in our dir.
     opts.statd === false
       ? ': no statd'
-      : `mkdir -p ${statd} && rpcbind -w && rpc.statd --no-notify -P ${statd} || echo "[init] statd failed"`,
+      : `mkdir -p ${statd}/sm ${statd}/sm.bak && rpcbind -w && rpc.statd --no-notify -P ${statd} ` +
+        '|| echo "[init] statd failed"',
     'echo "[init] script start"',
     `/bin/sh -e${opts.trace ? 'x' : ''} ${shellQuote(join(harnessDir, 'script.sh'))} </dev/null`,
     'rc=$?',
