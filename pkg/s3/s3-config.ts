@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { logger } from '../log/logger';
 import type { StoreCapabilities } from './object-store';
 import { DEFAULT_RETRY_POLICY, realRetryDeps, RetryDeps, RetryPolicy } from './retry';
 
@@ -69,6 +70,17 @@ export function resolveConfig(cfg: S3StoreConfig): ResolvedS3Config {
   };
 }
 
+// The SDK's own messages (e.g. "error in a non-retryable streaming request", which our retry
+// loop handles) go to the s3 subsystem's debug log instead of the console.
+const sdkLog = logger('s3-sdk');
+const sdkLogger = {
+  trace: () => undefined,
+  debug: (...a: unknown[]) => sdkLog.debug(a.map(String).join(' ')),
+  info: (...a: unknown[]) => sdkLog.debug(a.map(String).join(' ')),
+  warn: (...a: unknown[]) => sdkLog.debug(a.map(String).join(' ')),
+  error: (...a: unknown[]) => sdkLog.warn(a.map(String).join(' ')),
+};
+
 export function buildClient(cfg: S3StoreConfig, maxConcurrency: number): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: maxConcurrency + 4 };
   return new S3Client({
@@ -77,6 +89,7 @@ export function buildClient(cfg: S3StoreConfig, maxConcurrency: number): S3Clien
     forcePathStyle: cfg.forcePathStyle ?? false,
     credentials: cfg.credentials,
     maxAttempts: 1, // retries are ours (./retry.ts)
+    logger: sdkLogger,
     requestChecksumCalculation: cfg.requestChecksumCalculation ?? 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
@@ -86,6 +99,7 @@ export function buildClient(cfg: S3StoreConfig, maxConcurrency: number): S3Clien
       socketTimeout: cfg.socketIdleTimeoutMs ?? 30000,
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent(agentOptions),
+      logger: sdkLogger,
     }),
   });
 }

@@ -52,6 +52,9 @@ export class FaultProxy {
     slowdown: 0, internal: 0, 'reset-request': 0, 'reset-response': 0, delay: 0, forwarded: 0, requests: 0,
   };
   readonly log: RequestRecord[] = [];
+  /** Requests being handled right now, and the most seen at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   rate: number;
   private readonly random: () => number;
   private readonly scripted: FaultKind[] = [];
@@ -91,6 +94,7 @@ export class FaultProxy {
   resetCounts(): void {
     for (const k of Object.keys(this.counts) as Array<keyof FaultProxy['counts']>) this.counts[k] = 0;
     this.log.length = 0;
+    this.maxInFlight = this.inFlight;
   }
 
   get faultsInjected(): number {
@@ -114,6 +118,14 @@ export class FaultProxy {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const fault = this.pickFault(req);
     this.counts.requests++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    let done = false;
+    const finished = () => {
+      if (!done) this.inFlight--;
+      done = true;
+    };
+    res.once('close', finished); // also emitted when the connection is destroyed
     if (fault) this.counts[fault]++;
     this.log.push({ method: req.method ?? '', path: req.url ?? '', fault });
     switch (fault) {
@@ -162,7 +174,10 @@ export class FaultProxy {
         const body = Buffer.concat(chunks);
         if (cut) {
           // The server has applied the request; the client sees a reset.
-          if (body.length < 2) return req.socket.destroy();
+          if (body.length < 2) {
+            req.socket.destroy();
+            return;
+          }
           res.writeHead(upRes.statusCode ?? 502, flatRaw(upRes.rawHeaders));
           res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => req.socket.destroy(), 5));
           return;

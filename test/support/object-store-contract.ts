@@ -110,6 +110,26 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractS
       await rejects(s.put('cond/never', Buffer.from('x'), { ifMatch: v1.etag }), PreconditionFailedError);
     });
 
+    it('concurrent If-None-Match * puts of one key: exactly one wins', async () => {
+      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => s.put('cond/race', Buffer.from(`writer ${i}`), { ifNoneMatch: '*' })));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(won.length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError, String(r.reason));
+      assert.equal((await s.head('cond/race')).etag, (won[0] as PromiseFulfilledResult<{ etag: string }>).value.etag);
+    });
+
+    it('lists with a delimiter other than "/" and a prefix that ends mid-segment', async () => {
+      await inBatches(['dl/a-1-x', 'dl/a-1-y', 'dl/a-2', 'dl/b', 'dl/ab/c'], 5, (k) => s.put(k, Buffer.from(k)));
+      const r = await s.list({ prefix: 'dl/a', delimiter: '-' });
+      assert.deepEqual(r.commonPrefixes, ['dl/a-']);
+      assert.deepEqual(r.objects.map((o) => o.key), ['dl/ab/c']);
+      const r2 = await s.list({ prefix: 'dl/a-', delimiter: '-' });
+      assert.deepEqual(r2.commonPrefixes, ['dl/a-1-']);
+      assert.deepEqual(r2.objects.map((o) => o.key), ['dl/a-2']);
+      const after = await s.list({ prefix: 'dl/', startAfter: 'dl/a-2' });
+      assert.deepEqual(after.objects.map((o) => o.key), ['dl/ab/c', 'dl/b']);
+    });
+
     it('copy keeps or replaces metadata and honours source If-Match', async () => {
       const src = await s.put('copy/src', Buffer.from('source bytes'), { metadata: { mode: '33188', uid: '7' } });
       const kept = await s.copy('copy/src', 'copy/kept');
