@@ -6,7 +6,8 @@
 //   READDIRPLUS  maxcount = the whole READDIRPLUS3resok, attributes and handles included;
 //                dircount = "bytes of directory information", without attributes and handles.
 //                We count each entry as the entry3 it would be in READDIR (value_follows,
-//                fileid, name, cookie). The Linux client sends dircount = maxcount / 8.
+//                fileid, name, cookie). Older Linux clients sent dircount = maxcount / 8;
+//                current ones send dircount = maxcount (fs/nfs/nfs3xdr.c).
 // The status word is outside resok and not counted. Knfsd counts only the entries against
 // `count`; counting the whole resok, as the RFC says, is never larger than what was asked.
 import type { DirEntry } from '../../vfs';
