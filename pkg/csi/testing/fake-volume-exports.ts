@@ -14,7 +14,7 @@ export class FakeVolumeExports implements VolumeExports {
   readonly failOn = new Map<ExportOperation, Error>();
   /** Resolve-later gates per operation; the operation waits for the promise. */
   readonly gate = new Map<ExportOperation, Promise<void>>();
-  stats_: VolumeStats = { totalBytes: 10 * 2 ** 30, usedBytes: 2 ** 30, availableBytes: 9 * 2 ** 30, totalInodes: 1000, usedInodes: 10, freeInodes: 990 };
+  volumeStats: VolumeStats = { totalBytes: 10 * 2 ** 30, usedBytes: 2 ** 30, availableBytes: 9 * 2 ** 30, totalInodes: 1000, usedInodes: 10, freeInodes: 990 };
 
   constructor(readonly port = 20490) {}
 
@@ -36,7 +36,7 @@ export class FakeVolumeExports implements VolumeExports {
 
   async stats(volumeId: string): Promise<VolumeStats | undefined> {
     this.maybeFail('stats');
-    return this.exported.has(volumeId) ? this.stats_ : undefined;
+    return this.exported.has(volumeId) ? this.volumeStats : undefined;
   }
 
   private maybeFail(op: ExportOperation): void {
