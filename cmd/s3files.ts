@@ -1,13 +1,17 @@
-// The one entry point: `s3files <mode> [flags]`. Modes: serve (standalone NFS cache server).
-// controller and node (the CSI plugins) arrive with the CSI driver.
+// The one entry point: `s3files <mode> [flags]`. Modes: serve (standalone NFS cache server),
+// controller and node (the CSI plugins).
+import { controllerCommand } from './controller';
+import { nodeCommand } from './node';
 import { serveCommand } from './serve';
 
 const USAGE = `usage: s3files <command> [flags]
 
 commands:
-  serve     run the NFS cache server standalone (no Kubernetes)
-  version   print the version
-  help      print this help
+  serve       run the NFS cache server standalone (no Kubernetes)
+  controller  run the CSI controller plugin
+  node        run the CSI node plugin (NFS cache server + CSI node service)
+  version     print the version
+  help        print this help
 
 run "s3files <command> --help" for a command's flags`;
 
@@ -16,6 +20,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serveCommand(rest);
+    case 'controller':
+      return controllerCommand(rest);
+    case 'node':
+      return nodeCommand(rest);
     case 'version':
     case '--version':
       // eslint-disable-next-line @typescript-eslint/no-var-requires
