@@ -23,7 +23,7 @@ const RECORDS_BETWEEN_KILLS = 40;
 interface Progress {
   acked: number;
   bulk_chunks: number;
-  errors: Array<{ op: string; error: string; errno: number | null; acked: number }>;
+  errors: Array<{ op: string; error: string; errno: number | null; errname: string | null; acked: number }>;
   done: boolean;
   ok: boolean;
   stalls: Array<{ after_record: number; secs: number }>;

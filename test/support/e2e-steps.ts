@@ -45,11 +45,26 @@ export function mountLines(net: TestNetwork, mountPoint = '$OUT/mnt', exportName
 }
 
 /**
+ * S3FILES_E2E_ONLY=name,name runs only those steps (to iterate on one workload); the others'
+ * tests are then skipped, not failed.
+ */
+export function stepSelected(name: string): boolean {
+  const only = process.env.S3FILES_E2E_ONLY;
+  return !only || name === 'umount' || only.split(',').map((s) => s.trim()).includes(name);
+}
+
+/** Skips the current test if its step was deselected with S3FILES_E2E_ONLY. */
+export function skipUnlessSelected(ctx: Mocha.Context, name: string): void {
+  if (!stepSelected(name)) ctx.skip();
+}
+
+/**
  * One workload: `command` (a shell command line) runs under `timeout -s KILL` (a hard-mount hang
  * is only killable with SIGKILL); output → $OUT/NAME.log, exit status → $OUT/NAME.rc
  * (137 = killed at the timeout), seconds → $OUT/NAME.secs. Never stops the script.
  */
 export function step(name: string, command: string, timeoutSec: number): string {
+  if (!stepSelected(name)) return `echo "[step] ${name} deselected (S3FILES_E2E_ONLY)"`;
   return [
     `t0=$(date +%s.%N)`,
     `echo "[step] ${name} start"`,

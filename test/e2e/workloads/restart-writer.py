@@ -2,10 +2,14 @@
 """Writer for the server-restart test: keeps files open across a server kill and restart.
 
 Appends fixed-size records to DIR/records.dat with fsync after each, and (with --bulk) writes
-64 KiB chunks to DIR/bulk.dat without fsync (UNSTABLE writes the client must resend if the
-server's write verifier changes). It also holds a read-only fd on DIR/hold.dat and its cwd
-in DIR, and checks them every --check-every records. After every fsync it publishes the
-count of acknowledged records in the JSON --progress file (keep that off the NFS mount).
+64 KiB chunks to DIR/bulk.dat without fsync, pushing each to the server with
+sync_file_range(WRITE|WAIT_AFTER): UNSTABLE WRITEs that are acknowledged but not COMMITted,
+which the client must resend if the server's write verifier changes. It also holds an
+O_DIRECT read-only fd on DIR/hold.dat (so every check is a READ with the old file handle, not
+a page-cache hit) and its cwd in DIR, and every --check-every records reads the held fd and
+creates and removes a probe file in the cwd (CREATE/REMOVE with the old directory handle).
+After every fsync it publishes the count of acknowledged records in the JSON --progress file
+(keep that off the NFS mount).
 
 It runs until it has written --min-records and the --until file exists (so the host decides
 when the restarts are over), then, without reopening: verifies every record through the same
@@ -13,13 +17,37 @@ fd, fsyncs the bulk file, closes, optionally drops caches, reopens and verifies 
 final JSON has "ok": true only if no operation failed and all data verified.
 """
 import argparse
+import ctypes
+import errno
 import hashlib
 import json
+import mmap
 import os
 import sys
 import time
 
 CHUNK = 64 << 10
+SYNC_FILE_RANGE_WRITE, SYNC_FILE_RANGE_WAIT_AFTER = 2, 4
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+
+
+def push_unstable(fd, off, n):
+    """Starts writeback of [off, off+n) and waits for it: WRITE without COMMIT on NFS."""
+    if _libc.sync_file_range(fd, off, n, SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def direct_read_all(fd, n):
+    """Reads n bytes at 0 through an O_DIRECT fd (page-aligned buffer)."""
+    size = (n + mmap.PAGESIZE) // mmap.PAGESIZE * mmap.PAGESIZE
+    buf = mmap.mmap(-1, size)
+    try:
+        got = os.preadv(fd, [buf], 0)
+        return bytes(buf[:got])
+    finally:
+        buf.close()
 
 
 def record(i, size):
@@ -48,7 +76,10 @@ class Writer:
         os.rename(tmp, self.a.progress)
 
     def error(self, op, e):
-        self.state["errors"].append({"op": op, "error": str(e), "errno": getattr(e, "errno", None),
+        num = getattr(e, "errno", None)
+        # 521-528 are the kernel's NFS-internal codes (EBADHANDLE, ...) that can leak to users.
+        name = errno.errorcode.get(num) or {521: "EBADHANDLE", 524: "ENOTSUPP", 526: "EBADTYPE"}.get(num)
+        self.state["errors"].append({"op": op, "error": str(e), "errno": num, "errname": name,
                                      "acked": self.state["acked"]})
         self.publish()
 
@@ -76,7 +107,10 @@ class Writer:
         with open("hold.dat", "wb") as f:
             f.write(hold_data)
             os.fsync(f.fileno())
-        hold = os.open("hold.dat", os.O_RDONLY)
+        try:
+            hold = os.open("hold.dat", os.O_RDONLY | os.O_DIRECT)
+        except OSError:  # a file system without O_DIRECT (tmpfs): still a held fd
+            hold = os.open("hold.dat", os.O_RDONLY)
         fd = os.open("records.dat", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         bfd = os.open("bulk.dat", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644) if a.bulk else -1
         i = 0
@@ -99,12 +133,18 @@ class Writer:
                 self.state["acked"] = i
                 if bfd >= 0:
                     op = "write bulk (unstable)"
-                    os.write(bfd, chunk(self.state["bulk_chunks"]))
+                    n = self.state["bulk_chunks"]
+                    os.write(bfd, chunk(n))
+                    op = "sync_file_range bulk (WRITE, no COMMIT)"
+                    push_unstable(bfd, n * CHUNK, CHUNK)
                     self.state["bulk_chunks"] += 1
                 if i % a.check_every == 0:
-                    op = "pread held fd"
-                    if os.pread(hold, len(hold_data) + 1, 0) != hold_data:
+                    op = "O_DIRECT pread of the held fd"
+                    if direct_read_all(hold, len(hold_data) + 1) != hold_data:
                         raise AssertionError("held fd reads wrong data")
+                    op = "create + unlink a probe file in the cwd"
+                    os.close(os.open("probe.tmp", os.O_CREAT | os.O_WRONLY, 0o644))
+                    os.unlink("probe.tmp")
                     op = "stat/listdir cwd"
                     os.stat(".")
                     names = set(os.listdir("."))
