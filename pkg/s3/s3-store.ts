@@ -11,9 +11,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { logger } from '../log/logger';
 import { isMd5Etag, md5OfBody, multipartEtag } from './etag';
-import { NotFoundError, ObjectStoreError, PreconditionFailedError, TransientError } from './errors';
+import { NotFoundError, ObjectStoreError, PreconditionFailedError } from './errors';
 import {
-  Body, ByteRange, CompletedPart, CompleteMultipartOptions, CopyOptions, CreateMultipartOptions, DeleteError,
+  Body, CompletedPart, CompleteMultipartOptions, CopyOptions, CreateMultipartOptions, DeleteError,
   GetBufferResult, GetOptions, GetStreamResult, ListOptions, ListResult, ObjectInfo, ObjectStore, PutOptions,
   StoreCapabilities, stripEtagQuotes, UploadPartCopyOptions,
 } from './object-store';
@@ -21,6 +21,8 @@ import { Limiter } from './limiter';
 import { withRetries } from './retry';
 import { buildClient, ResolvedS3Config, resolveConfig, S3StoreConfig } from './s3-config';
 import { isNotFound, isPreconditionFailure, toDomainError } from './sdk-errors';
+import { resumableBody } from './resumable-body';
+import { getInfo, infoFrom, sdkBody, sortedEntries } from './s3-responses';
 import { probeCapabilities } from './s3-probe';
 import { normalizeMetadata, validateKey, validateMaxKeys, validatePartNumber, validateRange } from './validate';
 
@@ -102,7 +104,23 @@ export class S3Store implements ObjectStore {
     });
   }
 
+  /**
+   * Streams an object. The body resumes by itself after a reset (a ranged GET of the rest,
+   * pinned to the ETag of the first response), up to the retry policy's attempts.
+   */
   async get(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
+    const res = await this.getOnce(key, opts);
+    if (res.contentLength === 0) return res;
+    const start = res.range?.start ?? 0;
+    const body = resumableBody(res.body, {
+      start, end: start + res.contentLength - 1, etag: res.info.etag, maxResumes: this.cfg.policy.maxAttempts - 1,
+      reopen: async (from, end, etag) => (await this.getOnce(key, { range: { start: from, end }, ifMatch: etag })).body,
+      onResume: (offset, err) => log.debug('resuming GET', { key, offset, error: (err as Error).message }),
+    });
+    return { ...res, body };
+  }
+
+  private async getOnce(key: string, opts: GetOptions): Promise<GetStreamResult> {
     validateKey(key, 'get');
     validateRange(opts.range, 'get', key);
     return this.call('get', key, async () => {
@@ -361,38 +379,4 @@ export class S3Store implements ObjectStore {
   destroy(): void {
     this.client.destroy();
   }
-}
-
-function sdkBody(body: Body): Buffer | Readable {
-  return Buffer.isBuffer(body) ? body : body.open();
-}
-
-function sortedEntries(m: Record<string, string>): Array<[string, string]> {
-  return Object.entries(m).sort(([a], [b]) => (a < b ? -1 : 1));
-}
-
-interface HeadLike {
-  ContentLength?: number;
-  ETag?: string;
-  LastModified?: Date;
-  Metadata?: Record<string, string>;
-  ContentType?: string;
-  ContentRange?: string;
-}
-
-function infoFrom(key: string, out: HeadLike, size: number): ObjectInfo {
-  return {
-    key, size, etag: stripEtagQuotes(out.ETag ?? ''), lastModified: out.LastModified ?? new Date(0),
-    metadata: { ...out.Metadata }, contentType: out.ContentType,
-  };
-}
-
-/** Size and returned range of a GET: from Content-Range ("bytes 2-4/5") when ranged. */
-function getInfo(key: string, out: HeadLike): { info: ObjectInfo; range: ByteRange | undefined; contentLength: number } {
-  const contentLength = out.ContentLength ?? 0;
-  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(out.ContentRange ?? '');
-  if (!m) return { info: infoFrom(key, out, contentLength), range: undefined, contentLength };
-  const total = m[3] === '*' ? NaN : Number(m[3]);
-  if (Number.isNaN(total)) throw new TransientError(`unusable Content-Range ${out.ContentRange}`, { operation: 'get', key });
-  return { info: infoFrom(key, out, total), range: { start: Number(m[1]), end: Number(m[2]) }, contentLength };
 }

@@ -140,6 +140,35 @@ const RGW_CAPABILITIES = { uploadPartCopy: true, conditionalWrites: true, condit
     assert.deepEqual(proxy.log.filter((r) => r.method === 'GET').map((r) => r.fault), ['reset-response', undefined]);
   });
 
+  it('[resume] a streamed GET cut off mid-body continues with a ranged GET pinned to the ETag', async () => {
+    const s = storeVia();
+    const data = randomBytes(300000);
+    const { etag } = await s.put('cut/stream', data);
+    proxy.resetCounts();
+    proxy.script('reset-response');
+    const res = await s.get('cut/stream', { range: { start: 1000, end: 250999 } });
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    assert.ok(Buffer.concat(chunks).equals(data.subarray(1000, 251000)));
+    const gets = proxy.log.filter((r) => r.method === 'GET');
+    assert.equal(gets.length, 2);
+    assert.equal(gets[0]!.fault, 'reset-response');
+    assert.match(gets[1]!.range ?? '', /^bytes=\d+-250999$/);
+    assert.notEqual(gets[1]!.range, 'bytes=1000-250999');
+    assert.equal(gets[1]!.ifMatch?.replace(/"/g, ''), etag);
+  });
+
+  it('[resume] a streamed GET of an object replaced mid-read fails with PreconditionFailedError', async () => {
+    const s = storeVia();
+    await s.put('cut/changing', randomBytes(300000));
+    proxy.script('reset-response');
+    const res = await s.get('cut/changing');
+    await s.put('cut/changing', randomBytes(300000)); // replaced while the first read is cut off
+    await assert.rejects(async () => {
+      for await (const c of res.body) void c;
+    }, PreconditionFailedError);
+  });
+
   it('[timeout] a reply slower than requestTimeoutMs is abandoned and retried', async () => {
     const slow = await startFaultProxy({ target: gw.endpoint, delayMs: 1500 });
     try {

@@ -298,5 +298,9 @@ export function useSharedRgw(): () => Promise<CephRgw> {
       if (p) await (await p.catch(() => undefined))?.stop();
     });
   }
-  return () => (shared ??= startCephRgw());
+  return () =>
+    (shared ??= startCephRgw().then((gw) => {
+      process.stderr.write(`      (Ceph RGW up at ${gw.endpoint} in ${gw.startupMs} ms)\n`);
+      return gw;
+    }));
 }

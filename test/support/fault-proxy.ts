@@ -29,6 +29,8 @@ export interface RequestRecord {
   method: string;
   path: string;
   fault: FaultKind | undefined;
+  range?: string;
+  ifMatch?: string;
 }
 
 /** mulberry32: a tiny seeded PRNG, so a failing run can be replayed with its seed. */
@@ -127,7 +129,7 @@ export class FaultProxy {
     };
     res.once('close', finished); // also emitted when the connection is destroyed
     if (fault) this.counts[fault]++;
-    this.log.push({ method: req.method ?? '', path: req.url ?? '', fault });
+    this.log.push({ method: req.method ?? '', path: req.url ?? '', fault, range: req.headers.range, ifMatch: req.headers['if-match'] });
     switch (fault) {
       case 'slowdown':
         return this.replyError(req, res, 503, 'SlowDown', 'Please reduce your request rate.');
