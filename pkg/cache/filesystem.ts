@@ -60,6 +60,14 @@ export class CacheFileSystem implements FileSystem {
     return this.core.onChange(listener);
   }
 
+  /** Change counters of an inode, for the reconciler: bumped on data and on metadata changes. */
+  versions(ino: number): Promise<{ dataVersion: number; metaVersion: number }> {
+    return this.guard('versions', () => {
+      const rec = this.core.record(ino);
+      return { dataVersion: rec.dataVersion, metaVersion: rec.metaVersion };
+    });
+  }
+
   getattr(ino: number, generation?: number): Promise<Attributes> {
     return this.guard('getattr', () => toAttributes(this.core.record(ino, generation)));
   }
