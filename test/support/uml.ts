@@ -109,6 +109,9 @@ function initScript(net: TestNetwork, opts: GuestOptions, outDir: string, harnes
     ...exports,
     'mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t tmpfs tmp /run',
     'mkdir -p "$TMPDIR"',
+    // Backstop should the host process die before it can kill us: power off a little after
+    // the host-side timeout would have.
+    `( sleep ${Math.ceil(opts.timeoutMs / 1000) + 15}; echo "[init] watchdog: powering off"; busybox poweroff -f ) &`,
     ...insmods,
     `ip link set lo up && ip link set eth0 up && ip addr add ${net.guestIp}/${net.prefixLength} dev eth0 ` +
       '|| echo "[init] network setup failed"',
