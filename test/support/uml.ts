@@ -56,9 +56,6 @@ export interface NfsMountSpec {
   options?: string[];
 }
 
-/** Mount options from DESIGN.md decision 1. */
-export const DESIGN_MOUNT_OPTIONS = ['vers=3', 'proto=tcp', 'mountproto=tcp', 'local_lock=all', 'hard'];
-
 /**
  * The guest-side mount command with the DESIGN.md option set
  * (vers=3,proto=tcp,port=P,mountport=P,mountproto=tcp,local_lock=all,hard) plus extras.
