@@ -6,14 +6,47 @@ import type { InodeTable } from './inode-table';
 
 /** Metadata bytes an inode costs (LMDB record, entry and cookie), for the free-files estimate. */
 const BYTES_PER_INODE = 512;
+/** How long a statfs answer is trusted while the disk is far from full. */
+const STATFS_TTL_MS = 1000;
+const MiB = 1024 * 1024;
+
+/**
+ * Space on the cache disk kept for metadata: file data may not use it, so that when data has
+ * filled the disk, REMOVE, RENAME and the like (which need a few LMDB pages) still work and
+ * space can be freed. 1% of the disk, at least 1 MiB, at most 256 MiB.
+ */
+export function metadataReserve(diskBytes: number): number {
+  return Math.min(256 * MiB, Math.max(MiB, Math.floor(diskBytes / 100)));
+}
 
 export class Capacity {
   private reserved = 0;
+  private disk = { avail: 0, reserve: 0, checkedAt: -Infinity, spent: 0 };
 
   constructor(
+    private readonly dir: string,
     private readonly inodes: InodeTable,
     readonly capacityBytes?: number,
   ) {}
+
+  /**
+   * ENOSPC if writing `bytes` more would eat into the metadata reserve of the cache disk.
+   * statfs is asked at most once a second while there is plenty of room, on every call near
+   * the limit.
+   */
+  async admitOnDisk(bytes: number): Promise<void> {
+    if (bytes <= 0) return;
+    const d = this.disk;
+    const fresh = performance.now() - d.checkedAt < STATFS_TTL_MS;
+    if (!fresh || d.avail - d.spent - bytes < d.reserve + 64 * MiB) {
+      const s = await this.statfs();
+      this.disk = { avail: s.bavail * s.bsize, reserve: metadataReserve(s.blocks * s.bsize), checkedAt: performance.now(), spent: 0 };
+    }
+    if (this.disk.avail - this.disk.spent - bytes < this.disk.reserve) {
+      throw new FsError('ENOSPC', 'the cache disk is full');
+    }
+    this.disk.spent += bytes;
+  }
 
   /**
    * Reserves room for a write about to grow allocation by `bytes`; ENOSPC if that would pass
@@ -32,16 +65,12 @@ export class Capacity {
     };
   }
 
-  async fsstat(dir: string, inodeCount: number, maxInodes?: number): Promise<FsStat> {
-    let s: fs.StatsFs;
-    try {
-      s = await fs.promises.statfs(dir);
-    } catch (err) {
-      throw fromSystemError(err, 'statfs of the cache directory');
-    }
+  async fsstat(inodeCount: number, maxInodes?: number): Promise<FsStat> {
+    const s = await this.statfs();
     const diskTotal = s.blocks * s.bsize;
-    const diskFree = s.bfree * s.bsize;
-    const diskAvail = s.bavail * s.bsize;
+    const reserve = metadataReserve(diskTotal);
+    const diskFree = Math.max(0, s.bfree * s.bsize - reserve);
+    const diskAvail = Math.max(0, s.bavail * s.bsize - reserve);
     let totalBytes = diskTotal;
     let freeBytes = diskFree;
     let availableBytes = diskAvail;
@@ -62,5 +91,13 @@ export class Capacity {
       totalFiles = inodeCount + freeFiles;
     }
     return { totalBytes, freeBytes, availableBytes, totalFiles, freeFiles, availableFiles: freeFiles };
+  }
+
+  private async statfs(): Promise<fs.StatsFs> {
+    try {
+      return await fs.promises.statfs(this.dir);
+    } catch (err) {
+      throw fromSystemError(err, 'statfs of the cache directory');
+    }
   }
 }

@@ -15,6 +15,13 @@ import { runMutation, type ChangeKind, type Mutation, type MutationDeps } from '
 
 export type ChangeListener = (ino: number, kind: ChangeKind) => void;
 
+/**
+ * Files written 'unstable' and then left alone this long are fdatasynced by the periodic
+ * flush (as the kernel's dirty_expire would), so their dirty marks can go and a crash has
+ * less to reconcile.
+ */
+const QUIET_SYNC_MS = 30_000;
+
 export interface CoreParts {
   dir: string;
   store: MetadataStore;
@@ -53,7 +60,7 @@ export class FsCore {
     this.log = parts.log;
     this.maxFileSize = parts.maxFileSize;
     this.maxInodes = parts.maxInodes;
-    this.capacity = new Capacity(parts.inodes, parts.capacityBytes);
+    this.capacity = new Capacity(parts.dir, parts.inodes, parts.capacityBytes);
     this.deps = { store: parts.store, inodes: parts.inodes, clock: parts.clock, maxInodes: parts.maxInodes };
     this.events.setMaxListeners(0);
   }
@@ -120,7 +127,7 @@ export class FsCore {
    */
   async persist(inos: Iterable<number>, alsoInTxn?: (m: Mutation) => void): Promise<void> {
     const list = Array.from(inos);
-    for (const ino of list) await this.refreshUsed(ino);
+    for (let i = 0; i < list.length; i += 64) await Promise.all(list.slice(i, i + 64).map((ino) => this.refreshUsed(ino)));
     await runMutation(this.deps, (m) => {
       for (const ino of list) this.saveIfDirty(m, ino);
       alsoInTxn?.(m);
@@ -178,6 +185,7 @@ export class FsCore {
   }
 
   private async flushOnce(): Promise<void> {
+    await this.syncQuietFiles();
     const dirty = this.inodes.dirtyInodes();
     const marked = Array.from(this.states.entries())
       .filter(([, st]) => st.marking !== undefined)
@@ -191,6 +199,18 @@ export class FsCore {
       for (const ino of orphans) this.unlinkedOrphans.delete(ino);
     }
     this.states.prune();
+  }
+
+  private async syncQuietFiles(): Promise<void> {
+    const now = performance.now();
+    for (const [ino, st] of Array.from(this.states.entries())) {
+      if (!st.marking || st.inflight > 0 || now - st.lastWrite < QUIET_SYNC_MS || !this.data.needsSync(ino) || this.data.hasFailed(ino)) continue;
+      try {
+        await this.data.sync(ino);
+      } catch (err) {
+        this.log.error('background sync of a data file failed', { ino, err: String(err) });
+      }
+    }
   }
 
   private async refreshUsed(ino: number): Promise<void> {

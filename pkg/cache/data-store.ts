@@ -40,8 +40,14 @@ export class DataStore {
   private readonly progress = new Map<number, { written: number; synced: number; syncing: number }>();
   /** Files created since their shard directory was last fsynced. */
   private readonly newFiles = new Set<number>();
-  /** Write-back errors seen when closing an evicted descriptor, reported by the next sync. */
-  private readonly deferredErrors = new Map<number, unknown>();
+  /**
+   * Files whose write-back failed (an fdatasync error, here or when an evicted descriptor was
+   * closed). Linux reports such an error once and then forgets it, so a later fdatasync would
+   * succeed although data was lost: the failure is kept and every later sync of the file fails
+   * (EIO) until the file is removed or the server restarts (which changes the NFS write
+   * verifier, so clients resend what they had not seen committed).
+   */
+  private readonly failed = new Map<number, unknown>();
 
   private constructor(private readonly opts: DataStoreOptions) {
     this.root = path.join(opts.dir, 'data');
@@ -117,13 +123,17 @@ export class DataStore {
 
   /** Makes the file's data (and its directory entry, if new) durable. */
   async sync(ino: number): Promise<void> {
-    const deferred = this.deferredErrors.get(ino);
-    if (deferred) {
-      this.deferredErrors.delete(ino);
-      throw deferred;
-    }
+    const failed = this.failed.get(ino);
+    if (failed) throw failed;
     const p = this.progress.get(ino);
-    if (p && p.written > p.synced) await this.syncFd(ino, p, (fn) => this.withExisting(ino, fn));
+    if (p && p.written > p.synced) {
+      try {
+        await this.syncFd(ino, p, (fn) => this.withExisting(ino, fn));
+      } catch (err) {
+        this.failed.set(ino, err);
+        throw err;
+      }
+    }
     if (this.newFiles.has(ino)) {
       await this.syncDir(this.shardDir(ino % SHARDS));
       this.newFiles.delete(ino);
@@ -132,7 +142,11 @@ export class DataStore {
 
   needsSync(ino: number): boolean {
     const p = this.progress.get(ino);
-    return (p !== undefined && p.written > p.synced) || this.newFiles.has(ino) || this.deferredErrors.has(ino);
+    return (p !== undefined && p.written > p.synced) || this.newFiles.has(ino) || this.failed.has(ino);
+  }
+
+  hasFailed(ino: number): boolean {
+    return this.failed.has(ino);
   }
 
   private markWritten(ino: number): void {
@@ -160,11 +174,7 @@ export class DataStore {
 
   /** Bytes allocated on disk (st_blocks * 512), 0 without a data file. */
   async allocated(ino: number): Promise<number> {
-    let used = 0;
-    await this.withExisting(ino, async (fd) => {
-      used = (await fstat(fd)).blocks * 512;
-    });
-    return used;
+    return (await this.fileSize(ino))?.used ?? 0;
   }
 
   /** The data file's size, or undefined when there is none (used by crash recovery). */
@@ -183,7 +193,7 @@ export class DataStore {
     this.fds.drop(ino);
     this.progress.delete(ino);
     this.newFiles.delete(ino);
-    this.deferredErrors.delete(ino);
+    this.failed.delete(ino);
     await fs.promises.unlink(this.pathOf(ino)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
@@ -269,7 +279,7 @@ export class DataStore {
         await fn(fd);
       });
     } catch (err) {
-      this.deferredErrors.set(ino, err);
+      this.failed.set(ino, err);
     }
   }
 

@@ -14,6 +14,8 @@ export class FileState {
   writesStarted = 0;
   /** Writes currently between their start and their data reaching the data file. */
   inflight = 0;
+  /** performance.now() of the last write, to sync files that have gone quiet. */
+  lastWrite = 0;
 
   get idle(): boolean {
     return this.lock.idle && this.inflight === 0 && this.marking === undefined;

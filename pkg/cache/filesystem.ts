@@ -170,7 +170,7 @@ export class CacheFileSystem implements FileSystem {
   fsstat(ino: number): Promise<FsStat> {
     return this.guard('fsstat', () => {
       this.core.record(ino);
-      return this.core.capacity.fsstat(this.core.dir, this.core.store.counter('inodeCount'), this.core.maxInodes);
+      return this.core.capacity.fsstat(this.core.store.counter('inodeCount'), this.core.maxInodes);
     });
   }
 

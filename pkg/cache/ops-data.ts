@@ -77,12 +77,14 @@ export async function write(
   return st.lock.shared(async () => {
     const rec = core.record(ino);
     const before = toWccAttributes(rec);
+    st.lastWrite = performance.now();
     if (data.length === 0) return { count: 0, committed: stability === 'unstable' ? 'unstable' : 'file-sync', file: { before, after: toAttributes(rec) } };
     const growth = growthBound(rec, offset, data.length);
     const release = core.capacity.reserve(growth.bytes);
     st.writesStarted++;
     st.inflight++;
     try {
+      await core.capacity.admitOnDisk(growth.bytes);
       await core.ensureDirtyMark(ino, st);
       await core.data.write(ino, offset, data);
     } catch (err) {
@@ -91,9 +93,15 @@ export async function write(
       st.inflight--;
       release();
     }
-    const exactUsed = growth.sparseInterior ? await core.data.allocated(ino).catch(() => undefined) : undefined;
+    // Size and times change in the same turn the data landed, so the data file is never seen
+    // longer than the file (data-store.ts trims such files when it opens them).
     const modeBefore = core.record(ino).mode;
-    const after = applyWrite(core, cred, ino, offset, data.length, exactUsed);
+    const after = applyWrite(core, cred, ino, offset, data.length);
+    if (growth.sparseInterior) {
+      // Filling holes: only the disk knows how much got allocated.
+      const used = await core.data.allocated(ino).catch(() => undefined);
+      if (used !== undefined) core.inodes.update(ino, (r) => (r.used = used));
+    }
     core.emit(ino, 'data');
     let committed: Stability = 'unstable';
     if (stability !== 'unstable' || after.mode !== modeBefore) {
@@ -106,12 +114,11 @@ export async function write(
 }
 
 /** Updates size, times, allocation and versions in memory after the data has landed. */
-function applyWrite(core: FsCore, cred: Credentials, ino: number, offset: number, length: number, exactUsed?: number): InodeRecord {
+function applyWrite(core: FsCore, cred: Credentials, ino: number, offset: number, length: number): InodeRecord {
   const now = core.now();
   const after = core.inodes.update(ino, (r) => {
     const end = offset + length;
-    if (exactUsed !== undefined) r.used = exactUsed;
-    else if (end > roundUp(r.size)) r.used += roundUp(end) - Math.max(roundUp(r.size), roundDown(offset));
+    if (end > roundUp(r.size)) r.used += roundUp(end) - Math.max(roundUp(r.size), roundDown(offset));
     if (end > r.size) r.size = end;
     r.mtime = now;
     r.ctime = now;
@@ -154,8 +161,10 @@ export async function commit(core: FsCore, ino: number): Promise<Wcc> {
   } catch (err) {
     throw fromSystemError(err, `committing inode ${ino}`);
   }
-  await core.persist([ino], (m) => {
-    if (quiet && st.writesStarted === startedBefore) core.clearMarkIfSynced(m, ino);
-  });
+  if (core.inodes.isDirty(ino) || st.marking) {
+    await core.persist([ino], (m) => {
+      if (quiet && st.writesStarted === startedBefore) core.clearMarkIfSynced(m, ino);
+    });
+  }
   return { before, after: core.attributes(ino) };
 }
