@@ -185,9 +185,8 @@ export class FolderStore implements ObjectStore {
         }
         // A concurrent delete may remove an emptied directory between mkdir and rename: redo.
         for (let tries = 0; ; tries++) {
-          const dest = await this.pathOf(key, true);
           try {
-            await renameDurable(staged.tmp, dest);
+            await renameDurable(staged.tmp, await this.pathOf(key, true));
             return;
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries > 5) throw err;

@@ -17,9 +17,9 @@ export interface ResumeOptions {
 }
 
 export function resumableBody(first: Readable, opts: ResumeOptions): Readable {
+  let body = first;
   async function* chunks(): AsyncGenerator<Buffer> {
     let pos = opts.start;
-    let body = first;
     let resumes = 0;
     for (;;) {
       try {
@@ -38,5 +38,8 @@ export function resumableBody(first: Readable, opts: ResumeOptions): Readable {
       }
     }
   }
-  return Readable.from(chunks(), { objectMode: false });
+  const outer = Readable.from(chunks(), { objectMode: false });
+  // Destroyed before or while reading: the inner body holds a socket and a concurrency slot.
+  outer.once('close', () => body.destroy());
+  return outer;
 }

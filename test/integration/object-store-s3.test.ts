@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { AccessDeniedError, NotFoundError, PreconditionFailedError, ThrottledError, TransientError } from '../../pkg/s3/errors';
+import { AccessDeniedError, NoSuchBucketError, NotFoundError, PreconditionFailedError, ThrottledError, TransientError } from '../../pkg/s3/errors';
 import { md5Hex } from '../../pkg/s3/etag';
 import { S3Store } from '../../pkg/s3/s3-store';
 import type { S3StoreConfig } from '../../pkg/s3/s3-config';
@@ -167,6 +167,23 @@ const RGW_CAPABILITIES = { uploadPartCopy: true, conditionalWrites: true, condit
     await assert.rejects(async () => {
       for await (const c of res.body) void c;
     }, PreconditionFailedError);
+  });
+
+  it('a streamed GET destroyed unread gives its concurrency slot back', async () => {
+    const s = storeVia({ maxConcurrency: 1 });
+    await s.put('slot/obj', randomBytes(200000));
+    for (let i = 0; i < 3; i++) (await s.get('slot/obj')).body.destroy();
+    const partly = await s.get('slot/obj');
+    await new Promise((resolve) => partly.body.once('data', resolve));
+    partly.body.destroy();
+    assert.equal((await s.head('slot/obj')).size, 200000); // would hang with a leaked slot
+  });
+
+  it('[error] a missing bucket is NoSuchBucketError for list and get', async () => {
+    const s = storeVia({ bucket: 'no-such-bucket-s3files' });
+    await assert.rejects(s.list({ prefix: '' }), NoSuchBucketError);
+    await assert.rejects(s.getBuffer('k'), NoSuchBucketError);
+    await assert.rejects(s.head('k'), NotFoundError); // HEAD has no body to tell the two apart
   });
 
   it('[timeout] a reply slower than requestTimeoutMs is abandoned and retried', async () => {
