@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { requireE2E } from '../support/e2e';
-import { assertStep, guestScript, skipUnlessSelected, startServerInNs, step, stepSummary, WORKLOADS } from '../support/e2e-steps';
+import { assertStep, guestScript, readStep, skipUnlessSelected, startServerInNs, step, stepSummary, WORKLOADS } from '../support/e2e-steps';
 import { REPO_ROOT, type S3filesServer } from '../support/s3files-server';
 import { runGuest, TestNetwork, type GuestResult } from '../support/uml';
 
@@ -55,6 +55,8 @@ describe('e2e: kernel NFS client on s3files — fsx, POSIX semantics, tar + git'
     guest = await runGuest(net, { script, timeoutMs: 840_000 });
     // eslint-disable-next-line no-console
     console.log(`    guest ${Math.round(guest.durationMs / 1000)} s; ${stepSummary(guest.outDir, steps)}; fsx seeds ${FSX_SEEDS.join(', ')}`);
+    // eslint-disable-next-line no-console
+    console.log(`    gittar phases: ${phaseTimes(readStep(guest.outDir, 'gittar').log)}`);
   });
 
   after(async () => {
@@ -104,3 +106,15 @@ describe('e2e: kernel NFS client on s3files — fsx, POSIX semantics, tar + git'
     assert.ok(server?.running, `server exited:\n${server?.logTail(30)}`);
   });
 });
+
+/** "# phase" / "# ... took N s" pairs from gittar.sh's log, as "phase N s, ...". */
+function phaseTimes(log: string): string {
+  const out: string[] = [];
+  let phase = '';
+  for (const line of log.split('\n')) {
+    const took = /^# \.\.\. took ([\d.]+) s/.exec(line);
+    if (took) out.push(`${phase} ${Number(took[1]).toFixed(1)} s`);
+    else if (line.startsWith('# ') && !line.startsWith('# gittar')) phase = line.slice(2);
+  }
+  return out.join(', ') || '-';
+}

@@ -67,6 +67,10 @@ expect_errno "rename dir over file fails" "ENOTDIR" "os.rename('dc', 'plainfile'
 ln plainfile plainlink
 expect_errno "rename onto another link of the same file is a no-op" "OK" "os.rename('plainfile', 'plainlink')"
 [ -e plainfile ] && [ -e plainlink ] && ok "rename same-inode: both names remain" || fail "rename same-inode: a name vanished"
+echo old-target > ot; echo new-source > os_; exec 6<ot; mv -f os_ ot
+eq "rename over an open target: new name has the source" "$(cat ot)" "new-source"
+eq "rename over an open target: the open fd still reads the old file" "$(cat <&6)" "old-target"
+exec 6<&-
 mkdir -p r1 r2; echo moved > r1/f; exec 4<r1/f; mv r1/f r2/g
 eq "rename across dirs keeps an open fd valid" "$(cat <&4)" "moved"; exec 4<&-
 eq "rename across dirs: new name readable" "$(cat r2/g)" "moved"
