@@ -20,7 +20,7 @@ export const RGW_TEST_SECRET_KEY = 's3files-test-secret-key-0123456789abcdef';
 export const RGW_REGION = 'us-east-1';
 
 const BINARIES = ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'ceph', 'monmaptool', 'ceph-authtool'];
-export const CEPH_PACKAGES = 'ceph-mon ceph-osd radosgw ceph-common curl';
+export const CEPH_PACKAGES = 'ceph-mon ceph-osd radosgw ceph-common';
 
 export class CephMissingError extends Error {
   constructor(missing: string[]) {

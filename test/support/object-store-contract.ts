@@ -147,10 +147,12 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractS
 
     it('multipart with UploadPartCopy re-using ranges of the previous object', async () => {
       const old = randomBytes(MIN_PART_SIZE * 2 + 1000);
-      await s.put('mp/file', old, { metadata: { mode: '33188' } });
+      const prev = await s.put('mp/file', old, { metadata: { mode: '33188' } });
       const fresh = randomBytes(MIN_PART_SIZE);
       const { uploadId } = await s.createMultipartUpload('mp/file', { metadata: { mode: '33188', mtime: '42' } });
-      const p1 = await s.uploadPartCopy('mp/file', uploadId, 1, 'mp/file', { range: { start: 0, end: MIN_PART_SIZE - 1 } });
+      const stale = md5Hex(Buffer.from('an older version'));
+      await rejects(s.uploadPartCopy('mp/file', uploadId, 1, 'mp/file', { range: { start: 0, end: 9 }, sourceIfMatch: stale }), PreconditionFailedError);
+      const p1 = await s.uploadPartCopy('mp/file', uploadId, 1, 'mp/file', { range: { start: 0, end: MIN_PART_SIZE - 1 }, sourceIfMatch: prev.etag });
       const p2 = await s.uploadPart('mp/file', uploadId, 2, fresh);
       const p3 = await s.uploadPartCopy('mp/file', uploadId, 3, 'mp/file', { range: { start: MIN_PART_SIZE * 2, end: old.length - 1 } });
       assert.equal(p1.etag, md5Hex(old.subarray(0, MIN_PART_SIZE)));
