@@ -22,6 +22,16 @@ const closeFd = promisify(fs.close);
 
 const SHARDS = 256;
 
+interface SyncProgress {
+  /** Writes completed. */
+  written: number;
+  /** Writes covered by a finished fdatasync. */
+  synced: number;
+  /** Callers inside syncFd. */
+  waiting: number;
+  running?: Promise<void>;
+}
+
 export interface DataStoreOptions {
   dir: string;
   maxOpenFiles?: number;
@@ -37,7 +47,7 @@ export class DataStore {
    * taken after the write returns, so a sync that starts while a write is in flight does not
    * claim to cover it.
    */
-  private readonly progress = new Map<number, { written: number; synced: number; syncing: number }>();
+  private readonly progress = new Map<number, SyncProgress>();
   /** Files created since their shard directory was last fsynced. */
   private readonly newFiles = new Set<number>();
   /**
@@ -152,23 +162,33 @@ export class DataStore {
   private markWritten(ino: number): void {
     const p = this.progress.get(ino);
     if (p) p.written++;
-    else this.progress.set(ino, { written: 1, synced: 0, syncing: 0 });
+    else this.progress.set(ino, { written: 1, synced: 0, waiting: 0 });
   }
 
-  /** fdatasync covering every write completed before it started; forgets settled files. */
-  private async syncFd(
-    ino: number,
-    p: { written: number; synced: number; syncing: number },
-    withFd: (fn: (fd: number) => Promise<unknown>) => Promise<void>,
-  ): Promise<void> {
+  /**
+   * fdatasync covering every write completed before the call. Concurrent callers share one
+   * fdatasync: while one runs, later callers wait for it and then, if writes landed meanwhile,
+   * run the next one together. A failure reaches everyone waiting on it. Settled files are
+   * forgotten.
+   */
+  private async syncFd(ino: number, p: SyncProgress, withFd: (fn: (fd: number) => Promise<unknown>) => Promise<void>): Promise<void> {
     const target = p.written;
-    p.syncing++;
+    p.waiting++;
     try {
-      await withFd((fd) => fdatasync(fd));
-      p.synced = Math.max(p.synced, target);
+      while (p.synced < target) {
+        if (!p.running) {
+          const covers = p.written;
+          p.running = withFd((fd) => fdatasync(fd))
+            .then(() => {
+              p.synced = Math.max(p.synced, covers);
+            })
+            .finally(() => (p.running = undefined));
+        }
+        await p.running;
+      }
     } finally {
-      p.syncing--;
-      if (p.syncing === 0 && p.synced >= p.written && this.progress.get(ino) === p) this.progress.delete(ino);
+      p.waiting--;
+      if (p.waiting === 0 && p.synced >= p.written && this.progress.get(ino) === p) this.progress.delete(ino);
     }
   }
 

@@ -7,27 +7,26 @@
 //   dirty    ino                → 1   file data may be newer than its record (see recovery.ts)
 //   orphans  ino                → 1   inode gone, data file still to be unlinked
 //
-// Durability strategy (measured with bench/cache-metadata-sync.ts on this machine's ext4 disk,
-// a write transaction of 2 puts + 1 get; ops/s at concurrency 1 / 4 / 32 / 128):
-//   transactionSync + await db.flushed (overlappingSync)  1,700 / 2,100 / 2,100 / 2,400
-//       main thread blocked 400-600 µs per op: LMDB fsyncs inside the synchronous commit
-//       even with overlappingSync, so every NFS connection stalls and nothing is batched.
-//   transaction() + await db.flushed (overlappingSync)      800 / 5,000 / 26,000 / 55,000
-//   transaction() with overlappingSync: false             1,100 / 6,300 / 32,000 / 29-61,000
-//   transaction(() => transactionSync(fn)), no overlap    1,500 / 6,200 / 31,000 / 57,000
-//       main thread ~1-10 µs per op.
+// Durability strategy. Measured with bench/cache-metadata-sync.ts on this machine's ext4 disk:
+// one transaction of a get and two puts, awaited until durable; ops/s at 1 / 4 / 32 / 128
+// operations in flight, and main-thread time per operation:
+//   transactionSync + await db.flushed (overlappingSync)    830 / 1,100 /  2,500 /  2,700  400-1,100 µs
+//       LMDB fsyncs inside the synchronous commit even with overlappingSync: the event loop
+//       (every NFS connection) stalls for each fsync and nothing is batched.
+//   transaction() + await db.flushed (overlappingSync)      770 / 2,900 / 27,000 / 30,000     1-24 µs
+//   transaction(() => transactionSync(fn)), no overlap      650 / 4,100 / 16,000 / 50,000     1-19 µs
+//   the same with eventTurnBatching: false (chosen)         760 / 6,400 / 33,000 / 43,000     0-19 µs
+// (the disk is shared and noisy: runs differ by ±30%; the ranking holds.)
 // So each mutation runs as `env.transaction(() => env.transactionSync(fn))`: the outer async
-// transaction joins lmdb's group commit (one fdatasync for every operation queued meanwhile,
-// done on lmdb's writer thread), the nested transactionSync is a child transaction so an FsError
+// transaction joins lmdb's group commit (one fdatasync, on lmdb's writer thread, for every
+// operation queued meanwhile); the nested transactionSync is a child transaction, so an FsError
 // thrown half-way rolls back that operation alone (a plain async callback that throws keeps its
 // partial writes - verified). With overlappingSync off the promise resolves only after the
-// commit is synced, so resolving == durable, which is what an NFS reply needs; standard LMDB
-// commits never need the boot-id trick to survive a power cut.
+// commit is synced, so resolved == durable, which is what an NFS reply needs, and standard LMDB
+// commits need no boot-id trick to survive a power cut.
 // eventTurnBatching is off: with it on, a failed commit (e.g. ENOSPC on the cache disk) also
-// rejects a promise lmdb-js creates for the event-turn batch and never hands out, an unhandled
-// rejection that would take the whole server down (verified on a full tmpfs). Group commit is
-// unaffected: operations queued while a commit is in flight still share the next one
-// (conc 32: 12,600 vs 16,200 ops/s, conc 128: 46,000 vs 45,600, same run; this disk is noisy).
+// rejects a promise lmdb-js makes for the event-turn batch and never hands out, an unhandled
+// rejection that takes the whole server down (verified on a full tmpfs).
 import { open, type Database, type RootDatabase } from 'lmdb';
 import path from 'node:path';
 import { FsError } from '../vfs';
