@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything s3files needs to build, run and test on Debian 12: the system packages
 # (the User-Mode Linux kernel NFS client and its tools for the end-to-end tests, ffmpeg for
-# the FFmpeg test, libnfs-utils as an independent NFS client) and the npm dependencies, then
+# the FFmpeg test, libnfs-utils as an independent NFS client, Ceph RGW as the S3 server of the
+# integration tests) and the npm dependencies, then
 # builds. Idempotent; `--bench` adds nfs-ganesha, the reference server of bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(user-mode-linux nfs-common busybox-static iproute2 libnfs-utils ffmpeg git python3 kmod procps)
+packages=(user-mode-linux nfs-common rpcbind busybox-static iproute2 libnfs-utils ffmpeg git python3 kmod procps gcc libc6-dev
+  ceph-mon ceph-osd radosgw ceph-common)
 if [[ " $* " == *" --bench "* ]]; then packages+=(nfs-ganesha nfs-ganesha-vfs rpcbind); fi
 
 missing=()
