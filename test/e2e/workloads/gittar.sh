@@ -41,7 +41,7 @@ ok()   { CHECKS=$((CHECKS + 1)); echo "ok - $1"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL - $1"; }
 eq()   { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', want '$3'"; fi; }
 step() { STEP_T0=$(date +%s.%N); echo "# $1"; }
-took() { echo "# ... took $(echo "$(date +%s.%N) - $STEP_T0" | bc) s"; }
+took() { echo "# ... took $(echo "$(date +%s.%N) $STEP_T0" | awk '{printf "%.1f", $1 - $2}') s"; }
 run() { # run DESC CMD...: ok if the command exits 0, else FAIL with its output head
   desc=$1; shift
   if out=$("$@" 2>&1); then ok "$desc"; else fail "$desc (exit $?): $(echo "$out" | head -12)"; fi
