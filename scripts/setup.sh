@@ -3,13 +3,14 @@
 # (the User-Mode Linux kernel NFS client and its tools for the end-to-end tests, ffmpeg for
 # the FFmpeg test, libnfs-utils as an independent NFS client, Ceph RGW as the S3 server of the
 # integration tests) and the npm dependencies, then
-# builds. Idempotent; `--bench` adds nfs-ganesha, the reference server of bench/.
+# builds. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(user-mode-linux nfs-common rpcbind busybox-static iproute2 libnfs-utils ffmpeg git python3 kmod procps gcc libc6-dev
   ceph-mon ceph-osd radosgw ceph-common)
-if [[ " $* " == *" --bench "* ]]; then packages+=(nfs-ganesha nfs-ganesha-vfs rpcbind); fi
+# nfs-ganesha is the reference server of bench/ and of the harness self-test.
+packages+=(nfs-ganesha nfs-ganesha-vfs)
 
 missing=()
 for p in "${packages[@]}"; do
