@@ -18,13 +18,15 @@ describe('RwLock', () => {
         log.push(`r${id}-`);
         inside--;
       });
+    const r1 = reader(1);
+    const r2 = reader(2);
     const writer = lock.exclusive(async () => {
       assert.equal(inside, 0);
       log.push('w+');
       await tick();
       log.push('w-');
     });
-    await Promise.all([reader(1), reader(2), writer, reader(3)]);
+    await Promise.all([r1, r2, writer, reader(3)]);
     assert.equal(maxReaders, 2);
     // r3 arrived while the writer waited: it goes after the writer, not around it.
     assert.ok(log.indexOf('w-') < log.indexOf('r3+'), log.join(' '));
