@@ -48,6 +48,9 @@ async function main(): Promise<void> {
   }
   out.creates = Array.from(new Set(creates));
   out.sizeOk = (await fs.getattr(f.ino)).size === written;
+  // A write cut short by ENOSPC leaves no bytes past the end of the file.
+  const dataFile = `${dir}/data/${(f.ino % 256).toString(16).padStart(2, '0')}/${f.ino.toString(16)}`;
+  out.dataFileSize = nodeFs.statSync(dataFile).size === written;
   const back = await fs.read(root, f.ino, 0, written);
   out.dataOk = back.data.equals(Buffer.alloc(written, 0x5a));
   // Someone else fills the rest of the disk: metadata commits now fail too, cleanly.

@@ -35,6 +35,7 @@ describe('cache file system: a full cache disk', function () {
       assert.ok((out.metadataWhenFull as string[]).every((c) => c === 'ok' || c === 'ENOSPC'), String(out.metadataWhenFull));
       assert.ok((out.metadataWhenFull as string[]).includes('ENOSPC'), 'a completely full disk fails metadata commits');
       assert.equal(out.sizeOk, true);
+      assert.equal(out.dataFileSize, true, 'no partial write left past the end of the file');
       assert.equal(out.dataOk, true);
       assert.equal(out.stillThere, true);
       assert.equal(out.dirsConsistent, true, 'exactly the operations that succeeded are there after a reopen');

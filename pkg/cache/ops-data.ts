@@ -88,11 +88,13 @@ export async function write(
       await core.ensureDirtyMark(ino, st);
       await core.data.write(ino, offset, data);
     } catch (err) {
-      throw fromSystemError(err, `writing inode ${ino}`);
-    } finally {
       st.inflight--;
       release();
+      await undoPartialWrite(core, ino, st.inflight);
+      throw fromSystemError(err, `writing inode ${ino}`);
     }
+    st.inflight--;
+    release();
     // Size and times change in the same turn the data landed, so the data file is never seen
     // longer than the file (data-store.ts trims such files when it opens them).
     const modeBefore = core.record(ino).mode;
@@ -111,6 +113,17 @@ export async function write(
     }
     return { count: data.length, committed, file: { before, after: core.attributes(ino) } };
   });
+}
+
+/**
+ * A write that failed half-way (ENOSPC) may have extended the data file past the file's size;
+ * cut it back so those bytes never show up in a later hole. Only when no other write is in
+ * flight: theirs may have landed past the size without being counted yet.
+ */
+async function undoPartialWrite(core: FsCore, ino: number, othersInFlight: number): Promise<void> {
+  const rec = core.inodes.get(ino);
+  if (!rec || othersInFlight > 0) return;
+  await core.data.truncate(ino, rec.size).catch((err: unknown) => core.log.warn('could not cut back a failed write', { ino, err: String(err) }));
 }
 
 /** Updates size, times, allocation and versions in memory after the data has landed. */
