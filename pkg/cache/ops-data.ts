@@ -5,8 +5,8 @@
 // attributes before returning, and answer 'file-sync' (every attribute is in LMDB, so the
 // stronger promise is the honest one). COMMIT does the same for all earlier writes.
 //
-// Crash rule (see recovery.ts): every file's durable dirty mark is set before its data file is
-// first changed after a commit, so a crash at any point is noticed on restart.
+// Crash rule (see recovery.ts): every file's durable dirty mark is set before an unstable write
+// first changes its data file after a commit, so a crash at any point is noticed on restart.
 import { FsError, fromSystemError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
 import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
@@ -85,7 +85,10 @@ export async function write(
     st.inflight++;
     try {
       await core.capacity.admitOnDisk(growth.bytes);
-      await core.ensureDirtyMark(ino, st);
+      // A stable write needs no dirty mark: it is acknowledged only after its data and the
+      // attributes are durable, and if we crash before that, recovery trusts the recorded size
+      // (trimming the data file) and the client, having no reply, sends the write again.
+      if (stability === 'unstable') await core.ensureDirtyMark(ino, st);
       await core.data.write(ino, offset, data);
     } catch (err) {
       st.inflight--;

@@ -3,11 +3,13 @@
 // FileSystem interface and nothing about what implements it.
 import { randomBytes } from 'node:crypto';
 import { logger as makeLogger, type Logger } from '../log/logger';
+import { metrics } from '../metrics/registry';
 import type { FileSystem } from '../vfs';
 import { ExportRegistry, type Export, type ExportOptions } from './exports';
 import { HandleCodec, loadHandleSecret } from './handles';
-import { createMountProgram } from './mount';
-import { RpcServer } from './rpc';
+import { createMountProgram, MountProc } from './mount';
+import { RpcServer, type CallObserver } from './rpc';
+import { Proc } from './v3/constants';
 import { createNfsProgram } from './v3/program';
 
 export interface NfsServerOptions {
@@ -32,6 +34,7 @@ export class NfsServer {
       programs: [createMountProgram(deps), createNfsProgram({ ...deps, writeVerifier })],
       maxRecordBytes: options.maxRecordBytes,
       logger: this.log,
+      onCall: observeCalls(makeLogger('nfs-calls')),
     });
   }
 
@@ -69,4 +72,25 @@ export class NfsServer {
       await exp.fs.close();
     }
   }
+}
+
+const PROCEDURE_NAMES: Record<string, Record<number, string>> = {
+  nfs: invert(Proc),
+  mount: invert(MountProc),
+};
+
+function invert(table: Record<string, number>): Record<number, string> {
+  return Object.fromEntries(Object.entries(table).map(([name, n]) => [n, name.toLowerCase()]));
+}
+
+/** Counts and times every call; with S3FILES_TRACE=nfs-calls also logs each one. */
+function observeCalls(trace: Logger): CallObserver {
+  const m = metrics();
+  return ({ program, procedure, durationNs, outcome }) => {
+    const name = PROCEDURE_NAMES[program.toLowerCase()]?.[procedure] ?? String(procedure);
+    m.rpcCalls.inc({ program, procedure: name, outcome });
+    const seconds = Number(durationNs) / 1e9;
+    m.rpcDuration.observe({ program, procedure: name }, seconds);
+    if (trace.isDebugEnabled()) trace.debug('call', { program, procedure: name, outcome, micros: Math.round(seconds * 1e6) });
+  };
 }

@@ -39,12 +39,21 @@ interface ProgramEntry {
 const SMALL_REPLY = 64;
 const NULL_PROCEDURE = 0;
 
+/** Told of every call a program handled: for metrics and per-procedure tracing. */
+export type CallObserver = (call: {
+  program: string;
+  procedure: number;
+  durationNs: bigint;
+  outcome: 'success' | 'garbage_args' | 'system_err';
+}) => void;
+
 export class Dispatcher {
   private readonly programs = new Map<number, ProgramEntry>();
 
   constructor(
     programs: readonly RpcProgram[],
     private readonly log: Logger,
+    private readonly observe?: CallObserver,
   ) {
     for (const program of programs) {
       if (this.programs.has(program.program)) throw new Error(`RPC program ${program.program} registered twice`);
@@ -97,11 +106,25 @@ export class Dispatcher {
       remotePort: peer.port,
     };
     const out = encodeSuccessHeader(new XdrWriter(), h.xid);
+    const started = process.hrtime.bigint();
     try {
       await handler(args, out, ctx);
     } catch (err) {
-      return reply(encodeAcceptError(new XdrWriter(SMALL_REPLY), h.xid, this.failureStat(err, entry.program, ctx)));
+      const stat = this.failureStat(err, entry.program, ctx);
+      this.observe?.({
+        program: entry.program.name,
+        procedure: h.proc,
+        durationNs: process.hrtime.bigint() - started,
+        outcome: stat === AcceptStat.GARBAGE_ARGS ? 'garbage_args' : 'system_err',
+      });
+      return reply(encodeAcceptError(new XdrWriter(SMALL_REPLY), h.xid, stat));
     }
+    this.observe?.({
+      program: entry.program.name,
+      procedure: h.proc,
+      durationNs: process.hrtime.bigint() - started,
+      outcome: 'success',
+    });
     return { kind: 'reply', message: out.chunks() };
   }
 

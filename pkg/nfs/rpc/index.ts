@@ -1,4 +1,5 @@
 // ONC RPC v2 over TCP (RFC 5531): the server, its message and record codecs, and AUTH_SYS.
+export type { CallObserver } from './dispatch';
 export { RpcServer, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION, type RpcServerOptions } from './server';
 export type { AuthFlavor, AuthSys, ProcedureHandler, RpcCallContext, RpcProgram } from './program';
 export {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describeError, logger, type Logger } from '../../log/logger';
 import { RpcConnection } from './connection';
-import { Dispatcher } from './dispatch';
+import { Dispatcher, type CallObserver } from './dispatch';
 import type { RpcProgram } from './program';
 import { DEFAULT_MAX_RECORD_BYTES } from './record';
 
@@ -19,6 +19,8 @@ export interface RpcServerOptions {
   /** Calls running at once on one connection before the server stops reading from it. */
   maxInFlightPerConnection?: number;
   logger?: Logger;
+  /** Called after every call a program handled (metrics, tracing). */
+  onCall?: CallObserver;
 }
 
 export class RpcServer {
@@ -37,7 +39,7 @@ export class RpcServer {
     if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) {
       throw new RangeError(`maxInFlightPerConnection must be a positive integer, got ${this.maxInFlight}`);
     }
-    this.dispatcher = new Dispatcher(options.programs, this.log);
+    this.dispatcher = new Dispatcher(options.programs, this.log, options.onCall);
     // allowHalfOpen: a client may send its calls and shut down its side; it still gets replies.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     // Accept failures (EMFILE) arrive here; without a listener they would kill the process.
