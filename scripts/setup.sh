@@ -22,5 +22,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-npm ci --no-audit --no-fund
+# `npm ci` refuses this lock file where the registry lacks the other platforms' optional
+# msgpackr-extract binaries (npm then leaves them out of the lock); `npm install` honours the
+# lock for everything it has and installs the same versions.
+npm ci --no-audit --no-fund 2>/dev/null || npm install --no-audit --no-fund
 npm run build
