@@ -88,7 +88,7 @@ describe('CSI Node over the unix socket', () => {
       source,
       target: staging,
       fstype: 'nfs',
-      options: ['vers=3', 'proto=tcp', 'port=20490', 'mountport=20490', 'mountproto=tcp', 'local_lock=all', 'hard', 'noatime', 'actimeo=1'],
+      options: ['vers=3', 'proto=tcp', 'port=20490', 'mountport=20490', 'mountproto=tcp', 'local_lock=all', 'nolock', 'hard', 'noatime', 'actimeo=1'],
     }]);
     assert.ok((await stat(staging)).isDirectory());
     assert.deepEqual(exports.exported.get(VOL)?.location, { bucket: 'media', prefix: 'volumes/pvc-1' });
@@ -127,6 +127,7 @@ describe('CSI Node over the unix socket', () => {
     { name: 'unknown volume context key', req: () => stageReq({ volume_context: { buckit: 'media' } }), code: status.INVALID_ARGUMENT, details: 'unknown volume context key "buckit"' },
     { name: '".." in subPath', req: () => stageReq({ volume_context: { subPath: '../etc' } }), code: status.INVALID_ARGUMENT, details: 'subPath "../etc" must not contain empty, "." or ".." segments' },
     { name: 'mount option s3files controls', req: () => stageReq({ volume_capability: mountCapability('SINGLE_NODE_WRITER', ['port=2049']) }), code: status.INVALID_ARGUMENT, details: 'mount option port is set by s3files and cannot be overridden' },
+    { name: 'mount option lock (NLM, which s3files does not serve)', req: () => stageReq({ volume_capability: mountCapability('SINGLE_NODE_WRITER', ['noatime,lock']) }), code: status.INVALID_ARGUMENT, details: 'mount option lock is set by s3files and cannot be overridden' },
     { name: 'only half the secret', req: () => stageReq({ secrets: { secretAccessKey: 'x' } }), code: status.INVALID_ARGUMENT, details: 'secrets must contain both accessKeyId and secretAccessKey, or neither' },
   ];
   for (const t of stageErrors) {

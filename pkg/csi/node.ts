@@ -33,10 +33,18 @@ export interface NodeOptions {
 }
 
 /** Options s3files sets on every NFS mount (DESIGN.md decision 1); users may not override them. */
-const FIXED_NFS_OPTIONS = ['vers', 'nfsvers', 'proto', 'port', 'mountport', 'mountproto', 'local_lock', 'addr', 'mountaddr'];
+const FIXED_NFS_OPTIONS = ['vers', 'nfsvers', 'proto', 'port', 'mountport', 'mountproto', 'local_lock', 'lock', 'nolock', 'addr', 'mountaddr'];
 
+/**
+ * DESIGN.md's option set plus `nolock`. mount.nfs (nfs-utils 2.x) refuses an NFSv3 mount
+ * unless rpc.statd runs or `nolock` is given -- it checks only lock/nolock, not local_lock --
+ * and the node plugin's container runs no statd (our server has no NLM to talk to anyway).
+ * For NFSv3, `nolock` means exactly what local_lock=all asks for: POSIX and flock locks are
+ * handled by the node's kernel, node-wide; `local_lock=all` stays to say so explicitly.
+ * `lock` is refused from users: it would make the kernel try NLM, which s3files does not serve.
+ */
 export function nfsMountOptions(port: number, userFlags: string[]): string[] {
-  return ['vers=3', 'proto=tcp', `port=${port}`, `mountport=${port}`, 'mountproto=tcp', 'local_lock=all', 'hard', ...userFlags];
+  return ['vers=3', 'proto=tcp', `port=${port}`, `mountport=${port}`, 'mountproto=tcp', 'local_lock=all', 'nolock', 'hard', ...userFlags];
 }
 
 /** The PV's mountOptions (mount_flags), minus empty ones; refuses those s3files must control. */
