@@ -186,13 +186,14 @@ export class NodePlugin {
 
 /**
  * The volume the CSI node e2e test stages: a dynamic-style ID and the volume context
- * CreateVolume would return for it (1 GiB capacity, which NodeGetVolumeStats must report).
+ * CreateVolume would return for it (256 MiB capacity, which NodeGetVolumeStats must report; less
+ * than the guest's tmpfs, so that the capacity, not the disk, bounds the free space).
  * Until the S3 link lands the export is a local cache: the bucket is named but never contacted.
  */
 export const E2E_VOLUME = {
   id: 'v1:e2e-bucket:volumes/pvc-e2e',
-  capacityBytes: 1 << 30,
-  context: { bucket: 'e2e-bucket', prefix: 'volumes/pvc-e2e', capacityBytes: String(1 << 30) },
+  capacityBytes: 256 << 20,
+  context: { bucket: 'e2e-bucket', prefix: 'volumes/pvc-e2e', capacityBytes: String(256 << 20) },
 } as const;
 
 /** Where the guest's "kubelet" keeps its paths (a tmpfs in the guest) and the plugin its socket. */
@@ -202,6 +203,12 @@ export const GUEST_PATHS = {
   targetRw: '/run/kubelet/pods/pod-a/volumes/kubernetes.io~csi/pv-e2e/mount',
   targetRo: '/run/kubelet/pods/pod-b/volumes/kubernetes.io~csi/pv-e2e/mount',
   kubeletRoot: '/run/kubelet',
+  /**
+   * The node's cache, on the guest's tmpfs like a real node's local disk. Not on hostfs: UML's
+   * hostfs reports st_blocks 0 for a file held open, and the cache measures the space its files
+   * use with fstat, so NodeGetVolumeStats would report nothing used.
+   */
+  cacheDir: '/run/s3files/cache',
   nfsListen: '127.0.0.1:20490',
 } as const;
 
