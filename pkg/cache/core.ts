@@ -11,7 +11,8 @@ import { FileStates, type FileState } from './file-state';
 import { toAttributes, type InodeRecord } from './inode';
 import { InodeTable } from './inode-table';
 import type { MetadataStore } from './metadata-store';
-import { runMutation, type ChangeKind, type Mutation, type MutationDeps } from './mutation';
+import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from './mutation';
+import type { LinkContext } from './link-context';
 
 export type ChangeListener = (ino: number, kind: ChangeKind) => void;
 
@@ -32,6 +33,7 @@ export interface CoreParts {
   maxFileSize: number;
   capacityBytes?: number;
   maxInodes?: number;
+  linked?: boolean;
 }
 
 export class FsCore {
@@ -45,6 +47,8 @@ export class FsCore {
   readonly maxInodes?: number;
   readonly capacity: Capacity;
   readonly states = new FileStates();
+  /** Set when the file system is linked to a bucket (import, fetch, upload bookkeeping). */
+  link: LinkContext | undefined;
   private readonly events = new EventEmitter();
   private readonly deps: MutationDeps;
   /** Data files unlinked whose orphan marks can go (removed with the next flush). */
@@ -61,7 +65,7 @@ export class FsCore {
     this.maxFileSize = parts.maxFileSize;
     this.maxInodes = parts.maxInodes;
     this.capacity = new Capacity(parts.dir, parts.inodes, parts.capacityBytes);
-    this.deps = { store: parts.store, inodes: parts.inodes, clock: parts.clock, maxInodes: parts.maxInodes };
+    this.deps = { store: parts.store, inodes: parts.inodes, clock: parts.clock, maxInodes: parts.maxInodes, linked: parts.linked };
     this.events.setMaxListeners(0);
   }
 
@@ -83,8 +87,8 @@ export class FsCore {
   }
 
   /** Runs one atomic, durable metadata operation, then unlinks data of freed inodes. */
-  async mutate<T>(fn: (m: Mutation) => T): Promise<T> {
-    const { result, mutation } = await runMutation(this.deps, fn);
+  async mutate<T>(fn: (m: Mutation) => T, options?: MutationOptions): Promise<T> {
+    const { result, mutation } = await runMutation(this.deps, fn, options);
     this.emitAll(mutation.changes);
     for (const ino of mutation.freed) await this.freeData(ino);
     return result;
@@ -109,7 +113,12 @@ export class FsCore {
    */
   ensureDirtyMark(ino: number, st: FileState): Promise<void> {
     if (!st.marking) {
-      const marking = this.store.transact(() => this.store.dirty.putSync(ino, 1)).then(
+      // Linked: the upload queue learns of the change in the same transaction.
+      const linked = this.link !== undefined;
+      const marking = this.store.transact(() => {
+        this.store.dirty.putSync(ino, 1);
+        if (linked) this.store.pending.putSync(ino, 1);
+      }).then(
         () => undefined,
         (err: unknown) => {
           if (st.marking === marking) st.marking = undefined;
@@ -128,8 +137,12 @@ export class FsCore {
   async persist(inos: Iterable<number>, alsoInTxn?: (m: Mutation) => void): Promise<void> {
     const list = Array.from(inos);
     for (let i = 0; i < list.length; i += 64) await Promise.all(list.slice(i, i + 64).map((ino) => this.refreshUsed(ino)));
+    const blocks = this.link?.blocks;
     await runMutation(this.deps, (m) => {
-      for (const ino of list) this.saveIfDirty(m, ino);
+      for (const ino of list) {
+        this.saveIfDirty(m, ino);
+        blocks?.saveInTxn(m, ino);
+      }
       alsoInTxn?.(m);
     });
   }
@@ -187,6 +200,7 @@ export class FsCore {
   private async flushOnce(): Promise<void> {
     await this.syncQuietFiles();
     const dirty = this.inodes.dirtyInodes();
+    if (this.link) dirty.push(...(await this.link.blockMapsToSave(dirty)));
     const marked = Array.from(this.states.entries())
       .filter(([, st]) => st.marking !== undefined)
       .map(([ino]) => ino);

@@ -22,6 +22,7 @@ export function addEntry(m: Mutation, dir: InodeRecord, name: string, ino: numbe
   dir.entries = (dir.entries ?? 0) + 1;
   m.store.dirents.putSync([dir.ino, name], { ino, cookie });
   m.store.cookies.putSync([dir.ino, cookie], { name, ino });
+  m.store.links.putSync([ino, dir.ino, name], 1);
 }
 
 /** Removes `name` from `dir` (the caller saves `dir` afterwards). */
@@ -29,6 +30,14 @@ export function removeEntry(m: Mutation, dir: InodeRecord, name: string, entry: 
   dir.entries = (dir.entries ?? 1) - 1;
   m.store.dirents.removeSync([dir.ino, name]);
   m.store.cookies.removeSync([dir.ino, entry.cookie]);
+  m.store.links.removeSync([entry.ino, dir.ino, name]);
+}
+
+/** The names of `ino` (hard links give several), in (directory, name) order. */
+export function linksOf(store: MetadataStore, ino: number, limit?: number): Array<{ dir: number; name: string }> {
+  const out: Array<{ dir: number; name: string }> = [];
+  for (const key of store.links.getKeys({ start: [ino], end: [ino + 1], limit })) out.push({ dir: key[1], name: key[2] });
+  return out;
 }
 
 /** Up to `limit` entries of `dir` with a cookie greater than `after`, in cookie order. */

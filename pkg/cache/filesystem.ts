@@ -31,6 +31,7 @@ import { readdir } from './ops-readdir';
 import * as remove from './ops-remove';
 import { setattr } from './ops-setattr';
 import { grantedAccess, requireSearch } from './permissions';
+import { CacheSync } from './sync-api';
 
 export interface CacheFileSystemParts {
   core: FsCore;
@@ -44,9 +45,12 @@ export class CacheFileSystem implements FileSystem {
   private readonly release: () => Promise<void>;
   private readonly timer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
+  /** Linked to a bucket: the reconciler's view (see sync-api.ts); undefined for a local cache. */
+  readonly sync: CacheSync | undefined;
 
   constructor(parts: CacheFileSystemParts) {
     this.core = parts.core;
+    this.sync = parts.core.link ? new CacheSync(parts.core, parts.core.link) : undefined;
     this.release = parts.release;
     // Attributes changed by unstable writes and atime reach LMDB at least this often.
     this.timer = setInterval(() => {
@@ -77,7 +81,8 @@ export class CacheFileSystem implements FileSystem {
   }
 
   lookup(cred: Credentials, dir: number, name: string): Promise<LookupResult> {
-    return this.guard('lookup', () => {
+    return this.guard('lookup', async () => {
+      if (name !== '.' && name !== '..') await this.listed(dir);
       const d = this.core.record(dir);
       if (d.type !== 'dir') throw new FsError('ENOTDIR', `inode ${dir} is not a directory`);
       requireSearch(cred, d);
@@ -121,15 +126,24 @@ export class CacheFileSystem implements FileSystem {
   }
 
   create(cred: Credentials, dir: number, name: string, mode: CreateMode): Promise<Created> {
-    return this.guard('create', () => create.create(this.core, cred, dir, name, mode));
+    return this.guard('create', async () => {
+      await this.listed(dir);
+      return create.create(this.core, cred, dir, name, mode);
+    });
   }
 
   mkdir(cred: Credentials, dir: number, name: string, attrs: SetAttributes): Promise<Created> {
-    return this.guard('mkdir', () => create.mkdir(this.core, cred, dir, name, attrs));
+    return this.guard('mkdir', async () => {
+      await this.listed(dir);
+      return create.mkdir(this.core, cred, dir, name, attrs);
+    });
   }
 
   symlink(cred: Credentials, dir: number, name: string, target: string, attrs: SetAttributes): Promise<Created> {
-    return this.guard('symlink', () => create.symlink(this.core, cred, dir, name, target, attrs));
+    return this.guard('symlink', async () => {
+      await this.listed(dir);
+      return create.symlink(this.core, cred, dir, name, target, attrs);
+    });
   }
 
   mknod(
@@ -140,27 +154,50 @@ export class CacheFileSystem implements FileSystem {
     attrs: SetAttributes,
     rdev: { major: number; minor: number },
   ): Promise<Created> {
-    return this.guard('mknod', () => create.mknod(this.core, cred, dir, name, type, attrs, rdev));
+    return this.guard('mknod', async () => {
+      await this.listed(dir);
+      return create.mknod(this.core, cred, dir, name, type, attrs, rdev);
+    });
   }
 
   link(cred: Credentials, ino: number, dir: number, name: string): Promise<{ attributes: Attributes; dir: Wcc }> {
-    return this.guard('link', () => create.link(this.core, cred, ino, dir, name));
+    return this.guard('link', async () => {
+      await this.listed(dir);
+      return create.link(this.core, cred, ino, dir, name);
+    });
   }
 
   remove(cred: Credentials, dir: number, name: string): Promise<Wcc> {
-    return this.guard('remove', () => remove.remove(this.core, cred, dir, name));
+    return this.guard('remove', async () => {
+      await this.listed(dir);
+      return remove.remove(this.core, cred, dir, name);
+    });
   }
 
   rmdir(cred: Credentials, dir: number, name: string): Promise<Wcc> {
-    return this.guard('rmdir', () => remove.rmdir(this.core, cred, dir, name));
+    return this.guard('rmdir', async () => {
+      await this.listed(dir);
+      // Empty here must mean empty in the bucket too.
+      await this.listedChild(dir, name);
+      return remove.rmdir(this.core, cred, dir, name);
+    });
   }
 
   rename(cred: Credentials, fromDir: number, fromName: string, toDir: number, toName: string): Promise<{ from: Wcc; to: Wcc }> {
-    return this.guard('rename', () => remove.rename(this.core, cred, fromDir, fromName, toDir, toName));
+    return this.guard('rename', async () => {
+      await this.listed(fromDir);
+      if (toDir !== fromDir) await this.listed(toDir);
+      await this.listedChild(toDir, toName);
+      return remove.rename(this.core, cred, fromDir, fromName, toDir, toName);
+    });
   }
 
   readdir(cred: Credentials, dir: number, options: ReadDirOptions): Promise<ReadDirResult> {
-    return this.guard('readdir', () => readdir(this.core, cred, dir, options));
+    return this.guard('readdir', async () => {
+      // A listing from the start re-validates an old one; later pages continue the same one.
+      await this.listed(dir, options.cookie === 0n ? 'ttl' : 'once');
+      return readdir(this.core, cred, dir, options);
+    });
   }
 
   commit(_cred: Credentials, ino: number, _offset: number, _count: number): Promise<Wcc> {
@@ -204,6 +241,7 @@ export class CacheFileSystem implements FileSystem {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.timer);
+    this.core.link?.close();
     try {
       await this.core.syncAll();
     } finally {
@@ -211,6 +249,18 @@ export class CacheFileSystem implements FileSystem {
       await this.core.store.close();
       await this.release();
     }
+  }
+
+  /** Linked: makes sure `dir` reflects the bucket (lazy import, importer.ts). */
+  private async listed(dir: number, mode: 'ttl' | 'once' = 'ttl'): Promise<void> {
+    await this.core.link?.importer.ensureListed(dir, mode);
+  }
+
+  /** Linked: if `name` in `dir` is a directory, lists it (so that its emptiness is the bucket's). */
+  private async listedChild(dir: number, name: string): Promise<void> {
+    if (!this.core.link) return;
+    const entry = findEntry(this.core.store, dir, name);
+    if (entry && this.core.inodes.get(entry.ino)?.type === 'dir') await this.listed(entry.ino);
   }
 
   private async guard<T>(op: string, fn: () => Promise<T> | T): Promise<T> {

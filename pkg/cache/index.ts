@@ -10,11 +10,18 @@ import { lockDir } from './dir-lock';
 import { CacheFileSystem } from './filesystem';
 import { InodeTable } from './inode-table';
 import { MetadataStore } from './metadata-store';
+import { initLink } from './link-init';
+import { LinkContext } from './link-context';
+import type { LinkOptions } from './remote';
 import { ensureRoot, recover } from './recovery';
 
 export { CacheFileSystem } from './filesystem';
 export type { ChangeListener } from './core';
 export type { ChangeKind } from './mutation';
+export type { CacheSync, SyncSnapshot, UploadResult } from './sync-api';
+export type { UploadWatch } from './link-context';
+export * from './remote';
+export type { RemoteState, Tombstone } from './remote-state';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */
@@ -31,6 +38,12 @@ export interface CacheFileSystemOptions {
   flushIntervalMs?: number;
   /** Open data-file descriptors kept (default 512). */
   maxOpenFiles?: number;
+  /**
+   * Link to a bucket (pkg/reconcile provides the source): directories are imported lazily,
+   * contents fetched on demand, changes queued for upload. A cache directory, once linked,
+   * only ever opens linked to the same linkId.
+   */
+  link?: LinkOptions;
 }
 
 /**
@@ -51,6 +64,7 @@ export async function openCacheFileSystem(options: CacheFileSystemOptions): Prom
     const clock = options.clock ?? systemClock();
     const owner = options.defaultOwner ?? { uid: 0, gid: 0, mode: 0o755 };
     await ensureRoot(store, clock, owner);
+    if (options.link) await initLink(store, options.link.linkId);
     await recover(store, data, clock, log);
     inodes.memoryUsed = store.counter('usedBytes');
     const maxFileSize = await data.probeMaxFileSize();
@@ -64,7 +78,9 @@ export async function openCacheFileSystem(options: CacheFileSystemOptions): Prom
       maxFileSize,
       capacityBytes: options.capacityBytes,
       maxInodes: options.maxInodes,
+      linked: options.link !== undefined,
     });
+    if (options.link) core.link = new LinkContext(core, options.link);
     return new CacheFileSystem({ core, release, flushIntervalMs: options.flushIntervalMs ?? 1000 });
   } catch (err) {
     await data?.close().catch(() => undefined);

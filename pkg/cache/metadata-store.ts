@@ -6,6 +6,14 @@
 //   counters name               → number                (nextIno, inodeCount, usedBytes)
 //   dirty    ino                → 1   file data may be newer than its record (see recovery.ts)
 //   orphans  ino                → 1   inode gone, data file still to be unlinked
+//   links    [ino, dirIno, name] → 1                  (names of an inode: its path, for S3 keys)
+// Linked to a bucket (remote-state.ts):
+//   remote      ino   → RemoteState   where the inode's content lives in the bucket
+//   rkeys       rkey  → ino           which inode's content is at a key (moves, conflicts)
+//   pending     ino   → 1             changed since the last upload (the persistent sync queue)
+//   tombstones  rkey  → Tombstone     keys to delete from the bucket
+//   blocks      ino   → BlockMapRecord  blocks present locally / written since the upload
+//   settings    name  → string        linkId
 //
 // Durability strategy. Measured with bench/cache-metadata-sync.ts on this machine's ext4 disk:
 // one transaction of a get and two puts, awaited until durable; ops/s at 1 / 4 / 32 / 128
@@ -31,6 +39,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import path from 'node:path';
 import { FsError } from '../vfs';
 import type { InodeRecord } from './inode';
+import type { BlockMapRecord, RemoteState, Tombstone } from './remote-state';
 
 export interface DirentValue {
   ino: number;
@@ -51,6 +60,13 @@ export class MetadataStore {
   readonly counters: Database<number, string>;
   readonly dirty: Database<number, number>;
   readonly orphans: Database<number, number>;
+  readonly links: Database<number, [number, number, string]>;
+  readonly remote: Database<RemoteState, number>;
+  readonly rkeys: Database<number, string>;
+  readonly pending: Database<number, number>;
+  readonly tombstones: Database<Tombstone, string>;
+  readonly blocks: Database<BlockMapRecord, number>;
+  readonly settings: Database<string, string>;
 
   private constructor(private readonly env: RootDatabase) {
     this.inodes = env.openDB<InodeRecord, number>('inodes', {});
@@ -59,13 +75,20 @@ export class MetadataStore {
     this.counters = env.openDB<number, string>('counters', {});
     this.dirty = env.openDB<number, number>('dirty', {});
     this.orphans = env.openDB<number, number>('orphans', {});
+    this.links = env.openDB<number, [number, number, string]>('links', {});
+    this.remote = env.openDB<RemoteState, number>('remote', {});
+    this.rkeys = env.openDB<number, string>('rkeys', {});
+    this.pending = env.openDB<number, number>('pending', {});
+    this.tombstones = env.openDB<Tombstone, string>('tombstones', {});
+    this.blocks = env.openDB<BlockMapRecord, number>('blocks', {});
+    this.settings = env.openDB<string, string>('settings', {});
   }
 
   static open(dir: string): MetadataStore {
     const env = open(path.join(dir, 'meta'), {
       overlappingSync: false,
       eventTurnBatching: false,
-      maxDbs: 8,
+      maxDbs: 16,
       // Records are small and read far more often than written; LMDB's own page cache (the
       // OS page cache through mmap) is enough, no object cache on top.
       noMemInit: true,

@@ -7,6 +7,7 @@ import type { Clock } from './clock';
 import { newInodeRecord, type InodeRecord, type NewInode } from './inode';
 import { chargedBytes, type InodeTable } from './inode-table';
 import type { MetadataStore } from './metadata-store';
+import { putRemote } from './remote-state';
 
 export type ChangeKind = 'data' | 'metadata' | 'entries' | 'removed';
 
@@ -15,6 +16,16 @@ export interface MutationDeps {
   inodes: InodeTable;
   clock: Clock;
   maxInodes?: number;
+  /** Linked to a bucket: changes are queued for upload (pending) and deletions leave tombstones. */
+  linked?: boolean;
+}
+
+export interface MutationOptions {
+  /**
+   * A change that comes FROM the bucket (import) or only rearranges what is already there:
+   * nothing is queued for upload and nothing leaves a tombstone.
+   */
+  quiet?: boolean;
 }
 
 interface Touched {
@@ -31,7 +42,10 @@ export class Mutation {
   private readonly current = new Map<number, InodeRecord | null>();
   private readonly touched = new Map<number, Touched>();
 
-  constructor(private readonly deps: MutationDeps) {
+  constructor(
+    private readonly deps: MutationDeps,
+    readonly options: MutationOptions = {},
+  ) {
     this.now = deps.clock();
   }
 
@@ -59,6 +73,23 @@ export class Mutation {
     store.inodes.putSync(rec.ino, rec);
     this.current.set(rec.ino, rec);
     if (kind) this.changes.push([rec.ino, kind]);
+    if (this.deps.linked && !this.options.quiet) this.queueUpload(rec, kind);
+  }
+
+  /**
+   * Linked: a change the bucket must learn about puts the inode in the persistent upload queue
+   * in the same transaction. Directories' entry changes (kind 'entries') are not theirs to
+   * upload: each child is queued by its own change. A lazily persisted record (kind null,
+   * written by WRITE's later flush) is queued if its data is newer than the last upload.
+   */
+  private queueUpload(rec: InodeRecord, kind: ChangeKind | null): void {
+    const store = this.deps.store;
+    if (kind === 'metadata' || kind === 'data') {
+      store.pending.putSync(rec.ino, 1);
+    } else if (kind === null && rec.type === 'file') {
+      const rs = store.remote.get(rec.ino);
+      if (!rs || rs.syncedData !== rec.dataVersion) store.pending.putSync(rec.ino, 1);
+    }
   }
 
   /** Frees an inode whose last name is gone. */
@@ -69,6 +100,7 @@ export class Mutation {
     store.addCounter('inodeCount', -1);
     store.inodes.removeSync(rec.ino);
     store.dirty.removeSync(rec.ino);
+    if (this.deps.linked) this.forgetRemote(rec.ino);
     if (rec.type === 'file') {
       // Unlinked after the commit; recorded so that a crash in between still frees it.
       store.orphans.putSync(rec.ino, 1);
@@ -76,6 +108,18 @@ export class Mutation {
     }
     this.current.set(rec.ino, null);
     this.changes.push([rec.ino, 'removed']);
+  }
+
+  /** Linked: the inode's object (if it has one) is to be deleted from the bucket. */
+  private forgetRemote(ino: number): void {
+    const store = this.deps.store;
+    const rs = store.remote.get(ino);
+    if (rs?.key !== undefined && rs.key !== '' && !this.options.quiet) {
+      store.tombstones.putSync(rs.key, { etag: rs.etag, at: this.now.sec * 1000 + Math.floor(this.now.nsec / 1e6) });
+    }
+    putRemote(this, ino, undefined);
+    store.pending.removeSync(ino);
+    store.blocks.removeSync(ino);
   }
 
   /** Allocates a new inode number and record (not linked anywhere yet). */
@@ -124,12 +168,12 @@ export class Mutation {
  * Runs `fn` as one atomic, durable metadata operation. FsErrors thrown by `fn` reach the caller
  * unchanged and leave no trace; failures of the database itself become EIO/ENOSPC.
  */
-export async function runMutation<T>(deps: MutationDeps, fn: (m: Mutation) => T): Promise<{ result: T; mutation: Mutation }> {
+export async function runMutation<T>(deps: MutationDeps, fn: (m: Mutation) => T, options?: MutationOptions): Promise<{ result: T; mutation: Mutation }> {
   let applied: Mutation | undefined;
   let result: T;
   try {
     result = await deps.store.transact(() => {
-      const m = new Mutation(deps);
+      const m = new Mutation(deps, options);
       const r = fn(m);
       m.apply();
       applied = m;

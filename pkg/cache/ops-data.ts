@@ -7,7 +7,7 @@
 //
 // Crash rule (see recovery.ts): every file's durable dirty mark is set before an unstable write
 // first changes its data file after a commit, so a crash at any point is noticed on restart.
-import { FsError, fromSystemError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
+import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
 import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
@@ -37,6 +37,8 @@ export async function read(core: FsCore, cred: Credentials, ino: number, offset:
     const n = Math.max(0, Math.min(count, rec.size - offset));
     let data: Buffer = Buffer.alloc(0);
     if (n > 0) {
+      // Linked: blocks not present locally are fetched first (or, on a full cache disk, read through).
+      const through = core.link ? await fetchForRead(core, ino, offset, n) : false;
       try {
         data = await core.data.read(ino, offset, n);
       } catch (err) {
@@ -44,10 +46,28 @@ export async function read(core: FsCore, cred: Credentials, ino: number, offset:
       }
       // Past the data file's end (a file extended by SETATTR) the file reads as zeros.
       if (data.length < n) data = Buffer.concat([data, Buffer.alloc(n - data.length)]);
+      if (through) data = await core.link!.fetcher.readThrough(ino, offset, data);
     }
     core.touchAtime(ino);
     return { data, eof: offset + n >= rec.size, attributes: core.attributes(ino) };
   });
+}
+
+/**
+ * Makes the blocks of [offset, offset + n) present and starts read-ahead for a sequential
+ * reader. Returns true if the cache disk is full and the read must go through to the bucket.
+ */
+async function fetchForRead(core: FsCore, ino: number, offset: number, n: number): Promise<boolean> {
+  const link = core.link!;
+  link.fetcher.noteRead(ino, offset, n);
+  link.evictor.touch(ino);
+  try {
+    await link.fetcher.ensure(ino, offset, offset + n);
+    return false;
+  } catch (err) {
+    if (!isFsError(err, 'ENOSPC') && !isFsError(err, 'EDQUOT')) throw err;
+    return true;
+  }
 }
 
 /** Bytes a write may add to the file's allocation (an upper bound for the capacity check). */
@@ -88,6 +108,12 @@ export async function write(
       // A stable write needs no dirty mark: it is acknowledged only after its data and the
       // attributes are durable, and if we crash before that, recovery trusts the recorded size
       // (trimming the data file) and the client, having no reply, sends the write again.
+      if (core.link) {
+        // Remote-backed blocks this write covers only in part are fetched first.
+        await core.link.fetcher.prepareWrite(ino, offset, offset + data.length);
+        core.link.blocks.markWritten(ino, offset, data.length);
+        core.link.evictor.touch(ino);
+      }
       if (stability === 'unstable') await core.ensureDirtyMark(ino, st);
       await core.data.write(ino, offset, data);
     } catch (err) {

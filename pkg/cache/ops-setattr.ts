@@ -31,7 +31,11 @@ export async function setattr(
     return core.mutate((m) => applySetattr(m, cred, ino, attrs, guardCtime).wcc);
   }
   return core.states.get(ino).lock.exclusive(async () => {
-    const { wcc, cutTo } = await core.mutate((m) => applySetattr(m, cred, ino, attrs, guardCtime));
+    const { wcc, cutTo } = await core.mutate((m) => {
+      const r = applySetattr(m, cred, ino, attrs, guardCtime);
+      if (r.cutTo !== undefined && core.link) shrinkRemoteBacking(core, m, ino, r.cutTo);
+      return r;
+    });
     if (cutTo !== undefined) {
       try {
         await core.data.truncate(ino, cutTo);
@@ -44,6 +48,19 @@ export async function setattr(
     }
     return wcc;
   });
+}
+
+/**
+ * Linked, inside the truncate's transaction: bytes past the new size no longer come from the
+ * object (a later extension reads zeros), and what follows counts as changed for the upload.
+ */
+function shrinkRemoteBacking(core: FsCore, m: Mutation, ino: number, size: number): void {
+  const link = core.link!;
+  link.noteSize(ino, size);
+  const rs = m.store.remote.get(ino);
+  if (rs && rs.backLen > size) m.store.remote.putSync(ino, { ...rs, backLen: size });
+  link.blocks.truncated(ino, size);
+  link.blocks.saveInTxn(m, ino);
 }
 
 function validate(core: FsCore, attrs: SetAttributes): void {

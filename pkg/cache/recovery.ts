@@ -20,7 +20,8 @@ import { chargedBytes } from './inode-table';
 import type { MetadataStore } from './metadata-store';
 import type { Logger } from '../log/logger';
 
-export const FORMAT_VERSION = 1;
+/** 2: the links index (names of each inode) exists; format 1 caches get it on open. */
+export const FORMAT_VERSION = 2;
 
 export interface RootDefaults {
   uid: number;
@@ -30,7 +31,8 @@ export interface RootDefaults {
 
 export async function ensureRoot(store: MetadataStore, clock: Clock, root: RootDefaults): Promise<void> {
   const format = store.counters.get('format');
-  if (format !== undefined && format !== FORMAT_VERSION) {
+  if (format === 1) await addLinksIndex(store);
+  else if (format !== undefined && format !== FORMAT_VERSION) {
     throw new FsError('EIO', `cache metadata format ${format} is not supported (expected ${FORMAT_VERSION})`);
   }
   if (store.inodes.get(ROOT_INO)) return;
@@ -42,6 +44,14 @@ export async function ensureRoot(store: MetadataStore, clock: Clock, root: RootD
     store.counters.putSync('nextIno', ROOT_INO + 1);
     store.counters.putSync('inodeCount', 1);
     store.counters.putSync('usedBytes', 0);
+  });
+}
+
+/** Format 1 → 2: builds the links index from the directory entries, in one transaction. */
+async function addLinksIndex(store: MetadataStore): Promise<void> {
+  await store.transact(() => {
+    for (const { key, value } of store.dirents.getRange({})) store.links.putSync([value.ino, key[0], key[1]], 1);
+    store.counters.putSync('format', FORMAT_VERSION);
   });
 }
 
@@ -60,6 +70,12 @@ async function reconcileDirty(store: MetadataStore, data: DataStore, clock: Cloc
   await store.transact(() => {
     store.dirty.removeSync(ino);
     if (!rec || rec.type !== 'file') return;
+    if (store.settings.get('linkId') !== undefined) {
+      // Linked: the file must be uploaded again, and which blocks were written is not known.
+      store.pending.putSync(ino, 1);
+      const blocks = store.blocks.get(ino) ?? { present: Buffer.alloc(0), dirty: Buffer.alloc(0) };
+      store.blocks.putSync(ino, { ...blocks, dirtyFrom: 0 });
+    }
     const now = clock();
     const next = { ...rec, mtime: now, ctime: now, dataVersion: rec.dataVersion + 1, metaVersion: rec.metaVersion + 1 };
     if (onDisk) {

@@ -1,0 +1,230 @@
+// Lazy file contents: blocks of a remote-backed file (below RemoteState.backLen) that are not
+// present locally are fetched with ranged GETs (runs of a few blocks per request, pinned to the
+// ETag the cache knows), written into the sparse data file and marked present. A sequential
+// reader gets a read-ahead window that doubles up to readAheadBytes.
+//
+// Concurrency: fetches run under the file's shared lock (the caller's, or the read-ahead's
+// own), so a truncate or a content reset (exclusive) never races one; one block is fetched by
+// one request at a time, later callers wait for it. A WRITE first waits for fetches of the
+// blocks it touches and fetches those it covers only in part, so fetched bytes never land on
+// top of newer written ones.
+import { FsError, fromSystemError } from '../vfs';
+import type { FsCore } from './core';
+import type { LinkContext } from './link-context';
+import { RemoteGoneError } from './remote';
+import type { RemoteState } from './remote-state';
+
+/** Most blocks in one ranged GET. */
+const MAX_RUN_BLOCKS = 4;
+/** Read-ahead runs in flight for the whole file system (bounds memory and S3 requests). */
+const MAX_READ_AHEAD = 8;
+
+interface Sequence {
+  next: number;
+  window: number;
+}
+
+export class Fetcher {
+  private readonly inflight = new Map<number, Map<number, Promise<void>>>();
+  private readonly sequences = new Map<number, Sequence>();
+  private readAheads = 0;
+  /** Bytes fetched from the bucket (for metrics and tests). */
+  fetchedBytes = 0;
+  fetchRequests = 0;
+
+  constructor(
+    private readonly core: FsCore,
+    private readonly link: LinkContext,
+  ) {}
+
+  forget(ino: number): void {
+    this.sequences.delete(ino);
+  }
+
+  /** Absent remote blocks overlapping [offset, end): [first, last] block runs, or none. */
+  absentRuns(ino: number, offset: number, end: number): Array<[number, number]> {
+    const rs = this.link.remoteOf(ino);
+    if (!rs || !hasBacking(rs)) return [];
+    const limit = Math.min(end, rs.backLen);
+    if (offset >= limit) return [];
+    const blocks = this.link.blocks;
+    const runs: Array<[number, number]> = [];
+    const last = blocks.blockOf(limit - 1);
+    for (let b = blocks.blockOf(offset); b <= last; b++) {
+      if (blocks.isPresent(ino, b)) continue;
+      const run = runs[runs.length - 1];
+      if (run && run[1] === b - 1) run[1] = b;
+      else runs.push([b, b]);
+    }
+    return runs;
+  }
+
+  /**
+   * Makes every remote-backed block overlapping [offset, end) present. The caller holds the
+   * file's lock (shared). Throws FsError (EIO when the object changed or vanished in the
+   * bucket, ENOSPC when the cache disk is full).
+   */
+  async ensure(ino: number, offset: number, end: number): Promise<void> {
+    for (let round = 0; round < 4; round++) {
+      const rs = this.link.remoteOf(ino);
+      if (!rs || !hasBacking(rs)) return;
+      const waits: Array<Promise<void>> = [];
+      const running = this.inflight.get(ino);
+      for (const [first, last] of this.absentRuns(ino, offset, end)) {
+        let start = -1;
+        for (let b = first; b <= last + 1; b++) {
+          const busy = b <= last ? running?.get(b) : undefined;
+          const endRun = b > last || busy !== undefined || (start >= 0 && b - start >= MAX_RUN_BLOCKS);
+          if (endRun && start >= 0) {
+            waits.push(this.fetchRun(ino, rs, start, b - 1));
+            start = -1;
+          }
+          if (busy) waits.push(busy);
+          else if (b <= last && start < 0) start = b;
+        }
+      }
+      if (waits.length === 0) return;
+      await Promise.all(waits);
+    }
+  }
+
+  /** Waits until no fetch of a block overlapping [offset, end) is running. */
+  async settle(ino: number, offset: number, end: number): Promise<void> {
+    const blocks = this.link.blocks;
+    for (;;) {
+      const running = this.inflight.get(ino);
+      if (!running) return;
+      const waits: Array<Promise<void>> = [];
+      for (let b = blocks.blockOf(offset); b <= blocks.blockOf(Math.max(offset, end - 1)); b++) {
+        const p = running.get(b);
+        if (p) waits.push(p.catch(() => undefined));
+      }
+      if (waits.length === 0) return;
+      await Promise.all(waits);
+    }
+  }
+
+  /**
+   * Before a WRITE of [offset, end): blocks it covers only in part are fetched (the rest of
+   * the block must survive), blocks it covers whole are simply marked present.
+   */
+  async prepareWrite(ino: number, offset: number, end: number): Promise<void> {
+    const rs = this.link.remoteOf(ino);
+    if (!rs || !hasBacking(rs) || offset >= rs.backLen) return;
+    const bs = this.link.blockSize;
+    const blocks = this.link.blocks;
+    const first = blocks.blockOf(offset);
+    const last = blocks.blockOf(Math.min(end, rs.backLen) - 1);
+    const partial = (b: number) => offset > b * bs || end < Math.min((b + 1) * bs, rs.backLen);
+    if (partial(first)) await this.ensure(ino, first * bs, first * bs + 1);
+    if (last !== first && partial(last)) await this.ensure(ino, last * bs, last * bs + 1);
+    await this.settle(ino, offset, end);
+    // Synchronously after the wait: no fetch of these blocks can start before they are marked.
+    const whole: number[] = [];
+    for (let b = first; b <= last; b++) if (!partial(b) && !blocks.isPresent(ino, b)) whole.push(b);
+    for (const b of whole) blocks.markPresent(ino, b, b);
+  }
+
+  /**
+   * Fills the remote-backed holes of `local` (bytes [offset, offset + local.length) as read
+   * from the data file) straight from the bucket, without caching: for a full cache disk.
+   */
+  async readThrough(ino: number, offset: number, local: Buffer): Promise<Buffer> {
+    const rs = this.link.remoteOf(ino);
+    if (!rs || !hasBacking(rs)) return local;
+    const bs = this.link.blockSize;
+    const end = offset + local.length;
+    for (const [first, last] of this.absentRuns(ino, offset, end)) {
+      const start = Math.max(offset, first * bs);
+      const stop = Math.min(end, (last + 1) * bs, rs.backLen);
+      const bytes = await this.readRemote(ino, rs, start, stop - start);
+      bytes.copy(local, start - offset);
+    }
+    return local;
+  }
+
+  /** Starts read-ahead after a read of [offset, offset + count) if the reader is sequential. */
+  noteRead(ino: number, offset: number, count: number): void {
+    const seq = this.sequences.get(ino) ?? { next: 0, window: 0 };
+    const bs = this.link.blockSize;
+    const max = Math.max(1, Math.floor(this.link.readAheadBytes / bs));
+    seq.window = offset === seq.next ? Math.min(max, Math.max(2, seq.window * 2)) : 0;
+    seq.next = offset + count;
+    this.sequences.set(ino, seq);
+    if (seq.window === 0 || this.readAheads >= MAX_READ_AHEAD) return;
+    const from = offset + count;
+    const to = from + seq.window * bs;
+    if (this.absentRuns(ino, from, to).length === 0) return;
+    this.readAheads++;
+    this.core.states
+      .get(ino)
+      .lock.shared(() => this.ensure(ino, from, to))
+      .catch((err: unknown) => this.core.log.debug('read-ahead failed', { ino, err: String(err) }))
+      .finally(() => this.readAheads--);
+  }
+
+  private fetchRun(ino: number, rs: RemoteState, first: number, last: number): Promise<void> {
+    const bs = this.link.blockSize;
+    const start = first * bs;
+    const stop = Math.min((last + 1) * bs, rs.backLen);
+    let running = this.inflight.get(ino);
+    if (!running) {
+      running = new Map();
+      this.inflight.set(ino, running);
+    }
+    const p = this.fetchAndStore(ino, rs, start, stop).then(() => this.link.blocks.markPresent(ino, first, last));
+    for (let b = first; b <= last; b++) running.set(b, p);
+    const cleanup = () => {
+      const map = this.inflight.get(ino);
+      if (!map) return;
+      for (let b = first; b <= last; b++) if (map.get(b) === p) map.delete(b);
+      if (map.size === 0) this.inflight.delete(ino);
+    };
+    p.then(cleanup, cleanup);
+    return p;
+  }
+
+  private async fetchAndStore(ino: number, rs0: RemoteState, start: number, stop: number): Promise<void> {
+    const buf = await this.readRemote(ino, rs0, start, stop - start);
+    try {
+      await this.core.capacity.admitOnDisk(buf.length);
+      await this.core.data.write(ino, start, buf);
+    } catch (err) {
+      throw fromSystemError(err, `caching fetched data of inode ${ino}`);
+    }
+    this.fetchedBytes += buf.length;
+    const used = await this.core.data.allocated(ino).catch(() => undefined);
+    if (used !== undefined) this.core.inodes.update(ino, (r) => (r.used = used));
+    this.link.evictor.touch(ino);
+  }
+
+  /**
+   * A ranged GET pinned to the ETag. If the object changed because our own upload replaced it
+   * (same bytes below backLen), the read is retried against the new ETag.
+   */
+  async readRemote(ino: number, rs0: RemoteState, offset: number, length: number): Promise<Buffer> {
+    let rs = rs0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.fetchRequests++;
+        const buf = await this.link.source.readRange(rs.key!, rs.etag!, offset, length);
+        if (buf.length !== length) throw new RemoteGoneError(rs.key!, `object is shorter than expected (${offset}+${buf.length} of ${length})`);
+        return buf;
+      } catch (err) {
+        if (!(err instanceof RemoteGoneError)) throw new FsError('EIO', `fetching inode ${ino} from the bucket`, { cause: err });
+        await this.link.uploads.get(ino)?.done;
+        const now = this.link.remoteOf(ino);
+        if (attempt < 2 && now && hasBacking(now) && (now.key !== rs.key || now.etag !== rs.etag) && offset + length <= now.backLen) {
+          rs = now;
+          continue;
+        }
+        this.link.importer.markStale(ino);
+        throw new FsError('EIO', `inode ${ino} changed or vanished in the bucket`, { cause: err });
+      }
+    }
+  }
+}
+
+export function hasBacking(rs: RemoteState): boolean {
+  return rs.backLen > 0 && rs.key !== undefined && rs.etag !== undefined;
+}

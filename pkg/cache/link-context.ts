@@ -1,0 +1,118 @@
+// Everything a cache file system linked to a bucket has beyond a local one: the remote source,
+// the block maps, the fetcher (lazy content), the importer (lazy listings), the evictor, and the
+// bookkeeping of uploads in flight that the reconciler runs through sync-api.ts.
+import type { FsCore } from './core';
+import { BlockMaps } from './block-maps';
+import { Evictor } from './evictor';
+import { Fetcher } from './fetcher';
+import { Importer } from './importer';
+import type { LinkOptions, RemoteSource, VolumeDefaults } from './remote';
+import type { RemoteState } from './remote-state';
+
+const MiB = 1024 * 1024;
+
+/** An upload of one inode in flight: the smallest size the file had meanwhile, and its end. */
+export interface UploadWatch {
+  minSize: number;
+  done: Promise<void>;
+  finish(): void;
+}
+
+export class LinkContext {
+  readonly source: RemoteSource;
+  readonly linkId: string;
+  readonly dirTtlMs: number;
+  readonly blockSize: number;
+  readonly readAheadBytes: number;
+  readonly cacheSizeBytes: number;
+  readonly defaults: VolumeDefaults;
+  readonly nowMs: () => number;
+  readonly blocks: BlockMaps;
+  readonly fetcher: Fetcher;
+  readonly importer: Importer;
+  readonly evictor: Evictor;
+  readonly uploads = new Map<number, UploadWatch>();
+
+  constructor(
+    readonly core: FsCore,
+    opts: LinkOptions,
+  ) {
+    this.source = opts.source;
+    this.linkId = opts.linkId;
+    this.dirTtlMs = opts.dirTtlMs ?? 30_000;
+    this.blockSize = opts.blockSize ?? MiB;
+    if (!Number.isInteger(this.blockSize) || this.blockSize < 4096 || this.blockSize % 4096 !== 0) {
+      throw new RangeError(`block size ${this.blockSize} must be a positive multiple of 4096`);
+    }
+    this.readAheadBytes = opts.readAheadBytes ?? 16 * MiB;
+    this.cacheSizeBytes = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
+    this.defaults = { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, ...opts.defaults };
+    this.nowMs = opts.nowMs ?? Date.now;
+    this.blocks = new BlockMaps(core.store, this.blockSize);
+    this.fetcher = new Fetcher(core, this);
+    this.importer = new Importer(core, this);
+    this.evictor = new Evictor(core, this);
+    core.onChange((ino, kind) => {
+      if (kind === 'removed') {
+        this.blocks.forget(ino);
+        this.fetcher.forget(ino);
+        this.evictor.forget(ino);
+      }
+    });
+  }
+
+  remoteOf(ino: number): RemoteState | undefined {
+    return this.core.store.remote.get(ino);
+  }
+
+  /** A size change: uploads in flight must not claim bytes past the smallest size seen. */
+  noteSize(ino: number, size: number): void {
+    const w = this.uploads.get(ino);
+    if (w && size < w.minSize) w.minSize = size;
+  }
+
+  beginUpload(ino: number, size: number): UploadWatch {
+    const existing = this.uploads.get(ino);
+    if (existing) throw new Error(`inode ${ino} is already being uploaded`);
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const w: UploadWatch = {
+      minSize: size,
+      done,
+      finish: () => {
+        if (this.uploads.get(ino) === w) this.uploads.delete(ino);
+        finish();
+      },
+    };
+    this.uploads.set(ino, w);
+    return w;
+  }
+
+  /**
+   * For the periodic flush: block maps changed without a record change (fetches) are written
+   * too, once their fetched data is on disk, so that presence is never durable before the data
+   * it vouches for. Returns the inodes to persist besides `alreadyDirty`.
+   */
+  async blockMapsToSave(alreadyDirty: number[]): Promise<number[]> {
+    const skip = new Set(alreadyDirty);
+    const out: number[] = [];
+    for (const ino of this.blocks.changedInodes()) {
+      if (!skip.has(ino) && !this.core.inodes.get(ino)) {
+        this.blocks.forget(ino);
+        continue;
+      }
+      try {
+        if (this.core.data.needsSync(ino)) await this.core.data.sync(ino);
+      } catch (err) {
+        this.core.log.warn('could not sync fetched data; its presence is not recorded yet', { ino, err: String(err) });
+        continue;
+      }
+      if (!skip.has(ino)) out.push(ino);
+    }
+    return out;
+  }
+
+  close(): void {
+    this.evictor.stop();
+  }
+}

@@ -1,0 +1,68 @@
+// What a linked cache remembers about the remote side, per inode and per key (LMDB, see
+// metadata-store.ts). The reconciler decides what to send by comparing an inode's versions and
+// path with its RemoteState; the importer decides what to take by comparing listings with it.
+import type { Mutation } from './mutation';
+
+export interface RemoteState {
+  /** Where this inode's content lives in the bucket now (rkey); absent: never uploaded. */
+  key?: string;
+  /** ETag of the object at `key` (directories: of the marker, absent when implicit). */
+  etag?: string;
+  /** Size of the object at `key`. */
+  size?: number;
+  /**
+   * Bytes [0, backLen) of the file whose blocks are not present locally come from the object
+   * at key/etag; blocks past it are local (holes read as zeros). Never more than the file size.
+   */
+  backLen: number;
+  /** dataVersion / metaVersion of the inode that the object at `key` reflects. */
+  syncedData: number;
+  syncedMeta: number;
+  /** Wall-clock ms of the last import or upload: a listing begun before it is not applied to it. */
+  syncedAt: number;
+  /** Directories: wall-clock ms of the last listing applied. */
+  listedAt?: number;
+  /** A multipart upload in flight (aborted by the reconciler after a crash). */
+  uploadId?: string;
+}
+
+/** A key to delete from the bucket: its inode is gone (or moved away from it). */
+export interface Tombstone {
+  /** The ETag the cache last knew there: a different object is someone else's and stays. */
+  etag?: string;
+  /** Wall-clock ms when recorded. */
+  at: number;
+}
+
+/**
+ * Per regular file: which blocks below RemoteState.backLen are present locally (blocks past it
+ * always are), and which blocks were changed since the last upload (the rest can be copied
+ * from the object server-side).
+ */
+export interface BlockMapRecord {
+  present: Buffer;
+  dirty: Buffer;
+  /** Every block from this one on counts as changed (a truncate; after a crash: 0). */
+  dirtyFrom?: number;
+}
+
+/**
+ * Inside a transaction: replaces the RemoteState of `ino`, keeping the rkeys index
+ * (key → inode) in step. `next` undefined forgets the inode's remote side.
+ */
+export function putRemote(m: Mutation, ino: number, next: RemoteState | undefined): void {
+  const store = m.store;
+  const prev = store.remote.get(ino);
+  if (prev?.key !== undefined && prev.key !== next?.key && store.rkeys.get(prev.key) === ino) store.rkeys.removeSync(prev.key);
+  if (next === undefined) {
+    store.remote.removeSync(ino);
+    return;
+  }
+  store.remote.putSync(ino, next);
+  if (next.key !== undefined) store.rkeys.putSync(next.key, ino);
+}
+
+/** A RemoteState for an inode that has never been uploaded. */
+export function localOnly(): RemoteState {
+  return { backLen: 0, syncedData: 0, syncedMeta: 0, syncedAt: 0 };
+}

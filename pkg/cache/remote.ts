@@ -1,0 +1,93 @@
+// The remote side of a linked cache file system, as pkg/cache sees it: something that lists a
+// directory and reads byte ranges of a file. pkg/cache never imports pkg/s3; pkg/reconcile
+// implements this over an ObjectStore (the S3 key layout, metadata encoding and HEAD policy are
+// its business) and is also what uploads local changes (see sync-api.ts).
+//
+// Remote keys ("rkeys") are relative to the linked bucket/prefix: a regular file, symlink or
+// special file at path a/b is "a/b"; a directory is "a/b/" (the key of its marker, and the
+// prefix its children are listed under); the root is "".
+import type { Timestamp } from '../vfs';
+
+export type RemoteType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
+
+export interface RemoteEntry {
+  /** A valid file name (the source skips keys that cannot be names). */
+  name: string;
+  type: RemoteType;
+  /** Object size (regular files), 0 otherwise. */
+  size: number;
+  /** The object's ETag; for directories the marker's, absent when the directory is implicit. */
+  etag?: string;
+  mtime: Timestamp;
+  /** Permission bits (07777) when the object's metadata says; the volume default otherwise. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** Symlinks: the target (the object's body). */
+  target?: string;
+}
+
+export interface RemoteListing {
+  entries: RemoteEntry[];
+  /** The directory's own marker (key "dir/"), when there is one: its attributes. */
+  self?: RemoteEntry;
+  /** Keys under the directory that cannot be file names (a//b, '.', '..', > 255 bytes), or clash. */
+  skipped: number;
+}
+
+export interface ListHints {
+  /** The ETag the cache holds for a child (rkey), so unchanged entries need no HEAD. */
+  knownEtag(rkey: string): string | undefined;
+}
+
+export interface RemoteSource {
+  /** Lists the direct children of directory `dirKey` ("" or ending in '/'), all pages. */
+  listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing>;
+  /** Bytes [offset, offset + length) of object `rkey`, pinned to `etag`: RemoteGoneError if it changed. */
+  readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer>;
+}
+
+/** The object is missing or no longer has the ETag the cache knew. */
+export class RemoteGoneError extends Error {
+  constructor(readonly rkey: string, message: string, options?: { cause?: unknown }) {
+    super(`${rkey}: ${message}`, options);
+    this.name = 'RemoteGoneError';
+  }
+}
+
+/** Attributes for objects that carry none. */
+export interface VolumeDefaults {
+  uid: number;
+  gid: number;
+  fileMode: number;
+  dirMode: number;
+}
+
+export interface LinkOptions {
+  source: RemoteSource;
+  /** What the cache is linked to (e.g. "s3://bucket/prefix/"); a cache dir is never relinked elsewhere. */
+  linkId: string;
+  /** A listed directory is listed again when looked up after this long (default 30 s). */
+  dirTtlMs?: number;
+  /** Unit of ranged GETs and of presence tracking (default 1 MiB). */
+  blockSize?: number;
+  /** Most bytes fetched ahead of a sequential reader (default 16 MiB). */
+  readAheadBytes?: number;
+  /** Clean cached file data above this is evicted, least recently used first (default unlimited). */
+  cacheSizeBytes?: number;
+  defaults?: Partial<VolumeDefaults>;
+  /** Wall clock in ms, for listing ages (tests move it). */
+  nowMs?: () => number;
+}
+
+/** Names at the root that are ours, never imported from or synced to the bucket. */
+export const LOST_FOUND = '.s3files-lost+found';
+export const RESERVED_ROOT_NAMES: ReadonlySet<string> = new Set([LOST_FOUND, '.s3files-probe', '.s3files-tmp']);
+
+export function childKey(dirKey: string, name: string, isDir: boolean): string {
+  return `${dirKey}${name}${isDir ? '/' : ''}`;
+}
+
+export function isDirKey(rkey: string): boolean {
+  return rkey === '' || rkey.endsWith('/');
+}

@@ -1,0 +1,273 @@
+// What the reconciler (pkg/reconcile) sees of a linked cache: the persistent upload queue
+// (pending inodes and tombstones), consistent snapshots of what to upload, reads of file
+// contents (fetching what is not local), and the transactions that record an upload, a
+// directory move or a conflict. The reconciler owns the bucket; this module owns the records.
+import { FsError, type FileType, type Timestamp } from '../vfs';
+import type { ChangeListener, FsCore } from './core';
+import type { FileState } from './file-state';
+import type { LinkContext, UploadWatch } from './link-context';
+import { quarantine } from './lost-found';
+import { desiredKey } from './paths';
+import { localOnly, putRemote, type RemoteState, type Tombstone } from './remote-state';
+
+export interface SyncSnapshot {
+  ino: number;
+  type: FileType;
+  /** The key the inode belongs at now; undefined when it is not to be in the bucket (lost+found). */
+  desiredKey?: string;
+  remote: RemoteState;
+  pending: boolean;
+  dataVersion: number;
+  metaVersion: number;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: Timestamp;
+  target?: string;
+  /** No WRITE in flight when the snapshot was taken. */
+  quiet: boolean;
+  state?: FileState;
+  writesStarted: number;
+}
+
+export interface UploadResult {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+function* keysUnder<V>(db: { getRange(o: { start: string }): Iterable<{ key: string; value: V }> }, prefix: string): Generator<[string, V]> {
+  for (const { key, value } of db.getRange({ start: prefix })) {
+    if (!key.startsWith(prefix)) return;
+    yield [key, value];
+  }
+}
+
+export class CacheSync {
+  constructor(
+    private readonly core: FsCore,
+    private readonly link: LinkContext,
+  ) {}
+
+  get blockSize(): number {
+    return this.link.blockSize;
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    return this.core.onChange(listener);
+  }
+
+  pendingInodes(): number[] {
+    return Array.from(this.core.store.pending.getKeys({}));
+  }
+
+  isPending(ino: number): boolean {
+    return this.core.store.pending.get(ino) !== undefined;
+  }
+
+  tombstones(): Array<[string, Tombstone]> {
+    return Array.from(this.core.store.tombstones.getRange({}), ({ key, value }) => [key, value]);
+  }
+
+  tombstone(rkey: string): Tombstone | undefined {
+    return this.core.store.tombstones.get(rkey);
+  }
+
+  tombstonesUnder(prefix: string): Array<[string, Tombstone]> {
+    return Array.from(keysUnder(this.core.store.tombstones, prefix));
+  }
+
+  /** The inode whose content is at `rkey` now, if any. */
+  ownerOf(rkey: string): number | undefined {
+    return this.core.store.rkeys.get(rkey);
+  }
+
+  ownersUnder(prefix: string): Array<[string, number]> {
+    return Array.from(keysUnder(this.core.store.rkeys, prefix));
+  }
+
+  desiredKey(ino: number): string | undefined {
+    return desiredKey(this.core.store, this.core.inodes, ino);
+  }
+
+  /** A consistent view of one inode (synchronous: nothing changes while it is taken). */
+  snapshot(ino: number): SyncSnapshot | undefined {
+    const rec = this.core.inodes.get(ino);
+    if (!rec) return undefined;
+    const st = this.core.states.peek(ino);
+    return {
+      ino,
+      type: rec.type,
+      desiredKey: this.desiredKey(ino),
+      remote: this.link.remoteOf(ino) ?? localOnly(),
+      pending: this.isPending(ino),
+      dataVersion: rec.dataVersion,
+      metaVersion: rec.metaVersion,
+      size: rec.size,
+      mode: rec.mode,
+      uid: rec.uid,
+      gid: rec.gid,
+      mtime: rec.mtime,
+      target: rec.target,
+      quiet: !st || st.inflight === 0,
+      state: st,
+      writesStarted: st?.writesStarted ?? 0,
+    };
+  }
+
+  /** True if a block in [first, last] was written since the last upload. */
+  anyDirty(ino: number, first: number, last: number): boolean {
+    return this.link.blocks.get(ino).anyDirty(first, last + 1);
+  }
+
+  /**
+   * Bytes [offset, offset + length) of a file as it is now, fetching what is not local (zeros
+   * past the end). EIO if a remote-backed part can no longer be fetched.
+   */
+  async read(ino: number, offset: number, length: number): Promise<Buffer> {
+    return this.core.states.get(ino).lock.shared(async () => {
+      if (!this.core.inodes.get(ino)) throw new FsError('ESTALE', `inode ${ino} is gone`);
+      await this.link.fetcher.ensure(ino, offset, offset + length);
+      const data = await this.core.data.read(ino, offset, length);
+      return data.length === length ? data : Buffer.concat([data, Buffer.alloc(length - data.length)]);
+    });
+  }
+
+  beginUpload(ino: number, size: number): UploadWatch {
+    return this.link.beginUpload(ino, size);
+  }
+
+  /** Records (or clears) a multipart upload in flight, so that a crash does not leak it. */
+  async setUploadId(ino: number, uploadId: string | undefined): Promise<void> {
+    await this.core.mutate((m) => {
+      const rs = m.store.remote.get(ino);
+      if (rs || uploadId) m.store.remote.putSync(ino, { ...(rs ?? localOnly()), uploadId });
+    }, { quiet: true });
+  }
+
+  /** Multipart uploads recorded by an earlier process: [ino, key, uploadId]. */
+  leftoverUploads(): Array<[number, string]> {
+    const out: Array<[number, string]> = [];
+    for (const ino of this.pendingInodes()) {
+      const id = this.link.remoteOf(ino)?.uploadId;
+      if (id) out.push([ino, id]);
+    }
+    return out;
+  }
+
+  /**
+   * The object at `result.key` now holds what `snap` described. Records key, ETag and the
+   * synced versions; the old key (a move) gets a tombstone; the tombstone at the new key (the
+   * object this one replaced on purpose) goes. The inode leaves the queue only if nothing
+   * changed since the snapshot. If the inode is gone meanwhile, the new object is orphaned
+   * and gets a tombstone itself.
+   */
+  async commitUpload(snap: SyncSnapshot, result: UploadResult, watch?: UploadWatch): Promise<void> {
+    const blocks = this.link.blocks;
+    await this.core.mutate((m) => {
+      const rec = m.find(snap.ino);
+      const store = m.store;
+      const stamp = this.link.nowMs();
+      store.tombstones.removeSync(result.key);
+      if (!rec) {
+        store.tombstones.putSync(result.key, { etag: result.etag, at: stamp });
+        return;
+      }
+      const rs = store.remote.get(snap.ino) ?? localOnly();
+      if (rs.key !== undefined && rs.key !== result.key && store.rkeys.get(rs.key) === snap.ino) {
+        store.tombstones.putSync(rs.key, { etag: rs.etag, at: stamp });
+      }
+      const backLen = Math.min(rs.backLen, watch?.minSize ?? rec.size, rec.size, result.size);
+      putRemote(m, snap.ino, {
+        key: result.key, etag: result.etag, size: result.size, backLen,
+        syncedData: snap.dataVersion, syncedMeta: snap.metaVersion, syncedAt: stamp, listedAt: rs.listedAt,
+      });
+      const st = this.core.states.peek(snap.ino);
+      const noWrites = snap.quiet && (!st || (st.inflight === 0 && (st !== snap.state || st.writesStarted === snap.writesStarted)));
+      const unchanged = noWrites && rec.dataVersion === snap.dataVersion;
+      if (unchanged && rec.type === 'file') {
+        blocks.clearDirty(snap.ino);
+        blocks.saveInTxn(m, snap.ino);
+      }
+      const settled = unchanged && rec.metaVersion === snap.metaVersion && this.desiredKey(snap.ino) === result.key;
+      if (settled) store.pending.removeSync(snap.ino);
+      else store.pending.putSync(snap.ino, 1);
+    }, { quiet: true });
+  }
+
+  /** Nothing to upload for `ino` (already in step, or not to be uploaded): it leaves the queue. */
+  async settle(snap: SyncSnapshot): Promise<boolean> {
+    return this.core.mutate((m) => {
+      const rec = m.find(snap.ino);
+      if (rec && (rec.dataVersion !== snap.dataVersion || rec.metaVersion !== snap.metaVersion)) return false;
+      m.store.pending.removeSync(snap.ino);
+      return true;
+    }, { quiet: true });
+  }
+
+  /** The tombstone at `rkey` is done (deleted from the bucket, or the key is someone else's). */
+  async dropTombstone(rkey: string, expected: Tombstone): Promise<void> {
+    await this.core.mutate((m) => {
+      const t = m.store.tombstones.get(rkey);
+      if (t && t.at === expected.at && t.etag === expected.etag) m.store.tombstones.removeSync(rkey);
+    }, { quiet: true });
+  }
+
+  /**
+   * A directory's objects were copied from prefix `from` to `to`: every inode whose content
+   * was under `from` now has it under `to` (ETags of the copies given), and each old key gets a
+   * tombstone with the ETag it had.
+   */
+  async movePrefix(from: string, to: string, copied: Array<{ oldKey: string; oldEtag: string; etag: string }>): Promise<void> {
+    const etags = new Map(copied.map((c) => [c.oldKey, c.etag]));
+    await this.core.mutate((m) => {
+      const stamp = this.link.nowMs();
+      for (const [key, ino] of Array.from(keysUnder(m.store.rkeys, from))) {
+        const rs = m.store.remote.get(ino);
+        if (!rs) continue;
+        const moved = to + key.slice(from.length);
+        putRemote(m, ino, { ...rs, key: moved, etag: etags.get(key) ?? rs.etag, syncedAt: stamp });
+      }
+      for (const c of copied) {
+        if (m.store.rkeys.get(c.oldKey) === undefined) m.store.tombstones.putSync(c.oldKey, { etag: c.oldEtag, at: stamp });
+      }
+    }, { quiet: true });
+  }
+
+  /** See lost-found.ts. Fetches what it can of the file first, so the kept copy is whole. */
+  async quarantine(ino: number, key: string, tombstoneOldKey: boolean): Promise<string | undefined> {
+    const rec = this.core.inodes.get(ino);
+    if (rec?.type === 'file') await this.read(ino, 0, rec.size).catch(() => undefined);
+    return quarantine(this.core, ino, key, tombstoneOldKey);
+  }
+
+  markStale(ino: number): void {
+    this.link.importer.markStale(ino);
+  }
+
+  /** Queue sizes for status pages: pending inodes, bytes of pending files, tombstones. */
+  stats(): { pendingFiles: number; pendingBytes: number; tombstones: number } {
+    let pendingFiles = 0;
+    let pendingBytes = 0;
+    for (const ino of this.core.store.pending.getKeys({})) {
+      pendingFiles++;
+      const rec = this.core.inodes.get(ino);
+      if (rec?.type === 'file') pendingBytes += rec.size;
+    }
+    return { pendingFiles, pendingBytes, tombstones: this.core.store.tombstones.getCount() };
+  }
+
+  /** Fetch and import counters, for metrics. */
+  counters(): { fetchedBytes: number; fetchRequests: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number } {
+    const { fetcher, importer, evictor } = this.link;
+    return {
+      fetchedBytes: fetcher.fetchedBytes,
+      fetchRequests: fetcher.fetchRequests,
+      listings: importer.listings,
+      skippedKeys: importer.skippedKeys,
+      evictedFiles: evictor.evictedFiles,
+      evictedBytes: evictor.evictedBytes,
+    };
+  }
+}
