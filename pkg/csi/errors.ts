@@ -70,7 +70,7 @@ const MAX_DETAILS = 1024;
  */
 export function toGrpcStatus(err: unknown, secrets: readonly string[] = []): GrpcStatus {
   const { code, message } = classify(err);
-  return { code, details: scrub(message, secrets).slice(0, MAX_DETAILS) };
+  return { code, details: scrubSecrets(message, secrets).slice(0, MAX_DETAILS) };
 }
 
 function classify(err: unknown): { code: status; message: string } {
@@ -83,7 +83,8 @@ function classify(err: unknown): { code: status; message: string } {
   return { code: status.INTERNAL, message: `internal error: ${message}` };
 }
 
-function scrub(text: string, secrets: readonly string[]): string {
+/** `text` with the given secret values and anything shaped like an AWS key replaced by "***". */
+export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
   // Also anything shaped like an AWS secret key or a key id, whatever the source.

@@ -5,6 +5,8 @@
 // still gets the same volume because IDs are deterministic. crd-volume-store.ts keeps the
 // records as S3FileSystem custom resources so that conflicts are caught across restarts too.
 
+import { alreadyExists } from './errors';
+
 export interface VolumeRecord {
   /** The CO's name for the volume (CreateVolumeRequest.name). */
   name: string;
@@ -15,7 +17,10 @@ export interface VolumeRecord {
 
 export interface VolumeStore {
   get(name: string): Promise<VolumeRecord | undefined>;
-  /** Creates or replaces the record of `record.name`. */
+  /**
+   * Records a volume CreateVolume made. An identical record already there is fine (a retry);
+   * a different one for the same name is ALREADY_EXISTS.
+   */
   put(record: VolumeRecord): Promise<void>;
   /** Forgets every record of the volume; succeeds when there is none. */
   deleteByVolumeId(volumeId: string): Promise<void>;
@@ -30,10 +35,22 @@ export class MemoryVolumeStore implements VolumeStore {
   }
 
   async put(record: VolumeRecord): Promise<void> {
+    const known = this.byName.get(record.name);
+    if (known && !sameVolumeRecord(known, record)) {
+      throw alreadyExists(`volume ${record.name} already exists with different parameters or capacity`);
+    }
     this.byName.set(record.name, { ...record, volumeContext: { ...record.volumeContext } });
   }
 
   async deleteByVolumeId(volumeId: string): Promise<void> {
     for (const [name, r] of this.byName) if (r.volumeId === volumeId) this.byName.delete(name);
   }
+}
+
+/** Same name, ID, capacity and volume context (in any key order). */
+export function sameVolumeRecord(a: VolumeRecord, b: VolumeRecord): boolean {
+  const ka = Object.keys(a.volumeContext).sort();
+  const kb = Object.keys(b.volumeContext).sort();
+  return a.name === b.name && a.volumeId === b.volumeId && a.capacityBytes === b.capacityBytes &&
+    ka.length === kb.length && ka.every((k, i) => k === kb[i] && a.volumeContext[k] === b.volumeContext[k]);
 }

@@ -1,0 +1,173 @@
+// The node side of S3FileSystem status: every interval, each node writes its own entry
+// (dirty bytes, last sync, error) into status.nodes of each volume it holds data of, keeps the
+// totals (status.dirtyBytes, lastSync, phase) current, and posts an Event when a volume's sync
+// starts failing (and when it recovers). The numbers come through SyncStatusSource, which the
+// S3 link (pkg/reconcile) implements; this module only knows how to publish them.
+//
+// Several nodes rewrite the same status.nodes list, so every write is a merge patch on the
+// condition that the object is still at the resourceVersion it was read at; on a conflict the
+// reporter reads again and retries. An entry is written only when it changed, or as a
+// heartbeat every few minutes (reportedAt) so that entries of departed nodes can be told apart.
+import { logger as makeLogger, type Logger } from '../../log/logger';
+import { scrubSecrets, UnavailableError } from '../errors';
+import type { EventRecorder } from './events';
+import { API_VERSION, KIND, newS3FileSystem, resourceNameForStatic, type NodeSyncEntry, type S3FileSystem } from './s3filesystem';
+import type { S3FileSystemClient, StatusPatch } from './s3filesystem-client';
+
+export interface VolumeSyncStatus {
+  volumeId: string;
+  /** Bytes written on this node that are not in S3 yet. */
+  dirtyBytes: number;
+  /** When this node last had everything of the volume in S3; undefined if never. */
+  lastSync?: Date;
+  /** Why the latest sync attempt failed; undefined while syncing works. */
+  error?: string;
+}
+
+export interface SyncStatusSource {
+  /** Every volume this node holds data of: staged, or unstaged with dirty data kept on disk. */
+  syncStatus(): Promise<VolumeSyncStatus[]>;
+}
+
+export interface StatusReporterOptions {
+  client: S3FileSystemClient;
+  events: EventRecorder;
+  nodeId: string;
+  source: SyncStatusSource;
+  /** How often the source is read (default 15 s). */
+  intervalMs?: number;
+  /** An unchanged entry is rewritten after this long (default 5 min). */
+  heartbeatMs?: number;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+const CONFLICT_RETRIES = 5;
+const MAX_ERROR = 1024;
+
+interface Reported {
+  fingerprint: string;
+  atMs: number;
+  error?: string;
+}
+
+export class StatusReporter {
+  private readonly reported = new Map<string, Reported>();
+  /** volumeId → name of its S3FileSystem, once found. */
+  private readonly names = new Map<string, string>();
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(private readonly o: StatusReporterOptions) {
+    this.log = o.logger ?? makeLogger('kube-status');
+    this.now = o.now ?? (() => new Date());
+  }
+
+  /** Reports now and then every intervalMs until stop(). */
+  start(): void {
+    const tick = (): void => {
+      this.running = this.reportOnce().finally(() => {
+        if (this.timer !== undefined) this.timer = setTimeout(tick, this.o.intervalMs ?? 15_000).unref();
+      });
+    };
+    this.timer = setTimeout(tick, 0).unref();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One round: every volume of the source, then the entries of volumes the node no longer holds. */
+  async reportOnce(): Promise<void> {
+    let volumes: VolumeSyncStatus[];
+    try {
+      volumes = await this.o.source.syncStatus();
+    } catch (err) {
+      this.log.warn('could not read the sync status of the volumes', { err: String(err) });
+      return;
+    }
+    const seen = new Set(volumes.map((v) => v.volumeId));
+    for (const v of volumes) {
+      await this.reportVolume(v).catch((err: unknown) => this.log.warn('could not report volume status', { volumeId: v.volumeId, err: (err as Error).message }));
+    }
+    for (const volumeId of [...this.reported.keys()].filter((id) => !seen.has(id))) {
+      await this.removeVolume(volumeId).catch((err: unknown) => this.log.warn('could not remove volume status', { volumeId, err: (err as Error).message }));
+    }
+  }
+
+  private async reportVolume(v: VolumeSyncStatus): Promise<void> {
+    const error = v.error ? scrubSecrets(v.error).slice(0, MAX_ERROR) : undefined;
+    const entry: NodeSyncEntry = { node: this.o.nodeId, dirtyBytes: Math.max(0, Math.round(v.dirtyBytes)), ...(v.lastSync ? { lastSync: v.lastSync.toISOString() } : {}), ...(error ? { error } : {}) };
+    const fingerprint = JSON.stringify(entry);
+    const prev = this.reported.get(v.volumeId);
+    const nowMs = this.now().getTime();
+    if (prev && prev.fingerprint === fingerprint && nowMs - prev.atMs < (this.o.heartbeatMs ?? 300_000)) return;
+    const stamped = { ...entry, reportedAt: this.now().toISOString() };
+    const obj = await this.update(v.volumeId, true, (nodes) => [...nodes.filter((n) => n.node !== this.o.nodeId), stamped]);
+    this.reported.set(v.volumeId, { fingerprint, atMs: nowMs, ...(error ? { error } : {}) });
+    if (!obj) return;
+    const ref = { apiVersion: API_VERSION, kind: KIND, name: obj.metadata.name, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) };
+    if (error && error !== prev?.error) await this.o.events.event(ref, 'Warning', 'SyncFailed', `node ${this.o.nodeId}: ${error}`);
+    if (!error && prev?.error) await this.o.events.event(ref, 'Normal', 'SyncRecovered', `node ${this.o.nodeId}: syncing to S3 works again`);
+  }
+
+  private async removeVolume(volumeId: string): Promise<void> {
+    await this.update(volumeId, false, (nodes) => nodes.filter((n) => n.node !== this.o.nodeId));
+    this.reported.delete(volumeId);
+    this.names.delete(volumeId);
+  }
+
+  /**
+   * Read-modify-write of status.nodes under optimistic concurrency. Returns the object as read
+   * before the successful patch; undefined when there is none and `create` is false.
+   */
+  private async update(volumeId: string, create: boolean, edit: (nodes: NodeSyncEntry[]) => NodeSyncEntry[]): Promise<S3FileSystem | undefined> {
+    for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+      const obj = await this.find(volumeId, create);
+      if (!obj) return undefined;
+      const status = totals(obj, edit(obj.status?.nodes ?? []));
+      if (await this.o.client.patchStatus(obj.metadata.name, obj.metadata.resourceVersion ?? '', status)) return obj;
+      this.log.debug('status changed under us; reading it again', { volumeId, attempt });
+    }
+    throw new UnavailableError(`the status of volume ${volumeId} kept changing under us (${CONFLICT_RETRIES} conflicts)`);
+  }
+
+  /**
+   * The volume's S3FileSystem: the one found before (fresh GET), else the one labelled with its
+   * ID (the controller's record of a dynamic volume first), else, for a static volume nobody
+   * recorded, a new one made from the volume ID (when `create`).
+   */
+  private async find(volumeId: string, create: boolean): Promise<S3FileSystem | undefined> {
+    const known = this.names.get(volumeId);
+    if (known) {
+      const obj = await this.o.client.get(known);
+      if (obj?.spec.volumeId === volumeId) return obj;
+      this.names.delete(volumeId);
+    }
+    const listed = await this.o.client.listByVolumeId(volumeId);
+    let obj: S3FileSystem | undefined = listed.find((o) => o.spec.volumeName !== undefined) ?? listed[0];
+    if (!obj && create) {
+      const name = resourceNameForStatic(volumeId);
+      // Another node may create it at the same time: then read theirs.
+      obj = (await this.o.client.create(newS3FileSystem(name, volumeId))) ?? (await this.o.client.get(name));
+      this.log.info('recorded a static volume as an S3FileSystem', { volumeId, name });
+    }
+    if (obj) this.names.set(volumeId, obj.metadata.name);
+    return obj;
+  }
+}
+
+/** status with `nodes` and the totals derived from them: sum of dirty bytes, latest sync, phase. */
+export function totals(obj: S3FileSystem, nodes: NodeSyncEntry[]): StatusPatch {
+  const sorted = [...nodes].sort((a, b) => a.node.localeCompare(b.node));
+  const dirtyBytes = sorted.reduce((sum, n) => sum + (n.dirtyBytes ?? 0), 0);
+  // The latest sync ever seen: it stays when the node that made it leaves.
+  const syncs = [obj.status?.lastSync, ...sorted.map((n) => n.lastSync)].filter((s): s is string => !!s);
+  const lastSync = syncs.length ? syncs.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b)) : null;
+  const phase = sorted.some((n) => n.error) ? 'Error' : dirtyBytes > 0 ? 'Syncing' : 'Synced';
+  return { phase, dirtyBytes, lastSync, nodes: sorted };
+}
