@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UnavailableError } from '../pkg/csi/errors';
 import { IdentityServer } from '../pkg/csi/identity';
+import { kubeSource } from '../pkg/csi/kube/config';
 import { NfsVolumeExports } from '../pkg/csi/nfs-volume-exports';
 import { NodeServer } from '../pkg/csi/node';
 import { CsiServer } from '../pkg/csi/server';
@@ -15,7 +16,7 @@ import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from '../p
 import { logger, setLogLevel } from '../pkg/log/logger';
 import { ExecMounter } from '../pkg/mount/exec-mounter';
 import { parseListen } from './flags';
-import { DEFAULT_ENDPOINT, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
+import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
 
 const HELP = `usage: s3files node [flags]
 
@@ -26,7 +27,11 @@ const HELP = `usage: s3files node [flags]
                           host NFS server)
   --max-volumes N         NodeGetInfo.max_volumes_per_node (default 0: no limit)
 ${S3_HELP}
-  --log-level LEVEL       error, warn, info (default) or debug`;
+${KUBE_HELP}
+  --log-level LEVEL       error, warn, info (default) or debug
+
+With a Kubernetes API, the node reports each volume's sync state (dirty bytes, last sync,
+errors) in its S3FileSystem status and posts Events when syncing fails.`;
 
 /**
  * The node service is registered before the NFS server is up (grpc-js cannot add services to a
@@ -63,6 +68,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       'nfs-listen': { type: 'string', default: '127.0.0.1:20490' },
       'max-volumes': { type: 'string', default: '0' },
       ...S3_FLAGS,
+      ...KUBE_FLAGS,
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -86,9 +92,14 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   await server.listen(values.endpoint);
   const exports = await NfsVolumeExports.start({ cacheDir: path.resolve(values['cache-dir']), host, port, s3Defaults, logger: logger('csi-exports') });
   pending.target = exports;
+  const kube = kubeSource(values.kubeconfig);
+  // Loaded only with an API to talk to: @kubernetes/client-node takes a while to load.
+  const reporter = kube ? (await import('../pkg/csi/kube/wiring.js')).startStatusReporter(kube, values['node-id'], exports, logger('kube-status')) : undefined;
+  if (!kube) log.info('no Kubernetes API (not in a cluster, no --kubeconfig): volume status is not reported');
 
   const signal = await waitForSignal();
   log.info('shutting down; mounts stay in place', { signal });
+  await reporter?.stop();
   await server.close();
   await exports.close();
   return 0;

@@ -11,6 +11,14 @@ export const S3_FLAGS = {
   's3-force-path-style': { type: 'string' },
 } as const;
 
+/** --kubeconfig: where the Kubernetes API is when not running in a cluster. */
+export const KUBE_FLAGS = {
+  kubeconfig: { type: 'string' },
+} as const;
+
+export const KUBE_HELP = `  --kubeconfig FILE       the Kubernetes API to use outside a cluster (in a pod: the service
+                          account); without either, no S3FileSystem records are kept`;
+
 export const S3_HELP = `  --s3-region REGION      default region for volumes that name none (env AWS_REGION)
   --s3-endpoint URL       default S3-compatible endpoint for volumes that name none
   --s3-force-path-style true|false   path-style addressing (default: true with --s3-endpoint)`;

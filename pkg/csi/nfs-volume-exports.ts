@@ -20,6 +20,7 @@ import { NfsServer } from '../nfs/server';
 import type { FileSystem } from '../vfs';
 import type { S3Defaults } from './bucket-access';
 import type { S3Credentials, S3Location, VolumeOptions } from './params';
+import type { SyncStatusSource, VolumeSyncStatus } from './sync-status';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from './volume-exports';
 import { exportNameFor } from './volume-id';
 
@@ -49,7 +50,7 @@ interface ExportRecord {
   options: VolumeOptions;
 }
 
-export class NfsVolumeExports implements VolumeExports {
+export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   private readonly records = new Map<string, ExportRecord>();
   private readonly log: Logger;
   private readonly open: (options: OpenFileSystemOptions) => Promise<FileSystem>;
@@ -120,6 +121,14 @@ export class NfsVolumeExports implements VolumeExports {
       usedInodes: Math.max(0, s.totalFiles - s.freeFiles),
       freeInodes: s.freeFiles,
     };
+  }
+
+  /**
+   * The sync state of each volume, for S3FileSystem status. Nothing yet: until the S3 link is
+   * wired in, no volume syncs to S3, and reporting "0 dirty bytes" would claim it does.
+   */
+  async syncStatus(): Promise<VolumeSyncStatus[]> {
+    return [];
   }
 
   /** Stops the NFS server and flushes every export; the records stay for the next start. */

@@ -8,7 +8,8 @@ import { CrdVolumeStore } from '../crd-volume-store';
 import { KubeEventRecorder } from './events';
 import { resourceNameForStatic } from './s3filesystem';
 import { S3FileSystemClient } from './s3filesystem-client';
-import { StatusReporter, type VolumeSyncStatus } from './status-reporter';
+import type { VolumeSyncStatus } from '../sync-status';
+import { StatusReporter } from './status-reporter';
 
 const silent = winston.createLogger({ silent: true });
 const DYNAMIC = 'v1:media:volumes/pvc-1';

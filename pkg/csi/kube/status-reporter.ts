@@ -1,8 +1,8 @@
 // The node side of S3FileSystem status: every interval, each node writes its own entry
 // (dirty bytes, last sync, error) into status.nodes of each volume it holds data of, keeps the
 // totals (status.dirtyBytes, lastSync, phase) current, and posts an Event when a volume's sync
-// starts failing (and when it recovers). The numbers come through SyncStatusSource, which the
-// S3 link (pkg/reconcile) implements; this module only knows how to publish them.
+// starts failing (and when it recovers). The numbers come through SyncStatusSource
+// (../sync-status.ts), which the S3 link feeds; this module only knows how to publish them.
 //
 // Several nodes rewrite the same status.nodes list, so every write is a merge patch on the
 // condition that the object is still at the resourceVersion it was read at; on a conflict the
@@ -10,24 +10,10 @@
 // heartbeat every few minutes (reportedAt) so that entries of departed nodes can be told apart.
 import { logger as makeLogger, type Logger } from '../../log/logger';
 import { scrubSecrets, UnavailableError } from '../errors';
+import type { SyncStatusSource, VolumeSyncStatus } from '../sync-status';
 import type { EventRecorder } from './events';
 import { API_VERSION, KIND, newS3FileSystem, resourceNameForStatic, type NodeSyncEntry, type S3FileSystem } from './s3filesystem';
 import type { S3FileSystemClient, StatusPatch } from './s3filesystem-client';
-
-export interface VolumeSyncStatus {
-  volumeId: string;
-  /** Bytes written on this node that are not in S3 yet. */
-  dirtyBytes: number;
-  /** When this node last had everything of the volume in S3; undefined if never. */
-  lastSync?: Date;
-  /** Why the latest sync attempt failed; undefined while syncing works. */
-  error?: string;
-}
-
-export interface SyncStatusSource {
-  /** Every volume this node holds data of: staged, or unstaged with dirty data kept on disk. */
-  syncStatus(): Promise<VolumeSyncStatus[]>;
-}
 
 export interface StatusReporterOptions {
   client: S3FileSystemClient;

@@ -1,0 +1,18 @@
+// How far each volume's data on this node is from S3, as the node plugin publishes it
+// (S3FileSystem status, kube/status-reporter.ts). The S3 link (pkg/reconcile, through
+// NfsVolumeExports) supplies the numbers; nothing here knows about Kubernetes.
+
+export interface VolumeSyncStatus {
+  volumeId: string;
+  /** Bytes written on this node that are not in S3 yet. */
+  dirtyBytes: number;
+  /** When this node last had everything of the volume in S3; undefined if never. */
+  lastSync?: Date;
+  /** Why the latest sync attempt failed; undefined while syncing works. */
+  error?: string;
+}
+
+export interface SyncStatusSource {
+  /** Every volume this node holds data of: staged, or unstaged with dirty data kept on disk. */
+  syncStatus(): Promise<VolumeSyncStatus[]>;
+}
