@@ -192,7 +192,11 @@ async function main(): Promise<void> {
   const rec = new CheckRecorder(path.join(out, 'results.json'));
   await mkdir(P.kubeletRoot, { recursive: true });
   const plugin = new NodePlugin({ socketPath: P.socket, nodeId: 'n1', cacheDir: P.cacheDir, nfsListen: P.nfsListen, logFile: path.join(out, 'node-plugin.log') });
-  let client = await rec.check('plugin-start', () => plugin.start());
+  let client: CsiClient | undefined;
+  await rec.check('plugin-start', async () => {
+    client = await plugin.start();
+    return { pid: plugin.pid };
+  });
   if (!client) return rec.finish();
   const c = (): CsiClient => client as CsiClient;
   await rec.check('identity-and-info', async () => {
