@@ -79,9 +79,9 @@ export class Importer {
     const t0 = this.link.nowMs();
     const store = this.core.store;
     const listing = await this.link.source.listDirectory(dirKey, {
-      knownEtag: (rkey) => {
+      known: (rkey) => {
         const owner = store.rkeys.get(rkey);
-        return owner === undefined ? undefined : store.remote.get(owner)?.etag;
+        return owner === undefined ? undefined : { etag: store.remote.get(owner)?.etag };
       },
     });
     this.listings++;

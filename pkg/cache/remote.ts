@@ -36,8 +36,11 @@ export interface RemoteListing {
 }
 
 export interface ListHints {
-  /** The ETag the cache holds for a child (rkey), so unchanged entries need no HEAD. */
-  knownEtag(rkey: string): string | undefined;
+  /**
+   * What the cache holds at a child key (rkey): undefined if nothing, else the ETag it knows
+   * (absent for an implicit directory). Unchanged entries need no HEAD.
+   */
+  known(rkey: string): { etag?: string } | undefined;
 }
 
 export interface RemoteSource {

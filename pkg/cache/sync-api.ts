@@ -4,7 +4,9 @@
 // directory move or a conflict. The reconciler owns the bucket; this module owns the records.
 import { FsError, type FileType, type Timestamp } from '../vfs';
 import type { ChangeListener, FsCore } from './core';
+import { findEntry } from './directory';
 import type { FileState } from './file-state';
+import { ROOT_INO } from './inode';
 import type { LinkContext, UploadWatch } from './link-context';
 import { quarantine } from './lost-found';
 import { desiredKey } from './paths';
@@ -85,6 +87,21 @@ export class CacheSync {
 
   ownersUnder(prefix: string): Array<[string, number]> {
     return Array.from(keysUnder(this.core.store.rkeys, prefix));
+  }
+
+  /** The inode at the path `rkey` names now (by name, whatever its remote state), if any. */
+  inodeAt(rkey: string): number | undefined {
+    const isDir = rkey.endsWith('/');
+    const names = (isDir ? rkey.slice(0, -1) : rkey).split('/');
+    let ino = ROOT_INO;
+    if (rkey === '') return ino;
+    for (const name of names) {
+      const entry = findEntry(this.core.store, ino, name);
+      if (!entry) return undefined;
+      ino = entry.ino;
+    }
+    const type = this.core.inodes.get(ino)?.type;
+    return type !== undefined && (type === 'dir') === isDir ? ino : undefined;
   }
 
   desiredKey(ino: number): string | undefined {

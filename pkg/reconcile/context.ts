@@ -1,0 +1,79 @@
+// What every reconciler job works with: the cache's sync API, the bucket, the key mapping, the
+// locks that order jobs, and the counters they bump.
+import type { CacheSync } from '../cache';
+import { RwLock } from '../cache/rw-lock';
+import type { Logger } from '../log/logger';
+import type { ObjectStore } from '../s3/object-store';
+import type { KeyMap } from './key-map';
+import type { UploadTuning } from './upload';
+
+export class SyncStats {
+  puts = 0;
+  multipartUploads = 0;
+  copies = 0;
+  markers = 0;
+  deletes = 0;
+  directoryMoves = 0;
+  bytesSent = 0;
+  bytesCopied = 0;
+  conflicts = 0;
+  errors = 0;
+}
+
+/**
+ * One async mutex per key, taken for several keys at once in sorted order (no deadlock between
+ * two jobs that need the same two keys). Jobs that write or delete a key hold it, so a
+ * tombstone's DELETE never overtakes an upload to the same key, nor the other way round.
+ */
+export class KeyLocks {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(keys: Array<string | undefined>, fn: () => Promise<T>): Promise<T> {
+    const sorted = Array.from(new Set(keys.filter((k): k is string => k !== undefined))).sort();
+    const releases: Array<() => void> = [];
+    try {
+      for (const key of sorted) releases.push(await this.acquire(key));
+      return await fn();
+    } finally {
+      for (const release of releases.reverse()) release();
+    }
+  }
+
+  private async acquire(key: string): Promise<() => void> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = previous.then(() => mine);
+    this.tails.set(key, tail);
+    await previous;
+    return () => {
+      done();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+  }
+}
+
+export interface ReconcileContext {
+  sync: CacheSync;
+  store: ObjectStore;
+  keys: KeyMap;
+  tuning: UploadTuning;
+  log: Logger;
+  stats: SyncStats;
+  keyLocks: KeyLocks;
+  /**
+   * Shared by every job and by listings; a directory move takes it alone, so no upload, delete
+   * or listing sees a prefix half moved.
+   */
+  namespace: RwLock;
+  /** Something queued tombstones (the reconciler looks for new ones). */
+  tombstonesAdded(): void;
+}
+
+export type Outcome = { kind: 'done' } | { kind: 'later'; ms: number; why: string };
+
+export const DONE: Outcome = { kind: 'done' };
+
+export function later(ms: number, why: string): Outcome {
+  return { kind: 'later', ms, why };
+}

@@ -1,0 +1,76 @@
+// Opens one export linked to a bucket/prefix: the cache file system (lazy import through an
+// ObjectStoreSource) and its write-back Reconciler, sharing the namespace lock that keeps
+// listings out of directory moves. The entry point for `s3files serve` and the CSI node.
+import { openCacheFileSystem, type CacheFileSystem, type VolumeDefaults } from '../cache';
+import { RwLock } from '../cache/rw-lock';
+import { logger as makeLogger, type Logger } from '../log/logger';
+import type { ObjectStore } from '../s3/object-store';
+import { KeyMap } from './key-map';
+import { ObjectStoreSource } from './object-source';
+import { Reconciler, type ReconcilerOptions } from './reconciler';
+
+export interface LinkedExportOptions {
+  /** The export's cache directory (pkg/cache owns it). */
+  cacheDir: string;
+  store: ObjectStore;
+  /** Key prefix of the export in the bucket ("" for the whole bucket). */
+  prefix: string;
+  /** What the cache is linked to, e.g. "s3://bucket/prefix/"; refused if the cache was linked elsewhere. */
+  linkId: string;
+  syncDelayMs?: number;
+  dirTtlMs?: number;
+  cacheSizeBytes?: number;
+  capacityBytes?: number;
+  blockSize?: number;
+  defaults?: Partial<VolumeDefaults>;
+  headLimit?: number;
+  reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'namespace'>>;
+  logger?: Logger;
+}
+
+export interface LinkedExport {
+  fs: CacheFileSystem;
+  reconciler: Reconciler;
+  source: ObjectStoreSource;
+  keys: KeyMap;
+  /** Stops the reconciler (what is queued stays queued), then closes the file system. */
+  close(): Promise<void>;
+}
+
+export async function openLinkedExport(opts: LinkedExportOptions): Promise<LinkedExport> {
+  const keys = new KeyMap(opts.prefix);
+  const namespace = new RwLock();
+  const log = opts.logger ?? makeLogger('reconcile');
+  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, listLock: (fn) => namespace.shared(fn), log });
+  const fs = await openCacheFileSystem({
+    dir: opts.cacheDir,
+    capacityBytes: opts.capacityBytes,
+    logger: makeLogger('cache'),
+    defaultOwner: opts.defaults ? { uid: opts.defaults.uid ?? 0, gid: opts.defaults.gid ?? 0, mode: opts.defaults.dirMode ?? 0o755 } : undefined,
+    link: {
+      source,
+      linkId: opts.linkId,
+      dirTtlMs: opts.dirTtlMs,
+      blockSize: opts.blockSize,
+      cacheSizeBytes: opts.cacheSizeBytes,
+      defaults: opts.defaults,
+    },
+  });
+  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, namespace, syncDelayMs: opts.syncDelayMs, log });
+  try {
+    await reconciler.start();
+  } catch (err) {
+    await fs.close();
+    throw err;
+  }
+  return {
+    fs,
+    reconciler,
+    source,
+    keys,
+    async close() {
+      await reconciler.stop();
+      await fs.close();
+    },
+  };
+}

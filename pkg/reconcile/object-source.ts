@@ -1,0 +1,151 @@
+// The cache's RemoteSource (pkg/cache/remote.ts) over an ObjectStore: ListObjectsV2 with
+// delimiter '/' (all pages) for a directory, HEAD for the attributes of entries that are new or
+// changed (object metadata, decoded by object-meta.ts; a symlink's target is its body), and
+// ranged GETs pinned to an ETag for contents.
+//
+// Policy: at most `headLimit` HEADs per listing (default 1000), `headConcurrency` at a time;
+// entries past the limit get the volume's default attributes and the listing's size and
+// LastModified (a symlink among them shows as a regular file until it is listed again).
+// Keys that cannot be names are skipped and counted; a file and a directory of the same name
+// show as the directory (as Mountpoint for S3 does).
+import type { ListHints, RemoteEntry, RemoteListing, RemoteSource } from '../cache';
+import { RemoteGoneError } from '../cache';
+import { logger, type Logger } from '../log/logger';
+import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../s3/errors';
+import { listAll, type ObjectStore } from '../s3/object-store';
+import type { KeyMap } from './key-map';
+import { nameProblem } from './key-map';
+import { dateToTimestamp, decodeMetadata } from './object-meta';
+import { forEachLimit } from './pool';
+
+const MAX_SYMLINK_BYTES = 4096;
+
+export interface ObjectSourceOptions {
+  headLimit?: number;
+  headConcurrency?: number;
+  /** Held (shared) while listing: the reconciler takes it alone to move directories. */
+  listLock?: <T>(fn: () => Promise<T>) => Promise<T>;
+  log?: Logger;
+}
+
+interface Pending {
+  entry: RemoteEntry;
+  /** The object to HEAD (a directory's marker). */
+  key: string;
+  marker: boolean;
+}
+
+export class ObjectStoreSource implements RemoteSource {
+  private readonly headLimit: number;
+  private readonly headConcurrency: number;
+  private readonly log: Logger;
+  /** Objects and bytes read, for metrics. */
+  headRequests = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly keys: KeyMap,
+    private readonly opts: ObjectSourceOptions = {},
+  ) {
+    this.headLimit = opts.headLimit ?? 1000;
+    this.headConcurrency = opts.headConcurrency ?? 16;
+    this.log = opts.log ?? logger('reconcile');
+  }
+
+  async listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing> {
+    const run = () => this.list(dirKey, hints);
+    return this.opts.listLock ? this.opts.listLock(run) : run();
+  }
+
+  private async list(dirKey: string, hints: ListHints): Promise<RemoteListing> {
+    const prefix = this.keys.toS3(dirKey);
+    const listedAt = dateToTimestamp(new Date());
+    const entries = new Map<string, RemoteEntry>();
+    let skipped = 0;
+    let self: RemoteEntry | undefined;
+    for await (const page of listAll(this.store, { prefix, delimiter: '/' })) {
+      for (const o of page.objects) {
+        const name = o.key.slice(prefix.length);
+        const entry: RemoteEntry = { name, type: 'file', size: o.size, etag: o.etag, mtime: dateToTimestamp(o.lastModified) };
+        if (name === '') self = { ...entry, type: 'dir', size: 0 };
+        else if (nameProblem(name)) skipped++;
+        else if (entries.has(name)) skipped++; // a directory of that name came first
+        else entries.set(name, entry);
+      }
+      for (const p of page.commonPrefixes) {
+        const name = p.slice(prefix.length, -1);
+        if (nameProblem(name)) {
+          skipped++;
+          continue;
+        }
+        if (entries.has(name)) skipped++; // the file is shadowed by the directory
+        entries.set(name, { name, type: 'dir', size: 0, mtime: listedAt });
+      }
+    }
+    const todo: Pending[] = [];
+    for (const entry of entries.values()) {
+      const isDir = entry.type === 'dir';
+      const rkey = `${dirKey}${entry.name}${isDir ? '/' : ''}`;
+      const known = hints.known(rkey);
+      if (isDir ? known === undefined : known?.etag !== entry.etag) todo.push({ entry, key: this.keys.toS3(rkey), marker: isDir });
+    }
+    if (self && hints.known(dirKey)?.etag !== self.etag) todo.unshift({ entry: self, key: prefix, marker: true });
+    if (todo.length > this.headLimit) {
+      this.log.info('large listing: attributes of the rest come from the listing', { dirKey, changed: todo.length, headLimit: this.headLimit });
+    }
+    const gone = new Set<RemoteEntry>();
+    await forEachLimit(todo.slice(0, this.headLimit), this.headConcurrency, async (t) => {
+      if (!(await this.describe(t))) gone.add(t.entry);
+    });
+    const list = Array.from(entries.values()).filter((e) => !gone.has(e));
+    return { entries: list, self: self && !gone.has(self) ? self : undefined, skipped };
+  }
+
+  /** Fills in attributes from a HEAD (and a symlink's target). False if the object is gone. */
+  private async describe(t: Pending): Promise<boolean> {
+    let info;
+    try {
+      this.headRequests++;
+      info = await this.store.head(t.key);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      return t.marker && t.entry.name !== ''; // an implicit directory has no marker
+    }
+    const e = t.entry;
+    const a = decodeMetadata(info.metadata);
+    if (t.marker) e.etag = info.etag;
+    else if (a.type && a.type !== 'dir') e.type = a.type;
+    if (a.mode !== undefined) e.mode = a.mode;
+    if (a.uid !== undefined) e.uid = a.uid;
+    if (a.gid !== undefined) e.gid = a.gid;
+    e.mtime = a.mtime ?? dateToTimestamp(info.lastModified);
+    if (e.type !== 'file' && e.type !== 'dir') e.size = 0;
+    if (e.type === 'symlink') {
+      if (info.size === 0 || info.size > MAX_SYMLINK_BYTES) e.type = 'file';
+      else {
+        const body = await this.store.getBuffer(t.key, { ifMatch: info.etag }).catch((err: unknown) => {
+          if (err instanceof NotFoundError || err instanceof PreconditionFailedError) return undefined;
+          throw err;
+        });
+        if (!body) return false;
+        e.target = body.data.toString('utf8');
+        e.etag = body.info.etag;
+      }
+      if (e.type === 'file') e.size = info.size;
+    }
+    return true;
+  }
+
+  async readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer> {
+    if (length === 0) return Buffer.alloc(0);
+    try {
+      const res = await this.store.getBuffer(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag });
+      return res.data;
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof PreconditionFailedError || err instanceof InvalidRangeError) {
+        throw new RemoteGoneError(rkey, 'object changed or vanished', { cause: err });
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+// One queued directory. A directory has a zero-byte marker object "dir/" for as long as it
+// exists (created by mkdir, REPLACEd by chmod/chown/utimes; it carries mode, uid, gid, mtime),
+// so empty directories survive and their attributes round-trip. The root has none.
+// A renamed directory moves everything under its old prefix, imported or not: under the
+// namespace lock held alone, tombstones under both prefixes are carried out first (deleted
+// names must not be copied, nor delete the copies), every object is copied server-side, one
+// transaction moves the keys of all inodes under the old prefix and queues the old keys for
+// deletion, and the tombstone jobs delete them: nothing is deleted before its copy exists.
+import type { SyncSnapshot } from '../cache';
+import { NotFoundError, PreconditionFailedError } from '../s3/errors';
+import { listAll } from '../s3/object-store';
+import { DONE, later, type Outcome, type ReconcileContext } from './context';
+import { encodeMetadata } from './object-meta';
+import { forEachLimit } from './pool';
+import { deleteIfUnchanged } from './tombstone';
+import { copyObject } from './upload';
+
+const WAIT_MS = 300;
+const COPY_CONCURRENCY = 8;
+
+export async function syncDirectory(ctx: ReconcileContext, ino: number): Promise<Outcome> {
+  const first = ctx.sync.snapshot(ino);
+  if (!first) return DONE;
+  const rs = first.remote;
+  if (rs.key !== undefined && first.desiredKey !== undefined && rs.key !== first.desiredKey) {
+    return ctx.namespace.exclusive(() => moveDirectory(ctx, ino));
+  }
+  const locked = first.desiredKey;
+  return ctx.namespace.shared(() => ctx.keyLocks.run([locked], () => syncMarker(ctx, ino, locked)));
+}
+
+async function syncMarker(ctx: ReconcileContext, ino: number, locked: string | undefined): Promise<Outcome> {
+  const snap = ctx.sync.snapshot(ino);
+  if (!snap || !snap.pending) return DONE;
+  const desired = snap.desiredKey;
+  const rs = snap.remote;
+  if (desired === undefined || desired === '' || (rs.key === desired && rs.syncedMeta === snap.metaVersion)) {
+    await ctx.sync.settle(snap);
+    return DONE;
+  }
+  if (desired !== locked || (rs.key !== undefined && rs.key !== desired)) return later(0, 'renamed while waiting');
+  const blocked = moveBlocked(ctx, snap, desired, rs.key);
+  if (blocked) return blocked;
+  const etag = await putMarker(ctx, snap, desired);
+  await ctx.sync.commitUpload(snap, { key: desired, etag, size: 0 });
+  return DONE;
+}
+
+async function putMarker(ctx: ReconcileContext, snap: SyncSnapshot, rkey: string): Promise<string> {
+  const metadata = encodeMetadata({ type: 'dir', mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime });
+  // Unconditional: directories merge; this directory's attributes are the local ones.
+  const { etag } = await ctx.store.put(ctx.keys.toS3(rkey), Buffer.alloc(0), { metadata, contentType: 'application/x-directory' });
+  ctx.stats.markers++;
+  return etag;
+}
+
+/**
+ * Objects of other inodes under `to` that are still to move away, or a directory above
+ * `to` that still has to move its old contents: wait for them.
+ */
+function moveBlocked(ctx: ReconcileContext, snap: SyncSnapshot, to: string, from: string | undefined): Outcome | undefined {
+  for (let i = to.indexOf('/'); i >= 0 && i < to.length - 1; i = to.indexOf('/', i + 1)) {
+    const prefix = to.slice(0, i + 1);
+    const owner = ctx.sync.ownerOf(prefix);
+    if (owner !== undefined && ctx.sync.desiredKey(owner) !== prefix) return later(WAIT_MS, `directory ${prefix} is moving`);
+  }
+  for (const [key, owner] of ctx.sync.ownersUnder(to)) {
+    // Children already uploaded under the new name are where they belong.
+    if (owner === snap.ino || (from !== undefined && key.startsWith(from)) || ctx.sync.desiredKey(owner) === key) continue;
+    return later(WAIT_MS, `${key} under the new name is still moving away`);
+  }
+  return undefined;
+}
+
+async function moveDirectory(ctx: ReconcileContext, ino: number): Promise<Outcome> {
+  const snap = ctx.sync.snapshot(ino);
+  if (!snap || !snap.pending) return DONE;
+  const from = snap.remote.key;
+  let to = snap.desiredKey;
+  if (from === undefined || to === undefined || from === to) return later(0, 'no longer a move');
+  // A prefix moving into or out of itself goes through a temporary prefix.
+  if (to.startsWith(from) || from.startsWith(to)) to = `.s3files-tmp/${ino}-${Date.now().toString(36)}/`;
+  const blocked = moveBlocked(ctx, snap, to, from);
+  if (blocked) return blocked;
+  for (const prefix of [from, to]) {
+    for (const [key, t] of ctx.sync.tombstonesUnder(prefix)) {
+      if (ctx.sync.ownerOf(key) === undefined) await deleteIfUnchanged(ctx, key, t);
+      await ctx.sync.dropTombstone(key, t);
+    }
+  }
+  const copied = await copyPrefix(ctx, from, to);
+  await ctx.sync.movePrefix(from, to, copied);
+  ctx.tombstonesAdded();
+  ctx.stats.directoryMoves++;
+  ctx.log.info('directory moved', { from, to, objects: copied.length });
+  const now = ctx.sync.snapshot(ino);
+  if (!now || now.desiredKey !== to) return later(0, 'moved through a temporary prefix');
+  const etag = await putMarker(ctx, now, to);
+  await ctx.sync.commitUpload(now, { key: to, etag, size: 0 });
+  return DONE;
+}
+
+/** Server-side copies of every object under `from` to the same place under `to`. */
+async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Promise<Array<{ oldKey: string; oldEtag: string; etag: string }>> {
+  const objects = [];
+  for await (const page of listAll(ctx.store, { prefix: ctx.keys.toS3(from) })) objects.push(...page.objects);
+  const copied: Array<{ oldKey: string; oldEtag: string; etag: string }> = [];
+  await forEachLimit(objects, COPY_CONCURRENCY, async (o) => {
+    const oldKey = ctx.keys.fromS3(o.key)!;
+    const newKey = to + oldKey.slice(from.length);
+    try {
+      const etag = await copyObject(ctx.store, { key: o.key, etag: o.etag, size: o.size }, ctx.keys.toS3(newKey), undefined, ctx.tuning.partSize);
+      copied.push({ oldKey, oldEtag: o.etag, etag });
+      ctx.stats.copies++;
+      ctx.stats.bytesCopied += o.size;
+    } catch (err) {
+      // Deleted or rewritten in the bucket meanwhile: the bucket's version stays where it is.
+      if (!(err instanceof NotFoundError) && !(err instanceof PreconditionFailedError)) throw err;
+      ctx.log.info('not moved: the object changed in the bucket during the move', { key: oldKey });
+    }
+  });
+  return copied;
+}
