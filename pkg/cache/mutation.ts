@@ -69,7 +69,7 @@ export class Mutation {
   save(rec: InodeRecord, kind: ChangeKind | null = 'metadata'): void {
     this.touch(rec.ino);
     const store = this.deps.store;
-    store.addCounter('usedBytes', chargedBytes(rec) - this.deps.inodes.persistedUsed(rec.ino));
+    store.addCounter('usedBytes', chargedBytes(rec) - this.chargedSoFar(rec.ino));
     store.inodes.putSync(rec.ino, rec);
     this.current.set(rec.ino, rec);
     if (kind) this.changes.push([rec.ino, kind]);
@@ -96,7 +96,7 @@ export class Mutation {
   delete(rec: InodeRecord): void {
     this.touch(rec.ino);
     const store = this.deps.store;
-    store.addCounter('usedBytes', -this.deps.inodes.persistedUsed(rec.ino));
+    store.addCounter('usedBytes', -this.chargedSoFar(rec.ino));
     store.addCounter('inodeCount', -1);
     store.inodes.removeSync(rec.ino);
     store.dirty.removeSync(rec.ino);
@@ -155,6 +155,15 @@ export class Mutation {
       if (failed) this.deps.inodes.revert(ino, t.installed, t.before, t.beforeUsed);
       this.deps.inodes.settle(ino);
     }
+  }
+
+  /**
+   * The usage LMDB's counter holds for `ino` at this point of the transaction: what an earlier
+   * save() in this same transaction charged, else what was last persisted. (Basing every save
+   * on the persisted value counted a file twice when one operation saved it twice.)
+   */
+  private chargedSoFar(ino: number): number {
+    return this.current.has(ino) ? chargedBytes(this.current.get(ino)) : this.deps.inodes.persistedUsed(ino);
   }
 
   private touch(ino: number): void {

@@ -43,6 +43,24 @@ describe('cache file system: persistence', () => {
     assert.equal((await t.fs.read(ROOT, f, 5_000_000, 10)).data.toString(), 'end');
   });
 
+  it('counts a file\'s space once after unstable writes, COMMIT and a reopen', async () => {
+    // Regression: COMMIT saved the file twice in one transaction and each save charged its
+    // bytes again, so FSSTAT (and the CSI volume stats) doubled after a restart.
+    const used = async (): Promise<number> => {
+      const s = await t.fs.fsstat(1);
+      return s.totalBytes - s.freeBytes;
+    };
+    await t.reopen({ capacityBytes: 1 << 30 });
+    const f = await makeFile(t.fs, 1, 'f');
+    for (let i = 0; i < 4; i++) await t.fs.write(ROOT, f, i << 20, Buffer.alloc(1 << 20, 7), 'unstable');
+    await t.fs.commit(ROOT, f, 0, 0);
+    assert.equal(await used(), 4 << 20);
+    await t.reopen({ capacityBytes: 1 << 30 });
+    assert.equal(await used(), 4 << 20);
+    await t.fs.remove(ROOT, 1, 'f');
+    assert.equal(await used(), 0);
+  });
+
   it('[error] ESTALE for removed inodes and for a wrong generation; inode numbers are never reused', async () => {
     const f = await makeFile(t.fs, 1, 'f');
     const gen = (await t.fs.getattr(f)).generation;
