@@ -45,7 +45,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
   const fs = await openCacheFileSystem({
     dir: opts.cacheDir,
     capacityBytes: opts.capacityBytes,
-    logger: makeLogger('cache'),
+    logger: opts.logger ?? makeLogger('cache'),
     defaultOwner: opts.defaults ? { uid: opts.defaults.uid ?? 0, gid: opts.defaults.gid ?? 0, mode: opts.defaults.dirMode ?? 0o755 } : undefined,
     link: {
       source,

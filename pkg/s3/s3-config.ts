@@ -72,13 +72,24 @@ export function resolveConfig(cfg: S3StoreConfig): ResolvedS3Config {
 
 // The SDK's own messages (e.g. "error in a non-retryable streaming request", which our retry
 // loop handles) go to the s3 subsystem's debug log instead of the console.
+// The SDK's logger middleware reports every failed command at error level, as an object (a 404
+// HEAD or a 412 conditional PUT included); our own retry loop and error mapping already report
+// what matters, so these go to debug too, as "Command: ErrorName" (never the request input).
 const sdkLog = logger('s3-sdk');
+const describeSdkLog = (a: unknown[]): string =>
+  a
+    .map((v) => {
+      const o = v as { commandName?: unknown; error?: { name?: unknown } } | null;
+      if (o && typeof o === 'object' && typeof o.commandName === 'string') return `${o.commandName}: ${String(o.error?.name ?? 'ok')}`;
+      return String(v);
+    })
+    .join(' ');
 const sdkLogger = {
   trace: () => undefined,
-  debug: (...a: unknown[]) => sdkLog.debug(a.map(String).join(' ')),
-  info: (...a: unknown[]) => sdkLog.debug(a.map(String).join(' ')),
-  warn: (...a: unknown[]) => sdkLog.debug(a.map(String).join(' ')),
-  error: (...a: unknown[]) => sdkLog.warn(a.map(String).join(' ')),
+  debug: (...a: unknown[]) => sdkLog.debug(describeSdkLog(a)),
+  info: (...a: unknown[]) => sdkLog.debug(describeSdkLog(a)),
+  warn: (...a: unknown[]) => sdkLog.debug(describeSdkLog(a)),
+  error: (...a: unknown[]) => sdkLog.debug(describeSdkLog(a)),
 };
 
 export function buildClient(cfg: S3StoreConfig, maxConcurrency: number): S3Client {
