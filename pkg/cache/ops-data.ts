@@ -177,16 +177,20 @@ function applyWrite(core: FsCore, cred: Credentials, ino: number, offset: number
   return after;
 }
 
-/** fdatasync (if `data`) and persist the file's attributes. */
+/**
+ * fdatasync (if `data`) and persist the file's attributes, both at once: the reply waits for
+ * both, and if we crash in between the client has no reply and resends the write (after a
+ * restart the recorded size is trusted and the data file trimmed or zero-extended to it).
+ */
 async function syncFile(core: FsCore, ino: number, data: boolean): Promise<void> {
-  if (data) {
-    try {
-      await core.data.sync(ino);
-    } catch (err) {
-      throw fromSystemError(err, `syncing inode ${ino}`);
-    }
-  }
-  await core.persist([ino]);
+  const dataSynced = data
+    ? core.data.sync(ino).catch((err: unknown) => {
+        throw fromSystemError(err, `syncing inode ${ino}`);
+      })
+    : Promise.resolve();
+  const [synced, persisted] = await Promise.allSettled([dataSynced, core.persist([ino])]);
+  if (synced.status === 'rejected') throw synced.reason;
+  if (persisted.status === 'rejected') throw persisted.reason;
 }
 
 export async function commit(core: FsCore, ino: number): Promise<Wcc> {
