@@ -23,3 +23,12 @@ export function parseId(value: string, what: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`${what} must be an integer id, got ${value}`);
   return n;
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "2s", "500ms", "1.5m", "30" (seconds) → milliseconds. */
+export function parseDuration(value: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+  if (!m) throw new Error(`${what} must be a duration such as 2s or 500ms, got ${JSON.stringify(value)}`);
+  return Math.round(Number(m[1]) * (DURATION_UNITS[(m[2] ?? 's').toLowerCase()] as number));
+}

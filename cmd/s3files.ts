@@ -3,6 +3,7 @@
 import { controllerCommand } from './controller';
 import { nodeCommand } from './node';
 import { serveCommand } from './serve';
+import { statusCommand } from './status';
 
 const USAGE = `usage: s3files <command> [flags]
 
@@ -10,6 +11,7 @@ commands:
   serve       run the NFS cache server standalone (no Kubernetes)
   controller  run the CSI controller plugin
   node        run the CSI node plugin (NFS cache server + CSI node service)
+  status      is a file in the bucket yet (asks a running server)
   version     print the version
   help        print this help
 
@@ -24,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
       return controllerCommand(rest);
     case 'node':
       return nodeCommand(rest);
+    case 'status':
+      return statusCommand(rest);
     case 'version':
     case '--version':
       // eslint-disable-next-line @typescript-eslint/no-var-requires

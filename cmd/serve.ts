@@ -1,10 +1,15 @@
-// `s3files serve`: the NFS cache server for a set of exports, outside Kubernetes.
+// `s3files serve`: the NFS cache server for a set of exports linked to a bucket, outside
+// Kubernetes (like `rclone serve nfs`). Without --bucket, the exports are linked to an embedded
+// object store in <cache-dir>/objects, so it runs on a fresh machine with no cloud account.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openCacheFileSystem } from '../pkg/cache';
 import { logger, setLogLevel } from '../pkg/log/logger';
+import { startStatusServer, type StatusServer } from '../pkg/metrics/status-server';
 import { NfsServer } from '../pkg/nfs/server';
-import { parseBytes, parseId, parseListen } from './flags';
+import type { LinkedExport } from '../pkg/reconcile';
+import { parseBytes, parseDuration, parseId, parseListen } from './flags';
+import { openExport, openStore, type LinkSettings } from './serve-link';
+import { exportFileStatus } from './status';
 
 const HELP = `usage: s3files serve [flags]
 
@@ -16,7 +21,21 @@ const HELP = `usage: s3files serve [flags]
   --root-squash          map uid 0 to the anonymous uid/gid
   --all-squash           map every caller to the anonymous uid/gid
   --anon-uid N, --anon-gid N   the anonymous identity (default 65534)
+
+  --bucket B             link the exports to S3 bucket B (default: an embedded object store
+                         in CACHE_DIR/objects)
+  --prefix P             key prefix in the bucket; with several exports each gets P/NAME/
+  --endpoint URL         S3-compatible endpoint (default: AWS S3)
+  --region R             region (default: AWS_REGION, else us-east-1)
+  --path-style           path-style addressing (most S3-compatible servers need it)
+  --sync-delay DURATION  quiet time before a changed file is uploaded (default 2s)
+  --dir-ttl DURATION     a listed directory is listed again after this (default 30s)
+  --cache-size SIZE      clean cached data above this is evicted, LRU (default 10G)
+  --status-listen HOST:PORT   HTTP /metrics, /status, /status/file (default: off)
   --log-level LEVEL      error, warn, info (default) or debug
+
+Credentials come from the AWS_* environment variables or the SDK's default chain
+(profile, IRSA, EKS Pod Identity, instance role); they are never logged.
 
 mount with:
   mount -t nfs -o vers=3,proto=tcp,port=PORT,mountport=PORT,mountproto=tcp,local_lock=all HOST:/NAME /mnt`;
@@ -34,6 +53,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'all-squash': { type: 'boolean', default: false },
       'anon-uid': { type: 'string', default: '65534' },
       'anon-gid': { type: 'string', default: '65534' },
+      bucket: { type: 'string' },
+      prefix: { type: 'string', default: '' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      'path-style': { type: 'boolean', default: false },
+      'sync-delay': { type: 'string', default: '2s' },
+      'dir-ttl': { type: 'string', default: '30s' },
+      'cache-size': { type: 'string', default: '10G' },
+      'status-listen': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -48,7 +76,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const cacheDir = path.resolve(values['cache-dir']);
   const { host, port } = parseListen(values.listen);
   const names = values.export.split(',').map((s) => s.trim()).filter(Boolean);
-  const capacityBytes = values.capacity ? parseBytes(values.capacity) : undefined;
+  if (values.endpoint) new URL(values.endpoint); // fails early on a malformed URL
+  const settings: LinkSettings = {
+    bucket: values.bucket,
+    prefix: values.prefix,
+    endpoint: values.endpoint,
+    region: values.region,
+    pathStyle: values['path-style'],
+    syncDelayMs: parseDuration(values['sync-delay'], '--sync-delay'),
+    dirTtlMs: parseDuration(values['dir-ttl'], '--dir-ttl'),
+    cacheSizeBytes: parseBytes(values['cache-size']),
+    capacityBytes: values.capacity ? parseBytes(values.capacity) : undefined,
+  };
   const exportOptions = {
     readOnly: values['read-only'],
     rootSquash: values['root-squash'],
@@ -57,18 +96,36 @@ export async function serveCommand(argv: string[]): Promise<number> {
     anonGid: parseId(values['anon-gid'], '--anon-gid'),
   };
 
+  const opened = await openStore(cacheDir, settings);
   const server = await NfsServer.create({ stateDir: cacheDir, logger: logger('nfs') });
+  const exports = new Map<string, LinkedExport>();
+  const unregister: Array<() => void> = [];
   for (const name of names) {
-    const dir = path.join(cacheDir, 'exports', name.replace(/\//g, '_'));
-    const fs = await openCacheFileSystem({ dir, capacityBytes, logger: logger('cache') });
-    server.addExport(name, fs, exportOptions);
+    const { linked, unregister: off } = await openExport(cacheDir, name, names.length, opened, settings);
+    exports.set(name, linked);
+    unregister.push(off);
+    server.addExport(name, linked.fs, exportOptions);
+  }
+  let status: StatusServer | undefined;
+  if (values['status-listen']) {
+    const s = parseListen(values['status-listen']);
+    status = await startStatusServer(s.host, s.port, {
+      status: () => ({ exports: Object.fromEntries(Array.from(exports, ([n, e]) => [n, { prefix: e.keys.prefix, ...e.reconciler.status() }])) }),
+      fileStatus: (exp, p) => exportFileStatus(exports.get(exp), p),
+    });
+    log.info('status endpoint', { address: status.address.address, port: status.address.port });
   }
   const address = await server.listen(host, port);
-  log.info('serving', { address: address.address, port: address.port, exports: names, cacheDir });
+  log.info('serving', { address: address.address, port: address.port, exports: names, cacheDir, bucket: settings.bucket ?? null, prefix: settings.prefix });
 
   await waitForSignal();
   log.info('shutting down');
+  await status?.close();
+  // The NFS server closes the file systems; reconcilers stop first (what is queued stays queued).
+  for (const e of exports.values()) await e.reconciler.stop();
   await server.close();
+  for (const off of unregister) off();
+  opened.close();
   log.info('stopped');
   return 0;
 }

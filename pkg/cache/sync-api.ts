@@ -263,6 +263,26 @@ export class CacheSync {
     this.link.importer.markStale(ino);
   }
 
+  /** Where one inode stands (for `s3files status PATH`). */
+  fileStatus(ino: number): { type: FileType; size: number; cachedBytes: number; key?: string; remoteKey?: string; etag?: string; inBucket: boolean; pending: boolean; syncedAt?: string } | undefined {
+    const rec = this.core.inodes.get(ino);
+    if (!rec) return undefined;
+    const rs = this.link.remoteOf(ino);
+    const pending = this.isPending(ino);
+    const key = this.desiredKey(ino);
+    return {
+      type: rec.type,
+      size: rec.size,
+      cachedBytes: rec.type === 'file' ? rec.used : 0,
+      key,
+      remoteKey: rs?.key,
+      etag: rs?.etag,
+      inBucket: !pending && rs?.key !== undefined && rs.key === key,
+      pending,
+      syncedAt: rs?.syncedAt ? new Date(rs.syncedAt).toISOString() : undefined,
+    };
+  }
+
   /** Queue sizes for status pages: pending inodes, bytes of pending files, tombstones. */
   stats(): { pendingFiles: number; pendingBytes: number; tombstones: number } {
     let pendingFiles = 0;

@@ -1,0 +1,80 @@
+// How `s3files serve` links its exports: to a bucket/prefix through S3Store (credentials from
+// the AWS_* environment or the SDK's default chain, never logged), or, with no bucket, to the
+// embedded FolderStore under <cache-dir>/objects. One export is linked to the prefix itself;
+// several are linked to PREFIX/<export>/ each.
+import path from 'node:path';
+import { logger } from '../pkg/log/logger';
+import { registerExportSync } from '../pkg/metrics/sync-metrics';
+import { openLinkedExport, type LinkedExport } from '../pkg/reconcile';
+import { NoSuchBucketError } from '../pkg/s3/errors';
+import { FolderStore } from '../pkg/s3/folder-store';
+import type { ObjectStore } from '../pkg/s3/object-store';
+import { S3Store } from '../pkg/s3/s3-store';
+
+export interface LinkSettings {
+  bucket?: string;
+  prefix: string;
+  endpoint?: string;
+  region?: string;
+  pathStyle: boolean;
+  syncDelayMs: number;
+  dirTtlMs: number;
+  cacheSizeBytes?: number;
+  capacityBytes?: number;
+}
+
+export interface OpenedStore {
+  store: ObjectStore;
+  /** "s3://bucket/" or "folder:/abs/path/": with the prefix, what a cache is linked to. */
+  location: string;
+  close(): void;
+}
+
+const log = logger('serve');
+
+export async function openStore(cacheDir: string, s: LinkSettings): Promise<OpenedStore> {
+  if (!s.bucket) {
+    const root = path.join(cacheDir, 'objects');
+    const store = await FolderStore.open(root);
+    return { store, location: `folder:${root}/`, close: () => undefined };
+  }
+  const store = new S3Store({
+    bucket: s.bucket,
+    endpoint: s.endpoint,
+    region: s.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    forcePathStyle: s.pathStyle,
+  });
+  try {
+    // Checks access to the bucket (and that it exists), and learns what the server supports.
+    await store.list({ prefix: s.prefix, maxKeys: 1 });
+    await store.detectCapabilities();
+  } catch (err) {
+    store.destroy();
+    if (err instanceof NoSuchBucketError) throw new Error(`bucket ${s.bucket} does not exist`);
+    throw err;
+  }
+  return { store, location: `s3://${s.bucket}/`, close: () => store.destroy() };
+}
+
+export function exportPrefix(prefix: string, name: string, exportCount: number): string {
+  const base = prefix.replace(/^\/+/, '');
+  const p = base === '' || base.endsWith('/') ? base : `${base}/`;
+  return exportCount === 1 ? p : `${p}${name.replace(/^\/+|\/+$/g, '')}/`;
+}
+
+export async function openExport(cacheDir: string, name: string, exportCount: number, opened: OpenedStore, s: LinkSettings): Promise<{ linked: LinkedExport; unregister: () => void }> {
+  const prefix = exportPrefix(s.prefix, name, exportCount);
+  const linked = await openLinkedExport({
+    cacheDir: path.join(cacheDir, 'exports', name.replace(/\//g, '_')),
+    store: opened.store,
+    prefix,
+    linkId: `${opened.location}${prefix}`,
+    syncDelayMs: s.syncDelayMs,
+    dirTtlMs: s.dirTtlMs,
+    cacheSizeBytes: s.cacheSizeBytes,
+    capacityBytes: s.capacityBytes,
+  });
+  log.info('export linked', { export: name, location: `${opened.location}${prefix}`, capabilities: opened.store.capabilities });
+  const unregister = registerExportSync(name, { status: () => linked.reconciler.status() as never, counters: () => linked.fs.sync!.counters() });
+  return { linked, unregister };
+}

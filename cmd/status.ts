@@ -1,0 +1,72 @@
+// `s3files status PATH`: is this file in the bucket yet, and as which key and ETag (DESIGN.md
+// decision 7). PATH is a path on an NFS mount of s3files (the export is found in /proc/mounts)
+// or EXPORT:/path; the answer comes from the server's status endpoint (serve --status-listen).
+import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LinkedExport } from '../pkg/reconcile';
+
+const HELP = `usage: s3files status [--server URL] [--json] PATH
+
+  PATH            a file on an s3files NFS mount, or EXPORT:/path/in/export
+  --server URL    the server's status endpoint (default env S3FILES_STATUS_URL, else
+                  http://127.0.0.1:20491; start serve with --status-listen)
+  --json          print the server's answer as JSON
+
+Exit status: 0 when the file is in the bucket as it is now, 3 while changes are pending.`;
+
+/** Server side: the status of `p` in `exp` (undefined if there is no such export or file). */
+export async function exportFileStatus(exp: LinkedExport | undefined, p: string): Promise<unknown> {
+  if (!exp?.fs.sync) return undefined;
+  let ino = exp.fs.rootIno;
+  const root = { uid: 0, gid: 0, gids: [] };
+  try {
+    for (const name of p.split('/').filter(Boolean)) ino = (await exp.fs.lookup(root, ino, name)).ino;
+  } catch {
+    return undefined;
+  }
+  const st = exp.fs.sync.fileStatus(ino);
+  if (!st) return undefined;
+  return { path: `/${p.split('/').filter(Boolean).join('/')}`, ...st, bucketKey: st.key === undefined ? undefined : exp.keys.toS3(st.key) };
+}
+
+/** The export and path inside it for a path on an NFS mount, from /proc/mounts. */
+export function locateOnMount(file: string, mounts = readFileSync('/proc/mounts', 'utf8')): { exportName: string; path: string } {
+  const abs = realpathSync(path.resolve(file));
+  let best: { point: string; device: string } | undefined;
+  for (const line of mounts.split('\n')) {
+    const [device, point, type] = line.split(' ').map((f) => f.replace(/\\040/g, ' '));
+    if (!device || !point || !type?.startsWith('nfs')) continue;
+    const inside = abs === point || abs.startsWith(point.endsWith('/') ? point : `${point}/`);
+    if (inside && (!best || point.length > best.point.length)) best = { point, device };
+  }
+  if (!best) throw new Error(`${file} is not on an NFS mount`);
+  const exportName = best.device.slice(best.device.indexOf(':') + 1).replace(/^\/+/, '');
+  return { exportName, path: `/${path.relative(best.point, abs)}` };
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { server: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+  });
+  if (values.help || positionals.length !== 1) {
+    process.stdout.write(`${HELP}\n`);
+    return values.help ? 0 : 2;
+  }
+  const target = positionals[0]!;
+  const m = /^([^/:]+):(\/.*)$/.exec(target);
+  const where = m ? { exportName: m[1]!, path: m[2]! } : locateOnMount(target);
+  const server = values.server ?? process.env.S3FILES_STATUS_URL ?? 'http://127.0.0.1:20491';
+  const url = new URL('/status/file', server);
+  url.searchParams.set('export', where.exportName);
+  url.searchParams.set('path', where.path);
+  const res = await fetch(url);
+  const body = (await res.json()) as { error?: string; inBucket?: boolean; pending?: boolean; bucketKey?: string; etag?: string; size?: number; cachedBytes?: number };
+  if (!res.ok) throw new Error(body.error ?? `status endpoint answered ${res.status}`);
+  if (values.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  else if (body.inBucket) process.stdout.write(`${target}: in the bucket as ${body.bucketKey} (ETag ${body.etag}), ${body.size} bytes, ${body.cachedBytes} cached\n`);
+  else process.stdout.write(`${target}: changes pending upload to ${body.bucketKey}${body.etag ? ` (the bucket has ETag ${body.etag})` : ' (not in the bucket yet)'}\n`);
+  return body.inBucket ? 0 : 3;
+}

@@ -1,0 +1,85 @@
+// Prometheus metrics of linked exports: the upload queue (pending files and bytes, queued
+// deletions, jobs, failures, last success), what the reconciler did (operations, bytes sent and
+// copied server-side, conflicts, errors) and what lazy import did (listings, skipped keys,
+// bytes fetched, bytes evicted). Values are read from the registered exports at scrape time.
+import { Counter, Gauge } from 'prom-client';
+import { metrics } from './registry';
+
+export interface ExportSyncSource {
+  status(): {
+    pendingFiles: number;
+    pendingBytes: number;
+    tombstones: number;
+    queued: number;
+    running: number;
+    failing: number;
+    lastSyncAt?: string;
+    stats: Record<string, number>;
+  };
+  counters(): { fetchedBytes: number; fetchRequests: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number };
+}
+
+const sources = new Map<string, ExportSyncSource>();
+let installed = false;
+
+/** Reports `source` under label export="name" until the returned function is called. */
+export function registerExportSync(name: string, source: ExportSyncSource): () => void {
+  install();
+  sources.set(name, source);
+  return () => {
+    if (sources.get(name) === source) sources.delete(name);
+  };
+}
+
+type Read = (status: ReturnType<ExportSyncSource['status']>, counters: ReturnType<ExportSyncSource['counters']>) => number;
+
+function gauge(name: string, help: string, read: Read): void {
+  new Gauge({
+    name, help, labelNames: ['export'], registers: [metrics().registry],
+    collect() {
+      this.reset();
+      for (const [exp, s] of sources) this.set({ export: exp }, read(s.status(), s.counters()));
+    },
+  });
+}
+
+/** A counter whose value is the source's own running total (reset and set at each scrape). */
+function total(name: string, help: string, extra: string[], read: (s: ReturnType<ExportSyncSource['status']>, c: ReturnType<ExportSyncSource['counters']>) => Array<[Record<string, string>, number]>): void {
+  new Counter({
+    name, help, labelNames: ['export', ...extra], registers: [metrics().registry],
+    collect() {
+      this.reset();
+      for (const [exp, src] of sources) for (const [labels, v] of read(src.status(), src.counters())) this.inc({ export: exp, ...labels }, v);
+    },
+  });
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  gauge('s3files_sync_pending_files', 'Files and directories changed locally and not yet in the bucket', (s) => s.pendingFiles);
+  gauge('s3files_sync_pending_bytes', 'Size of the regular files not yet in the bucket', (s) => s.pendingBytes);
+  gauge('s3files_sync_pending_deletes', 'Keys queued for deletion from the bucket', (s) => s.tombstones);
+  gauge('s3files_sync_queue_length', 'Sync jobs scheduled or running', (s) => s.queued + s.running);
+  gauge('s3files_sync_failing_jobs', 'Sync jobs whose last attempt failed (being retried)', (s) => s.failing);
+  gauge('s3files_sync_last_success_timestamp_seconds', 'When a sync job last succeeded', (s) => (s.lastSyncAt ? Date.parse(s.lastSyncAt) / 1000 : 0));
+  total('s3files_sync_operations_total', 'Bucket operations done by the reconciler', ['op'], (s) => [
+    [{ op: 'put' }, s.stats.puts ?? 0],
+    [{ op: 'multipart' }, s.stats.multipartUploads ?? 0],
+    [{ op: 'copy' }, s.stats.copies ?? 0],
+    [{ op: 'marker' }, s.stats.markers ?? 0],
+    [{ op: 'delete' }, s.stats.deletes ?? 0],
+    [{ op: 'directory_move' }, s.stats.directoryMoves ?? 0],
+  ]);
+  total('s3files_sync_bytes_total', 'Bytes written to the bucket: sent, or copied server-side', ['how'], (s) => [
+    [{ how: 'sent' }, s.stats.bytesSent ?? 0],
+    [{ how: 'copied' }, s.stats.bytesCopied ?? 0],
+  ]);
+  total('s3files_sync_conflicts_total', 'Local versions moved to lost+found because the object changed in the bucket', [], (s) => [[{}, s.stats.conflicts ?? 0]]);
+  total('s3files_sync_errors_total', 'Failed sync attempts (retried)', [], (s) => [[{}, s.stats.errors ?? 0]]);
+  total('s3files_fetch_bytes_total', 'File data fetched from the bucket into the cache', [], (_s, c) => [[{}, c.fetchedBytes]]);
+  total('s3files_fetch_requests_total', 'Ranged GETs for file data', [], (_s, c) => [[{}, c.fetchRequests]]);
+  total('s3files_import_listings_total', 'Directory listings imported from the bucket', [], (_s, c) => [[{}, c.listings]]);
+  total('s3files_import_skipped_keys_total', 'Keys that cannot be file names, skipped by listings', [], (_s, c) => [[{}, c.skippedKeys]]);
+  total('s3files_cache_evicted_bytes_total', 'Clean cached file data evicted under the cache size', [], (_s, c) => [[{}, c.evictedBytes]]);
+}
