@@ -16,6 +16,7 @@ import {
   type CallHeader,
 } from './message';
 import type { ProcedureHandler, RpcCallContext, RpcProgram } from './program';
+import { ReplyCache, type CacheableReply } from './reply-cache';
 
 export interface Peer {
   address: string;
@@ -54,6 +55,7 @@ export class Dispatcher {
     programs: readonly RpcProgram[],
     private readonly log: Logger,
     private readonly observe?: CallObserver,
+    private readonly replyCache: ReplyCache = new ReplyCache(),
   ) {
     for (const program of programs) {
       if (this.programs.has(program.program)) throw new Error(`RPC program ${program.program} registered twice`);
@@ -76,11 +78,11 @@ export class Dispatcher {
       case 'auth-error':
         return reply(encodeAuthError(new XdrWriter(SMALL_REPLY), decoded.xid, decoded.stat));
       case 'call':
-        return this.call(decoded.header, args, peer);
+        return this.call(decoded.header, args, peer, record);
     }
   }
 
-  private async call(h: CallHeader, args: XdrReader, peer: Peer): Promise<DispatchOutcome> {
+  private async call(h: CallHeader, args: XdrReader, peer: Peer, record: Buffer): Promise<DispatchOutcome> {
     const auth = authenticate(h.cred, h.verf);
     if (!auth.ok) return reply(encodeAuthError(new XdrWriter(SMALL_REPLY), h.xid, auth.stat));
     const entry = this.programs.get(h.prog);
@@ -105,27 +107,40 @@ export class Dispatcher {
       remoteAddress: peer.address,
       remotePort: peer.port,
     };
-    const out = encodeSuccessHeader(new XdrWriter(), h.xid);
+    if (entry.program.nonIdempotent?.get(h.vers)?.has(h.proc)) {
+      const key = ReplyCache.key(peer.address, h.xid, h.prog, h.vers, h.proc, record.subarray(args.offset));
+      const { message, replayed } = await this.replyCache.run(key, () => this.execute(entry.program, handler, args, ctx));
+      if (replayed) this.log.debug('replayed a retransmitted call', { program: entry.program.name, procedure: h.proc, xid: h.xid, client: peer.address });
+      return { kind: 'reply', message };
+    }
+    const { message } = await this.execute(entry.program, handler, args, ctx);
+    return { kind: 'reply', message };
+  }
+
+  /** Runs the handler; a reply is worth replaying unless the call failed with SYSTEM_ERR. */
+  private async execute(program: RpcProgram, handler: ProcedureHandler, args: XdrReader, ctx: RpcCallContext): Promise<CacheableReply> {
+    const out = encodeSuccessHeader(new XdrWriter(), ctx.xid);
     const started = process.hrtime.bigint();
     try {
       await handler(args, out, ctx);
     } catch (err) {
-      const stat = this.failureStat(err, entry.program, ctx);
+      const stat = this.failureStat(err, program, ctx);
       this.observe?.({
-        program: entry.program.name,
-        procedure: h.proc,
+        program: program.name,
+        procedure: ctx.procedure,
         durationNs: process.hrtime.bigint() - started,
         outcome: stat === AcceptStat.GARBAGE_ARGS ? 'garbage_args' : 'system_err',
       });
-      return reply(encodeAcceptError(new XdrWriter(SMALL_REPLY), h.xid, stat));
+      const message = encodeAcceptError(new XdrWriter(SMALL_REPLY), ctx.xid, stat).chunks();
+      return { message, cacheable: stat === AcceptStat.GARBAGE_ARGS };
     }
     this.observe?.({
-      program: entry.program.name,
-      procedure: h.proc,
+      program: program.name,
+      procedure: ctx.procedure,
       durationNs: process.hrtime.bigint() - started,
       outcome: 'success',
     });
-    return { kind: 'reply', message: out.chunks() };
+    return { message: out.chunks(), cacheable: true };
   }
 
   private failureStat(

@@ -38,4 +38,9 @@ export interface RpcProgram {
   readonly name: string;
   /** version → procedure number → handler */
   readonly versions: ReadonlyMap<number, ReadonlyMap<number, ProcedureHandler>>;
+  /**
+   * version → procedures that must not run twice for one call (REMOVE, RENAME, ...): their
+   * replies are kept in the duplicate request cache and replayed to retransmissions.
+   */
+  readonly nonIdempotent?: ReadonlyMap<number, ReadonlySet<number>>;
 }

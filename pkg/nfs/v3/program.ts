@@ -9,7 +9,7 @@ import type { HandleCodec } from '../handles';
 import type { ProcedureHandler, RpcCallContext, RpcProgram } from '../rpc/program';
 import { XdrError, type XdrReader, type XdrWriter } from '../xdr';
 import { NfsCall, type FailState, type NfsDeps, type NfsProcedure, type Resolved } from './call';
-import { NFS_PROGRAM, NFS_V3, NFS3_WRITEVERFSIZE, Nfsstat3 } from './constants';
+import { NFS_PROGRAM, NFS_V3, NFS3_WRITEVERFSIZE, Nfsstat3, Proc } from './constants';
 import { HandleCache } from './handle-cache';
 import { access } from './procs/access';
 import { commit } from './procs/commit';
@@ -61,6 +61,22 @@ export const PROCEDURES: readonly NfsProcedure[] = [
   commit,
 ];
 
+/**
+ * Procedures whose second run for one call answers differently (a REMOVE that succeeded gives
+ * NOENT the second time): replies are kept in the duplicate request cache (as knfsd does).
+ */
+const NON_IDEMPOTENT: ReadonlySet<number> = new Set([
+  Proc.SETATTR,
+  Proc.CREATE,
+  Proc.MKDIR,
+  Proc.SYMLINK,
+  Proc.MKNOD,
+  Proc.REMOVE,
+  Proc.RMDIR,
+  Proc.RENAME,
+  Proc.LINK,
+]);
+
 export function createNfsProgram(deps: {
   exports: ExportRegistry;
   handles: HandleCodec;
@@ -76,7 +92,12 @@ export function createNfsProgram(deps: {
   };
   const table = new Map<number, ProcedureHandler>();
   for (const p of PROCEDURES) table.set(p.proc, bindProcedure(full, p));
-  return { program: NFS_PROGRAM, name: 'nfs', versions: new Map([[NFS_V3, table]]) };
+  return {
+    program: NFS_PROGRAM,
+    name: 'nfs',
+    versions: new Map([[NFS_V3, table]]),
+    nonIdempotent: new Map([[NFS_V3, NON_IDEMPOTENT]]),
+  };
 }
 
 /**
