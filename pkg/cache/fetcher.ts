@@ -19,6 +19,16 @@ const MAX_RUN_BLOCKS = 4;
 /** Read-ahead runs in flight for the whole file system (bounds memory and S3 requests). */
 const MAX_READ_AHEAD = 8;
 
+/** Longest a read waits for an upload of the same file to record its new ETag. */
+const UPLOAD_WAIT_MS = 5000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export interface FetchOptions {
+  /** The read is the reconciler's, for an upload of this very file. */
+  fromUpload?: boolean;
+}
+
 interface Sequence {
   next: number;
   window: number;
@@ -64,7 +74,7 @@ export class Fetcher {
    * file's lock (shared). Throws FsError (EIO when the object changed or vanished in the
    * bucket, ENOSPC when the cache disk is full).
    */
-  async ensure(ino: number, offset: number, end: number): Promise<void> {
+  async ensure(ino: number, offset: number, end: number, opts: FetchOptions = {}): Promise<void> {
     for (let round = 0; round < 4; round++) {
       const rs = this.link.remoteOf(ino);
       if (!rs || !hasBacking(rs)) return;
@@ -76,7 +86,7 @@ export class Fetcher {
           const busy = b <= last ? running?.get(b) : undefined;
           const endRun = b > last || busy !== undefined || (start >= 0 && b - start >= MAX_RUN_BLOCKS);
           if (endRun && start >= 0) {
-            waits.push(this.fetchRun(ino, rs, start, b - 1));
+            waits.push(this.fetchRun(ino, rs, start, b - 1, opts));
             start = -1;
           }
           if (busy) waits.push(busy);
@@ -163,7 +173,7 @@ export class Fetcher {
       .finally(() => this.readAheads--);
   }
 
-  private fetchRun(ino: number, rs: RemoteState, first: number, last: number): Promise<void> {
+  private fetchRun(ino: number, rs: RemoteState, first: number, last: number, opts: FetchOptions): Promise<void> {
     const bs = this.link.blockSize;
     const start = first * bs;
     const stop = Math.min((last + 1) * bs, rs.backLen);
@@ -172,7 +182,7 @@ export class Fetcher {
       running = new Map();
       this.inflight.set(ino, running);
     }
-    const p = this.fetchAndStore(ino, rs, start, stop).then(() => this.link.blocks.markPresent(ino, first, last));
+    const p = this.fetchAndStore(ino, rs, start, stop, opts).then(() => this.link.blocks.markPresent(ino, first, last));
     for (let b = first; b <= last; b++) running.set(b, p);
     const cleanup = () => {
       const map = this.inflight.get(ino);
@@ -184,8 +194,8 @@ export class Fetcher {
     return p;
   }
 
-  private async fetchAndStore(ino: number, rs0: RemoteState, start: number, stop: number): Promise<void> {
-    const buf = await this.readRemote(ino, rs0, start, stop - start);
+  private async fetchAndStore(ino: number, rs0: RemoteState, start: number, stop: number, opts: FetchOptions): Promise<void> {
+    const buf = await this.readRemote(ino, rs0, start, stop - start, opts);
     try {
       await this.core.capacity.admitOnDisk(buf.length);
       await this.core.data.write(ino, start, buf);
@@ -202,7 +212,7 @@ export class Fetcher {
    * A ranged GET pinned to the ETag. If the object changed because our own upload replaced it
    * (same bytes below backLen), the read is retried against the new ETag.
    */
-  async readRemote(ino: number, rs0: RemoteState, offset: number, length: number): Promise<Buffer> {
+  async readRemote(ino: number, rs0: RemoteState, offset: number, length: number, opts: FetchOptions = {}): Promise<Buffer> {
     let rs = rs0;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -212,7 +222,10 @@ export class Fetcher {
         return buf;
       } catch (err) {
         if (!(err instanceof RemoteGoneError)) throw new FsError('EIO', `fetching inode ${ino} from the bucket`, { cause: err });
-        await this.link.uploads.get(ino)?.done;
+        // Our own upload may be replacing the object right now: its record comes in a moment.
+        // (Bounded: the uploader's own reads, and reads it waits for, must not wait on it.)
+        const upload = this.link.uploads.get(ino);
+        if (upload && !opts.fromUpload) await Promise.race([upload.done, sleep(UPLOAD_WAIT_MS)]);
         const now = this.link.remoteOf(ino);
         if (attempt < 2 && now && hasBacking(now) && (now.key !== rs.key || now.etag !== rs.etag) && offset + length <= now.backLen) {
           rs = now;

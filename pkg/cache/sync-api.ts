@@ -145,7 +145,7 @@ export class CacheSync {
   async read(ino: number, offset: number, length: number): Promise<Buffer> {
     return this.core.states.get(ino).lock.shared(async () => {
       if (!this.core.inodes.get(ino)) throw new FsError('ESTALE', `inode ${ino} is gone`);
-      await this.link.fetcher.ensure(ino, offset, offset + length);
+      await this.link.fetcher.ensure(ino, offset, offset + length, { fromUpload: true });
       const data = await this.core.data.read(ino, offset, length);
       return data.length === length ? data : Buffer.concat([data, Buffer.alloc(length - data.length)]);
     });
@@ -160,6 +160,31 @@ export class CacheSync {
     await this.core.mutate((m) => {
       const rs = m.store.remote.get(ino);
       if (rs || uploadId) m.store.remote.putSync(ino, { ...(rs ?? localOnly()), uploadId });
+    }, { quiet: true });
+  }
+
+  /** Records an upload about to start (see RemoteState.intent). */
+  async setIntent(ino: number, intent: { key: string; token: string }): Promise<void> {
+    await this.core.mutate((m) => {
+      const rs = m.store.remote.get(ino);
+      const old = rs?.intent;
+      // An earlier attempt to another key may have landed unrecorded: delete it if it is ours.
+      if (old && old.key !== intent.key && old.key !== rs?.key && m.store.rkeys.get(old.key) === undefined) {
+        m.store.tombstones.putSync(old.key, { token: old.token, at: this.link.nowMs() });
+      }
+      m.store.remote.putSync(ino, { ...(rs ?? localOnly()), intent });
+    }, { quiet: true });
+  }
+
+  /**
+   * Our own upload to the inode's key landed before a crash and was never recorded: its object
+   * (`etag`, `size`) holds the same bytes as the one it replaced below backLen, so blocks not
+   * present locally are fetched from it from now on.
+   */
+  async adoptOwnWrite(ino: number, key: string, etag: string, size: number): Promise<void> {
+    await this.core.mutate((m) => {
+      const rs = m.store.remote.get(ino);
+      if (rs?.key === key) m.store.remote.putSync(ino, { ...rs, etag, size, backLen: Math.min(rs.backLen, size) });
     }, { quiet: true });
   }
 

@@ -17,6 +17,8 @@ export class SyncStats {
   bytesSent = 0;
   bytesCopied = 0;
   conflicts = 0;
+  /** Uploads found in the bucket that a crash kept from being recorded (not conflicts). */
+  ownWritesRecovered = 0;
   errors = 0;
 }
 

@@ -8,6 +8,13 @@
 import type { RemoteType } from '../cache';
 import type { Timestamp } from '../vfs';
 
+/**
+ * User metadata key carrying a token of the upload that wrote the object, so that an upload
+ * whose record a crash lost is recognised as our own (not a conflict) when the reconciler
+ * runs again.
+ */
+export const UPLOAD_TOKEN = 's3files-upload';
+
 const S_IFMT = 0o170000;
 const TYPE_BITS: Record<RemoteType, number> = {
   fifo: 0o010000,

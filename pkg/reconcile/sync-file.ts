@@ -9,10 +9,11 @@
 // in place, the ETag of the object it replaces on purpose (a tombstone: rename over a file), or
 // "no object" for a new name. A failed condition is a conflict: the bucket's version wins and
 // the local one goes to lost+found (DESIGN.md decision 5).
+import { randomBytes } from 'node:crypto';
 import type { SyncSnapshot } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
-import { encodeMetadata } from './object-meta';
+import { encodeMetadata, UPLOAD_TOKEN } from './object-meta';
 import { copyObject, uploadFile, type Condition, type CopySource } from './upload';
 
 const WAIT_MS = 300;
@@ -49,20 +50,47 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
     await ctx.sync.settle(snap);
     return DONE;
   }
-  const cond = condition(ctx, snap, desired, moving);
+  // The token marks this upload's object: after a crash, finding it means our own lost write.
+  const reused = rs.intent?.key === desired;
+  const token = reused ? rs.intent!.token : randomBytes(8).toString('hex');
+  if (!reused) await ctx.sync.setIntent(ino, { key: desired, token });
+  let cond = condition(ctx, snap, desired, moving);
+  let reuseParts = true;
   const watch = ctx.sync.beginUpload(ino, snap.size);
   try {
-    const etag = await send(ctx, snap, desired, cond, dataChanged, moving);
-    await ctx.sync.commitUpload(snap, { key: desired, etag, size: snap.type === 'file' ? snap.size : 0 }, watch);
-    if (moving) ctx.tombstonesAdded();
-    return DONE;
-  } catch (err) {
-    if (!(err instanceof PreconditionFailedError)) throw err;
-    await conflict(ctx, snap, desired, moving, err);
-    return DONE;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const etag = await send(ctx, snap, desired, { cond, token, dataChanged, moving, reuseParts });
+        await ctx.sync.commitUpload(snap, { key: desired, etag, size: snap.type === 'file' ? snap.size : 0 }, watch);
+        if (moving) ctx.tombstonesAdded();
+        return DONE;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        const own = reused && attempt === 0 ? await ownLostWrite(ctx, desired, token) : undefined;
+        if (own === undefined) {
+          await conflict(ctx, snap, desired, moving, err);
+          return DONE;
+        }
+        // Our upload landed before a crash and was never recorded: replace it, sending everything.
+        ctx.stats.ownWritesRecovered++;
+        ctx.log.info('found our own unrecorded upload (crash); replacing it', { key: desired });
+        if (!moving) await ctx.sync.adoptOwnWrite(ino, desired, own.etag, own.size);
+        cond = { ifMatch: own.etag };
+        reuseParts = false;
+      }
+    }
   } finally {
     watch.finish();
   }
+}
+
+/** The ETag of the object at `desired` if it carries our upload token (a write whose record was lost). */
+async function ownLostWrite(ctx: ReconcileContext, desired: string, token: string): Promise<{ etag: string; size: number } | undefined> {
+  const info = await ctx.store.head(ctx.keys.toS3(desired)).catch((err: unknown) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
+  return info?.metadata[UPLOAD_TOKEN] === token ? { etag: info.etag, size: info.size } : undefined;
 }
 
 /**
@@ -97,21 +125,31 @@ function condition(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, m
   return { ifNoneMatch: '*' };
 }
 
-async function send(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, cond: Condition, dataChanged: boolean, moving: boolean): Promise<string> {
+interface SendOptions {
+  cond: Condition;
+  token: string;
+  dataChanged: boolean;
+  moving: boolean;
+  /** Copy unchanged parts from the previous object (off when that object is not what we knew). */
+  reuseParts: boolean;
+}
+
+async function send(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, o: SendOptions): Promise<string> {
   const { store, keys, stats } = ctx;
   const rs = snap.remote;
   const key = keys.toS3(desired);
-  const metadata = encodeMetadata({ type: snap.type as never, mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime });
+  const metadata = { ...encodeMetadata({ type: snap.type, mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime }), [UPLOAD_TOKEN]: o.token };
   if (snap.type === 'file') {
-    const source: CopySource | undefined = rs.key !== undefined && rs.etag !== undefined ? { key: keys.toS3(rs.key), etag: rs.etag, size: rs.size ?? 0 } : undefined;
-    if (!dataChanged && source) {
-      if (moving) await checkDestination(ctx, key, cond);
+    const known = rs.key !== undefined && rs.etag !== undefined && o.reuseParts;
+    const source: CopySource | undefined = known ? { key: keys.toS3(rs.key!), etag: rs.etag!, size: rs.size ?? 0 } : undefined;
+    if (!o.dataChanged && source) {
+      if (o.moving) await checkDestination(ctx, key, o.cond);
       const etag = await copyObject(store, source, key, metadata, ctx.tuning.partSize);
       stats.copies++;
       stats.bytesCopied += source.size;
       return etag;
     }
-    const sent = await uploadFile(ctx, snap, key, metadata, cond, source);
+    const sent = await uploadFile(ctx, snap, key, metadata, o.cond, source);
     if (sent.parts > 1) stats.multipartUploads++;
     else stats.puts++;
     stats.bytesSent += sent.bytesSent;
@@ -119,7 +157,7 @@ async function send(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, 
     return sent.etag;
   }
   const body = snap.type === 'symlink' ? Buffer.from(snap.target ?? '', 'utf8') : Buffer.alloc(0);
-  const { etag } = await store.put(key, body, { metadata, ...cond });
+  const { etag } = await store.put(key, body, { metadata, ...o.cond });
   stats.puts++;
   stats.bytesSent += body.length;
   return etag;

@@ -7,6 +7,7 @@
 import type { Tombstone } from '../cache';
 import { NotFoundError } from '../s3/errors';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
+import { UPLOAD_TOKEN } from './object-meta';
 
 export async function runTombstone(ctx: ReconcileContext, rkey: string, waitMs: number): Promise<Outcome> {
   return ctx.namespace.shared(() =>
@@ -32,6 +33,7 @@ export async function deleteIfUnchanged(ctx: ReconcileContext, rkey: string, t: 
     throw err;
   });
   if (!info) return;
+  if (t.token !== undefined && info.metadata[UPLOAD_TOKEN] !== t.token) return;
   if (t.etag !== undefined && info.etag !== t.etag) {
     ctx.log.info('not deleted: the object changed in the bucket since', { key: rkey });
     return;
