@@ -117,18 +117,22 @@ export class Importer {
       }
       if (!this.importable(m, local.ino, key, t0)) continue;
       const rec = m.inode(local.ino);
-      if (rec.type !== e.type) {
-        if (rec.type === 'dir' && !this.cleanSubtree(m, rec.ino, t0)) continue;
+      const known = store.remote.get(local.ino)!;
+      if (rec.type === 'dir' || e.type === 'dir') {
+        // Same key, so both are directories: only the marker's attributes can have changed.
+        if (e.etag !== undefined && e.etag !== known.etag && e.mode !== undefined) this.updateAttributes(m, rec, e, now);
+        continue;
+      }
+      // The same object as before: its type and attributes are what we have (a listing alone
+      // cannot tell a symlink from a file, only a HEAD of a changed object does).
+      if (e.etag === known.etag) continue;
+      if (rec.type !== e.type || (e.type === 'symlink' && e.target !== rec.target)) {
         dropEntry(m, dir, e.name, local);
         this.create(m, dir, e, key, now);
         touched = true;
-      } else if (e.type === 'symlink' && e.target !== undefined && e.target !== rec.target) {
-        dropEntry(m, dir, e.name, local);
-        this.create(m, dir, e, key, now);
-        touched = true;
-      } else if (e.type === 'file' && e.etag !== store.remote.get(local.ino)?.etag) {
-        changed.push({ ino: local.ino, etag: store.remote.get(local.ino)?.etag, entry: e });
-      } else if (e.etag !== store.remote.get(local.ino)?.etag && e.mode !== undefined) {
+      } else if (e.type === 'file') {
+        changed.push({ ino: local.ino, etag: known.etag, entry: e });
+      } else if (e.mode !== undefined) {
         this.updateAttributes(m, rec, e, now);
       }
     }

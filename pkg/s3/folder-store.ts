@@ -257,7 +257,10 @@ export class FolderStore implements ObjectStore {
         if (code === 'ENOENT' || code === 'ENOTDIR') return;
         throw new ObjectStoreError('cannot remove object file', { operation: 'delete', key }, { cause: err });
       }
-      await fsyncDir(join(path, '..'));
+      // A concurrent delete of a sibling may have pruned the folder already: then it is gone.
+      await fsyncDir(join(path, '..')).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
       await this.pruneDirs(join(path, '..'));
     });
   }

@@ -248,6 +248,23 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       assert.equal((await readFile(t.fs, 'mine.txt')).toString(), 'LOCAL');
     });
 
+    it('listing again after the TTL keeps what was uploaded as it is (symlinks, FIFOs, files, directories)', async () => {
+      const t = await link({ dirTtlMs: 100 });
+      await writeFile(t.fs, 'file.txt', Buffer.from('data'));
+      await t.fs.symlink(ROOT, t.fs.rootIno, 'link', 'file.txt', {});
+      await t.fs.mknod(ROOT, t.fs.rootIno, 'fifo', 'fifo', { mode: 0o600 }, { major: 0, minor: 0 });
+      await t.fs.mkdir(ROOT, t.fs.rootIno, 'dir', { mode: 0o700 });
+      await t.reconciler.drain();
+      const before = await Promise.all(['file.txt', 'link', 'fifo', 'dir'].map(async (n) => resolve(t.fs, n)));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(await listNames(t.fs, ''), ['dir', 'fifo', 'file.txt', 'link']);
+      const after = await Promise.all(['file.txt', 'link', 'fifo', 'dir'].map(async (n) => resolve(t.fs, n)));
+      assert.deepEqual(after, before, 'inodes were replaced by the re-listing');
+      assert.equal((await t.fs.readlink(ROOT, after[1]!)).target, 'file.txt');
+      assert.equal((await t.fs.getattr(after[2]!)).type, 'fifo');
+      assert.equal((await t.fs.getattr(after[3]!)).mode, 0o700);
+    });
+
     it('conflict: a pending local edit of an object changed in the bucket goes to lost+found', async () => {
       await ctx.store.put(`${prefix}doc.txt`, Buffer.from('original'));
       const t = await link({ syncDelayMs: 500 });
