@@ -87,6 +87,12 @@ async function freePortRange(width: number): Promise<number> {
   throw new Error('no free port range for the Ceph OSD');
 }
 
+/** RAM the OSD keeps objects in: 2 GiB, or S3FILES_RGW_MEMSTORE_GIB (benchmarks with 1 GiB objects). */
+function memstoreBytes(): number {
+  const gib = Number(process.env.S3FILES_RGW_MEMSTORE_GIB ?? 2);
+  return Math.round((Number.isFinite(gib) && gib > 0 ? gib : 2) * 2 ** 30);
+}
+
 function cephConf(dir: string, fsid: string, ports: { v2: number; v1: number; rgw: number; osdBase: number }): string {
   return `[global]
 fsid = ${fsid}
@@ -121,7 +127,7 @@ paxos min wait = 0.001
 [osd.0]
 osd data = ${dir}/osd.0
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${memstoreBytes()}
 
 [client.rgw.a]
 ms mon client mode = crc secure

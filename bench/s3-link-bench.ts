@@ -1,0 +1,192 @@
+// Benchmarks of the bucket link (issue 3), against a throwaway Ceph RGW started here, through
+// the cache file system's API in this process (the NFS layer is not in the path: see
+// bench/nfs-bench.ts for NFS itself):
+//   1. close → visible: a file written and COMMITted; time until a HEAD of its key succeeds
+//      (median, p99), at the default sync delay and a short one;
+//   2. cold sequential read of a 1 GiB object through the file system vs a plain SDK GET of the
+//      same object in the same run (target ≥ 0.8×);
+//   3. bytes uploaded when 1 MiB in the middle of that 1 GiB file changes (sent vs copied
+//      server-side with UploadPartCopy);
+//   4. listing a directory of 100,000 objects: first listing (import), cached, and after the
+//      TTL; the process's RSS growth.
+//   node dist/bench/s3-link-bench.js [--big-mib 1024] [--objects 100000] [--files 40] [--out FILE]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import type { CacheFileSystem } from '../pkg/cache';
+import { openLinkedExport, type LinkedExport } from '../pkg/reconcile';
+import { S3Store } from '../pkg/s3/s3-store';
+import { startCephRgw, type CephRgw } from '../test/support/ceph-rgw';
+import { quietLog, ROOT } from '../test/support/linked-fs';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const MiB = 1024 * 1024;
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function link(store: S3Store, prefix: string, extra: Partial<Parameters<typeof openLinkedExport>[0]> = {}): Promise<LinkedExport & { dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3files-bench-'));
+  const ex = await openLinkedExport({ cacheDir: path.join(dir, 'cache'), store, prefix, linkId: `bench:${prefix}`, logger: quietLog, ...extra });
+  return Object.assign(ex, { dir });
+}
+
+async function closeToVisible(store: S3Store, files: number, syncDelayMs: number): Promise<{ median: number; p99: number }> {
+  const ex = await link(store, `ctv-${syncDelayMs}/`, { syncDelayMs });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < files; i++) {
+      const c = await ex.fs.create(ROOT, ex.fs.rootIno, `f${i}`, { kind: 'unchecked', attributes: { mode: 0o644 } });
+      await ex.fs.write(ROOT, c.ino, 0, randomBytes(64 * 1024), 'unstable');
+      await ex.fs.commit(ROOT, c.ino, 0, 0);
+      const t0 = performance.now();
+      for (;;) {
+        const seen = await store.head(`ctv-${syncDelayMs}/f${i}`).then(() => true, () => false);
+        if (seen) break;
+        await sleep(10);
+      }
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    await ex.close();
+    fs.rmSync(ex.dir, { recursive: true, force: true });
+  }
+  return { median: Math.round(percentile(times, 50)), p99: Math.round(percentile(times, 99)) };
+}
+
+async function readAll(f: CacheFileSystem, ino: number, size: number): Promise<number> {
+  const t0 = performance.now();
+  for (let off = 0; off < size; off += MiB) await f.read(ROOT, ino, off, MiB);
+  return performance.now() - t0;
+}
+
+async function bigFile(store: S3Store, mib: number): Promise<Record<string, number>> {
+  const key = 'big/file.bin';
+  const size = mib * MiB;
+  const { uploadId } = await store.createMultipartUpload(key);
+  const parts = [];
+  const part = randomBytes(16 * MiB);
+  for (let i = 0; i < size / (16 * MiB); i++) parts.push({ partNumber: i + 1, etag: (await store.uploadPart(key, uploadId, i + 1, part)).etag });
+  await store.completeMultipartUpload(key, uploadId, parts);
+
+  let t0 = performance.now();
+  const got = await store.get(key);
+  let n = 0;
+  for await (const chunk of got.body) n += (chunk as Buffer).length;
+  const sdkMs = performance.now() - t0;
+  if (n !== size) throw new Error(`SDK GET returned ${n} bytes`);
+
+  const ex = await link(store, 'big/', { cacheSizeBytes: 4 * size });
+  try {
+    const ino = (await ex.fs.lookup(ROOT, ex.fs.rootIno, 'file.bin')).ino;
+    const fsMs = await readAll(ex.fs, ino, size);
+    const stats0 = { ...ex.reconciler.ctx.stats };
+    await ex.fs.write(ROOT, ino, size / 2, randomBytes(MiB), 'file-sync');
+    t0 = performance.now();
+    await ex.reconciler.drain(600_000);
+    const syncMs = performance.now() - t0;
+    const s = ex.reconciler.ctx.stats;
+    return {
+      sizeMiB: mib,
+      sdkGetMiBps: Math.round(mib / (sdkMs / 1000)),
+      fsColdReadMiBps: Math.round(mib / (fsMs / 1000)),
+      ratio: Math.round((sdkMs / fsMs) * 100) / 100,
+      patchSentMiB: Math.round(((s.bytesSent - stats0.bytesSent) / MiB) * 10) / 10,
+      patchCopiedMiB: Math.round(((s.bytesCopied - stats0.bytesCopied) / MiB) * 10) / 10,
+      patchSyncMs: Math.round(syncMs),
+      fetchRequests: ex.fs.sync!.counters().fetchRequests,
+    };
+  } finally {
+    await ex.close();
+    fs.rmSync(ex.dir, { recursive: true, force: true });
+    await store.delete(key);
+  }
+}
+
+async function bigListing(store: S3Store, objects: number): Promise<Record<string, number>> {
+  const names = Array.from({ length: objects }, (_, i) => `many/obj-${String(i).padStart(6, '0')}`);
+  let t0 = performance.now();
+  for (let i = 0; i < names.length; i += 64) await Promise.all(names.slice(i, i + 64).map((k) => store.put(k, Buffer.from('x'))));
+  const putMs = performance.now() - t0;
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  const ex = await link(store, 'many/', { dirTtlMs: 1000 });
+  try {
+    const list = async () => {
+      const start = performance.now();
+      let cookie = 0n;
+      let verifier: Buffer = Buffer.alloc(8);
+      let count = 0;
+      for (;;) {
+        const r = await ex.fs.readdir(ROOT, ex.fs.rootIno, { cookie, verifier, maxEntries: 1000, withAttributes: true });
+        count += r.entries.length;
+        if (r.eof || r.entries.length === 0) break;
+        cookie = r.entries[r.entries.length - 1]!.cookie;
+        verifier = r.verifier;
+      }
+      if (count !== objects + 2) throw new Error(`listed ${count - 2} of ${objects}`);
+      return performance.now() - start;
+    };
+    const firstMs = await list();
+    const rss1 = process.memoryUsage().rss;
+    const cachedMs = await list();
+    await sleep(1100);
+    const relistMs = await list();
+    return {
+      objects,
+      putObjectsPerSec: Math.round(objects / (putMs / 1000)),
+      firstListingMs: Math.round(firstMs),
+      cachedListingMs: Math.round(cachedMs),
+      relistAfterTtlMs: Math.round(relistMs),
+      rssGrowthMiB: Math.round((rss1 - rss0) / MiB),
+    };
+  } finally {
+    await ex.close();
+    fs.rmSync(ex.dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'big-mib': { type: 'string', default: '1024' },
+      objects: { type: 'string', default: '100000' },
+      files: { type: 'string', default: '40' },
+      out: { type: 'string', default: path.join(__dirname, '..', '..', 'bench', 'results', 's3-link-latest.json') },
+    },
+  });
+  const bigMib = Number(values['big-mib']);
+  process.env.S3FILES_RGW_MEMSTORE_GIB ??= String(Math.max(2, Math.ceil((3 * bigMib) / 1024) + 1));
+  const gw: CephRgw = await startCephRgw();
+  const results: Record<string, unknown> = { date: new Date().toISOString(), rgwStartupMs: gw.startupMs };
+  try {
+    await gw.createBucket('bench');
+    const store = new S3Store({
+      bucket: 'bench', endpoint: gw.endpoint, region: gw.region, forcePathStyle: true,
+      credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+    });
+    await store.detectCapabilities();
+    const files = Number(values.files);
+    results.closeToVisibleDefaultDelay = await closeToVisible(store, files, 2000);
+    console.log('close → visible (2 s delay):', results.closeToVisibleDefaultDelay);
+    results.closeToVisibleShortDelay = await closeToVisible(store, files, 100);
+    console.log('close → visible (100 ms delay):', results.closeToVisibleShortDelay);
+    results.bigFile = await bigFile(store, bigMib);
+    console.log('1 GiB file:', results.bigFile);
+    results.listing = await bigListing(store, Number(values.objects));
+    console.log('listing:', results.listing);
+    store.destroy();
+  } finally {
+    await gw.stop();
+  }
+  fs.mkdirSync(path.dirname(values.out), { recursive: true });
+  fs.writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`results in ${values.out}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
