@@ -21,6 +21,8 @@ export interface LinkSettings {
   dirTtlMs: number;
   cacheSizeBytes?: number;
   capacityBytes?: number;
+  prefetchBytes: number;
+  syncOnCommitMs?: number;
 }
 
 export interface OpenedStore {
@@ -73,6 +75,8 @@ export async function openExport(cacheDir: string, name: string, exportCount: nu
     dirTtlMs: s.dirTtlMs,
     cacheSizeBytes: s.cacheSizeBytes,
     capacityBytes: s.capacityBytes,
+    prefetchBytes: s.prefetchBytes,
+    syncOnCommitMs: s.syncOnCommitMs,
   });
   log.info('export linked', { export: name, location: `${opened.location}${prefix}`, capabilities: opened.store.capabilities });
   const unregister = registerExportSync(name, { status: () => linked.reconciler.status() as never, counters: () => linked.fs.sync!.counters() });

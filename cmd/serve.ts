@@ -31,6 +31,10 @@ const HELP = `usage: s3files serve [flags]
   --sync-delay DURATION  quiet time before a changed file is uploaded (default 2s)
   --dir-ttl DURATION     a listed directory is listed again after this (default 30s)
   --cache-size SIZE      clean cached data above this is evicted, LRU (default 10G)
+  --prefetch-small SIZE  files up to SIZE are fetched when their directory is first listed
+                         (default 128K; 0 turns it off)
+  --sync-on-commit       COMMIT (fsync, close) returns only once the file is in the bucket
+  --sync-on-commit-timeout DURATION   ... or fails with EIO after this (default 60s)
   --status-listen HOST:PORT   HTTP /metrics, /status, /status/file (default: off)
   --log-level LEVEL      error, warn, info (default) or debug
 
@@ -61,6 +65,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'sync-delay': { type: 'string', default: '2s' },
       'dir-ttl': { type: 'string', default: '30s' },
       'cache-size': { type: 'string', default: '10G' },
+      'prefetch-small': { type: 'string', default: '128K' },
+      'sync-on-commit': { type: 'boolean', default: false },
+      'sync-on-commit-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -87,6 +94,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     dirTtlMs: parseDuration(values['dir-ttl'], '--dir-ttl'),
     cacheSizeBytes: parseBytes(values['cache-size']),
     capacityBytes: values.capacity ? parseBytes(values.capacity) : undefined,
+    prefetchBytes: parseBytes(values['prefetch-small']),
+    syncOnCommitMs: values['sync-on-commit'] ? parseDuration(values['sync-on-commit-timeout'], '--sync-on-commit-timeout') : undefined,
   };
   const exportOptions = {
     readOnly: values['read-only'],

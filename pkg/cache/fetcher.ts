@@ -14,10 +14,15 @@ import type { LinkContext } from './link-context';
 import { RemoteGoneError } from './remote';
 import type { RemoteState } from './remote-state';
 
-/** Most blocks in one ranged GET. */
-const MAX_RUN_BLOCKS = 4;
+/** Bytes of one ranged GET at most (read-ahead fetches aligned units of this size). */
+const DEFAULT_RUN_BYTES = 8 * 1024 * 1024;
 /** Read-ahead runs in flight for the whole file system (bounds memory and S3 requests). */
 const MAX_READ_AHEAD = 8;
+/** Small-file prefetches in flight, and most waiting (more are dropped: they are only a hint). */
+const PREFETCH_CONCURRENCY = 4;
+const PREFETCH_QUEUE = 10_000;
+/** Read-ahead state is kept for this many files at most. */
+const MAX_SEQUENCES = 10_000;
 
 /** Longest a read waits for an upload of the same file to record its new ETag. */
 const UPLOAD_WAIT_MS = 5000;
@@ -38,14 +43,21 @@ export class Fetcher {
   private readonly inflight = new Map<number, Map<number, Promise<void>>>();
   private readonly sequences = new Map<number, Sequence>();
   private readAheads = 0;
+  private readonly prefetchQueue: number[] = [];
+  private prefetching = 0;
   /** Bytes fetched from the bucket (for metrics and tests). */
   fetchedBytes = 0;
   fetchRequests = 0;
 
+  /** Blocks in one ranged GET at most. */
+  private readonly runBlocks: number;
+
   constructor(
     private readonly core: FsCore,
     private readonly link: LinkContext,
-  ) {}
+  ) {
+    this.runBlocks = Math.max(1, Math.floor((Number(process.env.S3FILES_FETCH_RUN_BYTES) || DEFAULT_RUN_BYTES) / link.blockSize));
+  }
 
   forget(ino: number): void {
     this.sequences.delete(ino);
@@ -84,7 +96,7 @@ export class Fetcher {
         let start = -1;
         for (let b = first; b <= last + 1; b++) {
           const busy = b <= last ? running?.get(b) : undefined;
-          const endRun = b > last || busy !== undefined || (start >= 0 && b - start >= MAX_RUN_BLOCKS);
+          const endRun = b > last || busy !== undefined || (start >= 0 && b - start >= this.runBlocks);
           if (endRun && start >= 0) {
             waits.push(this.fetchRun(ino, rs, start, b - 1, opts));
             start = -1;
@@ -153,24 +165,58 @@ export class Fetcher {
     return local;
   }
 
-  /** Starts read-ahead after a read of [offset, offset + count) if the reader is sequential. */
+  /** Fetches these (small) files in the background, a few at a time. */
+  prefetch(inos: number[]): void {
+    for (const ino of inos) if (this.prefetchQueue.length < PREFETCH_QUEUE) this.prefetchQueue.push(ino);
+    this.pumpPrefetch();
+  }
+
+  private pumpPrefetch(): void {
+    while (this.prefetching < PREFETCH_CONCURRENCY && this.prefetchQueue.length > 0) {
+      const ino = this.prefetchQueue.shift()!;
+      const size = this.core.inodes.get(ino)?.size;
+      if (size === undefined || this.absentRuns(ino, 0, size).length === 0) continue;
+      this.prefetching++;
+      this.core.states
+        .get(ino)
+        .lock.shared(() => this.ensure(ino, 0, size))
+        .catch((err: unknown) => this.core.log.debug('prefetch failed', { ino, err: String(err) }))
+        .finally(() => {
+          this.prefetching--;
+          this.pumpPrefetch();
+        });
+    }
+  }
+
+  /**
+   * Starts read-ahead after a read of [offset, offset + count) if the reader is sequential: the
+   * window (doubling up to readAheadBytes) is fetched in aligned units of one run (runBlocks),
+   * one GET each, starting with the unit the read is in, so that a sequential reader finds its
+   * next blocks on the way and every request is as large as a run may be.
+   */
   noteRead(ino: number, offset: number, count: number): void {
     const seq = this.sequences.get(ino) ?? { next: 0, window: 0 };
     const bs = this.link.blockSize;
     const max = Math.max(1, Math.floor(this.link.readAheadBytes / bs));
     seq.window = offset === seq.next ? Math.min(max, Math.max(2, seq.window * 2)) : 0;
     seq.next = offset + count;
+    if (this.sequences.size >= MAX_SEQUENCES && !this.sequences.has(ino)) this.sequences.clear();
     this.sequences.set(ino, seq);
-    if (seq.window === 0 || this.readAheads >= MAX_READ_AHEAD) return;
-    const from = offset + count;
-    const to = from + seq.window * bs;
-    if (this.absentRuns(ino, from, to).length === 0) return;
-    this.readAheads++;
-    this.core.states
-      .get(ino)
-      .lock.shared(() => this.ensure(ino, from, to))
-      .catch((err: unknown) => this.core.log.debug('read-ahead failed', { ino, err: String(err) }))
-      .finally(() => this.readAheads--);
+    if (seq.window === 0) return;
+    const unit = this.runBlocks * bs;
+    const end = offset + count + seq.window * bs;
+    for (let from = Math.floor(offset / unit) * unit; from < end && this.readAheads < MAX_READ_AHEAD; from += unit) {
+      const to = from + unit;
+      const runs = this.absentRuns(ino, from, to);
+      const running = this.inflight.get(ino);
+      if (runs.length === 0 || runs.every(([a, b]) => running?.has(a) && running.has(b))) continue;
+      this.readAheads++;
+      this.core.states
+        .get(ino)
+        .lock.shared(() => this.ensure(ino, from, to))
+        .catch((err: unknown) => this.core.log.debug('read-ahead failed', { ino, err: String(err) }))
+        .finally(() => this.readAheads--);
+    }
   }
 
   private fetchRun(ino: number, rs: RemoteState, first: number, last: number, opts: FetchOptions): Promise<void> {
@@ -203,8 +249,9 @@ export class Fetcher {
       throw fromSystemError(err, `caching fetched data of inode ${ino}`);
     }
     this.fetchedBytes += buf.length;
-    const used = await this.core.data.allocated(ino).catch(() => undefined);
-    if (used !== undefined) this.core.inodes.update(ino, (r) => (r.used = used));
+    // The range was a hole: it now takes its length in 4 KiB pages (persist re-reads the exact
+    // allocation from the disk).
+    this.core.inodes.update(ino, (r) => (r.used += Math.ceil(buf.length / 4096) * 4096));
     this.link.evictor.touch(ino);
   }
 

@@ -47,6 +47,7 @@ export class CacheFileSystem implements FileSystem {
   private closing: Promise<void> | undefined;
   /** Linked to a bucket: the reconciler's view (see sync-api.ts); undefined for a local cache. */
   readonly sync: CacheSync | undefined;
+  private commitHook: ((ino: number) => Promise<void>) | undefined;
 
   constructor(parts: CacheFileSystemParts) {
     this.core = parts.core;
@@ -201,7 +202,20 @@ export class CacheFileSystem implements FileSystem {
   }
 
   commit(_cred: Credentials, ino: number, _offset: number, _count: number): Promise<Wcc> {
-    return this.guard('commit', () => data.commit(this.core, ino));
+    return this.guard('commit', async () => {
+      const wcc = await data.commit(this.core, ino);
+      if (this.commitHook) await this.commitHook(ino);
+      return wcc;
+    });
+  }
+
+  /**
+   * Runs after every COMMIT has made the file durable locally and before it is answered: the
+   * opt-in export mode in which COMMIT (fsync, close) returns only once the data is in the
+   * bucket. The hook throws FsError to fail the COMMIT.
+   */
+  setCommitHook(hook: ((ino: number) => Promise<void>) | undefined): void {
+    this.commitHook = hook;
   }
 
   fsstat(ino: number): Promise<FsStat> {

@@ -89,12 +89,14 @@ export class Importer {
       this.skippedKeys += listing.skipped;
       this.core.log.warn('keys that cannot be file names were skipped', { dirKey, skipped: listing.skipped });
     }
-    const changed = await this.core.mutate((m) => this.merge(m, dirIno, dirKey, listing, t0), { quiet: true });
+    const created: number[] = [];
+    const changed = await this.core.mutate((m) => this.merge(m, dirIno, dirKey, listing, t0, created), { quiet: true });
     for (const c of changed) await this.replaceContent(c, t0);
+    if (created.length > 0) this.link.fetcher.prefetch(created);
   }
 
   /** Inside a transaction: applies a listing of `dirKey` to directory `dirIno`. */
-  private merge(m: Mutation, dirIno: number, dirKey: string, listing: RemoteListing, t0: number): ContentChange[] {
+  private merge(m: Mutation, dirIno: number, dirKey: string, listing: RemoteListing, t0: number, prefetch: number[]): ContentChange[] {
     const store = m.store;
     const dir = m.find(dirIno);
     const rsDir = store.remote.get(dirIno);
@@ -111,7 +113,8 @@ export class Importer {
       const local = findEntry(store, dirIno, e.name);
       if (!local) {
         if (store.tombstones.get(key) !== undefined || store.rkeys.get(key) !== undefined) continue;
-        this.create(m, dir, e, key, now);
+        const ino = this.create(m, dir, e, key, now);
+        if (e.type === 'file' && e.size > 0 && e.size <= this.link.prefetchBytes) prefetch.push(ino);
         touched = true;
         continue;
       }
@@ -177,7 +180,7 @@ export class Importer {
     return true;
   }
 
-  private create(m: Mutation, dir: InodeRecord, e: RemoteEntry, key: string, now: number): void {
+  private create(m: Mutation, dir: InodeRecord, e: RemoteEntry, key: string, now: number): number {
     const d = this.link.defaults;
     const mode = e.mode ?? (e.type === 'dir' ? d.dirMode : e.type === 'symlink' ? 0o777 : d.fileMode);
     const rec = m.allocate({ type: e.type, mode, uid: e.uid ?? d.uid, gid: e.gid ?? d.gid, target: e.target, parent: dir.ino });
@@ -197,6 +200,7 @@ export class Importer {
       syncedMeta: rec.metaVersion,
       syncedAt: now,
     });
+    return rec.ino;
   }
 
   /** New mode/owner/mtime from an object whose content is unchanged (or a directory marker). */

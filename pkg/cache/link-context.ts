@@ -24,6 +24,7 @@ export class LinkContext {
   readonly dirTtlMs: number;
   readonly blockSize: number;
   readonly readAheadBytes: number;
+  readonly prefetchBytes: number;
   readonly cacheSizeBytes: number;
   readonly defaults: VolumeDefaults;
   readonly nowMs: () => number;
@@ -45,6 +46,7 @@ export class LinkContext {
       throw new RangeError(`block size ${this.blockSize} must be a positive multiple of 4096`);
     }
     this.readAheadBytes = opts.readAheadBytes ?? 16 * MiB;
+    this.prefetchBytes = opts.prefetchBytes ?? 0;
     this.cacheSizeBytes = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
     this.defaults = { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, ...opts.defaults };
     this.nowMs = opts.nowMs ?? Date.now;

@@ -76,6 +76,11 @@ export interface LinkOptions {
   blockSize?: number;
   /** Most bytes fetched ahead of a sequential reader (default 16 MiB). */
   readAheadBytes?: number;
+  /**
+   * Files up to this size are fetched in the background when their directory's listing first
+   * shows them (DESIGN.md decision 7; default 0: none).
+   */
+  prefetchBytes?: number;
   /** Clean cached file data above this is evicted, least recently used first (default unlimited). */
   cacheSizeBytes?: number;
   defaults?: Partial<VolumeDefaults>;

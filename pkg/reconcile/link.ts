@@ -5,6 +5,7 @@ import { openCacheFileSystem, type CacheFileSystem, type VolumeDefaults } from '
 import { RwLock } from '../cache/rw-lock';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
+import { FsError } from '../vfs';
 import { KeyMap } from './key-map';
 import { ObjectStoreSource } from './object-source';
 import { Reconciler, type ReconcilerOptions } from './reconciler';
@@ -22,6 +23,14 @@ export interface LinkedExportOptions {
   cacheSizeBytes?: number;
   capacityBytes?: number;
   blockSize?: number;
+  readAheadBytes?: number;
+  /** Small files fetched in the background when first listed (default 0: none). */
+  prefetchBytes?: number;
+  /**
+   * COMMIT (fsync, close) answers only once the file is in the bucket, or fails (EIO) after
+   * this many ms (DESIGN.md decision 7). Off by default.
+   */
+  syncOnCommitMs?: number;
   defaults?: Partial<VolumeDefaults>;
   headLimit?: number;
   reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'namespace'>>;
@@ -52,11 +61,21 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       linkId: opts.linkId,
       dirTtlMs: opts.dirTtlMs,
       blockSize: opts.blockSize,
+      readAheadBytes: opts.readAheadBytes,
       cacheSizeBytes: opts.cacheSizeBytes,
+      prefetchBytes: opts.prefetchBytes,
       defaults: opts.defaults,
     },
   });
   const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, namespace, syncDelayMs: opts.syncDelayMs, log });
+  if (opts.syncOnCommitMs !== undefined) {
+    const timeout = opts.syncOnCommitMs;
+    fs.setCommitHook((ino) =>
+      reconciler.syncNow(ino, timeout).catch((err: unknown) => {
+        throw new FsError('EIO', 'the file did not reach the bucket in time', { cause: err });
+      }),
+    );
+  }
   try {
     await reconciler.start();
   } catch (err) {

@@ -144,6 +144,29 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Uploads `ino` now (no quiet delay, no backoff) and resolves once it is in the bucket as it
+   * is, or rejects after timeoutMs: the sync-on-commit mode. Its directory markers and deletions
+   * follow as usual.
+   */
+  async syncNow(ino: number, timeoutMs = 60_000): Promise<void> {
+    const id = `i:${ino}`;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const running = this.running.get(id);
+      if (!running && !this.sync.isPending(ino)) return;
+      if (Date.now() > deadline) {
+        const last = this.recentErrors.filter((e) => e.job === id).pop();
+        throw new Error(`inode ${ino} not in the bucket after ${timeoutMs} ms${last ? `: ${last.error}` : ''}`);
+      }
+      if (!running) {
+        this.due.set(id, 0);
+        this.tick();
+      }
+      await Promise.race([this.running.get(id) ?? Promise.resolve(), new Promise((r) => setTimeout(r, 50))]);
+    }
+  }
+
   status(): ReconcilerStatus {
     const s = this.sync.stats();
     return {

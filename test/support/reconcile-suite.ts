@@ -291,6 +291,28 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       assert.equal((await listNames(t.fs, '.s3files-lost+found')).length, 1);
     });
 
+    it('sync-on-commit: COMMIT answers only once the file is in the bucket', async () => {
+      const t = await link({ syncDelayMs: 60_000, syncOnCommitMs: 20_000 });
+      const data = randomBytes(300_000);
+      await writeFile(t.fs, 'durable.bin', data); // ends with COMMIT
+      assert.equal(md5(await objectBytes(ctx.store, `${prefix}durable.bin`)), md5(data));
+      assert.equal(t.fs.sync!.fileStatus(await resolve(t.fs, 'durable.bin'))!.inBucket, true);
+    });
+
+    it('small files are fetched in the background when their directory is first listed', async () => {
+      const small = [randomBytes(1000), randomBytes(50_000), randomBytes(100_000)];
+      for (const [i, d] of small.entries()) await ctx.store.put(`${prefix}s${i}`, d);
+      await ctx.store.put(`${prefix}large`, randomBytes(400_000));
+      const t = await link({ prefetchBytes: 128 * 1024 });
+      await listNames(t.fs, '');
+      const want = small.reduce((n, d) => n + d.length, 0);
+      for (let i = 0; i < 100 && t.fs.sync!.counters().fetchedBytes < want; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(t.fs.sync!.counters().fetchedBytes, want);
+      rec.reset();
+      for (const [i, d] of small.entries()) assert.equal(md5(await readFile(t.fs, `s${i}`)), md5(d));
+      assert.equal(rec.count('getBuffer'), 0, 'reading a prefetched file went to the bucket');
+    });
+
     it('the queue survives a restart: changes made before close reach the bucket after reopening', async () => {
       const t = await link({ syncDelayMs: 60_000 });
       await writeFile(t.fs, 'later.txt', Buffer.from('queued'));
