@@ -21,6 +21,8 @@ const MAX_READ_AHEAD = 8;
 /** Small-file prefetches in flight, and most waiting (more are dropped: they are only a hint). */
 const PREFETCH_CONCURRENCY = 4;
 const PREFETCH_QUEUE = 10_000;
+/** How far (in blocks) a read may land from where the last one ended and still be sequential. */
+const SEQUENTIAL_SLACK_BLOCKS = 4;
 /** Read-ahead state is kept for this many files at most. */
 const MAX_SEQUENCES = 10_000;
 
@@ -189,22 +191,41 @@ export class Fetcher {
   }
 
   /**
-   * Starts read-ahead after a read of [offset, offset + count) if the reader is sequential: the
-   * window (doubling up to readAheadBytes) is fetched in aligned units of one run (runBlocks),
-   * one GET each, starting with the unit the read is in, so that a sequential reader finds its
-   * next blocks on the way and every request is as large as a run may be.
+   * Records a read of [offset, offset + count): a sequential reader's window doubles. Reads a
+   * little out of order (the kernel client keeps several READs in flight) still count as
+   * sequential; a jump resets the window.
    */
-  noteRead(ino: number, offset: number, count: number): void {
+  track(ino: number, offset: number, count: number): void {
     const seq = this.sequences.get(ino) ?? { next: 0, window: 0 };
-    const bs = this.link.blockSize;
-    const max = Math.max(1, Math.floor(this.link.readAheadBytes / bs));
-    seq.window = offset === seq.next ? Math.min(max, Math.max(2, seq.window * 2)) : 0;
-    seq.next = offset + count;
+    const max = this.maxWindow();
+    const slack = SEQUENTIAL_SLACK_BLOCKS * this.link.blockSize;
+    const sequential = offset >= seq.next - slack && offset <= seq.next + slack;
+    seq.window = sequential ? Math.min(max, Math.max(2, seq.window * 2)) : 0;
+    seq.next = sequential ? Math.max(seq.next, offset + count) : offset + count;
     if (this.sequences.size >= MAX_SEQUENCES && !this.sequences.has(ino)) this.sequences.clear();
     this.sequences.set(ino, seq);
-    if (seq.window === 0) return;
-    const unit = this.runBlocks * bs;
-    const end = offset + count + seq.window * bs;
+  }
+
+  /** The reader of `ino` is sequential with a window of at least `blocks` blocks. */
+  sequentialFor(ino: number, blocks: number): boolean {
+    return (this.sequences.get(ino)?.window ?? 0) >= blocks;
+  }
+
+  private maxWindow(): number {
+    return Math.max(1, Math.floor(this.link.readAheadBytes / this.link.blockSize));
+  }
+
+  /**
+   * Starts read-ahead after a read of [offset, offset + count) (see track) if the reader is
+   * sequential: the window is fetched in aligned units of one run (runBlocks), one GET each,
+   * starting with the unit the read is in, so that a sequential reader finds its next blocks on
+   * the way and every request is as large as a run may be.
+   */
+  readAhead(ino: number, offset: number, count: number): void {
+    const window = this.sequences.get(ino)?.window ?? 0;
+    if (window === 0) return;
+    const unit = this.runBlocks * this.link.blockSize;
+    const end = offset + count + window * this.link.blockSize;
     for (let from = Math.floor(offset / unit) * unit; from < end && this.readAheads < MAX_READ_AHEAD; from += unit) {
       const to = from + unit;
       const runs = this.absentRuns(ino, from, to);

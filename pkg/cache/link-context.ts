@@ -8,6 +8,7 @@ import { Fetcher } from './fetcher';
 import { Importer } from './importer';
 import type { LinkOptions, RemoteSource, VolumeDefaults } from './remote';
 import type { RemoteState } from './remote-state';
+import { Streamer } from './streamer';
 
 const MiB = 1024 * 1024;
 
@@ -32,6 +33,7 @@ export class LinkContext {
   readonly fetcher: Fetcher;
   readonly importer: Importer;
   readonly evictor: Evictor;
+  readonly streamer: Streamer;
   readonly uploads = new Map<number, UploadWatch>();
 
   constructor(
@@ -54,7 +56,10 @@ export class LinkContext {
     this.fetcher = new Fetcher(core, this);
     this.importer = new Importer(core, this);
     this.evictor = new Evictor(core, this);
+    this.streamer = new Streamer(core, this);
     core.onChange((ino, kind) => {
+      // Any change to the data, here or from the bucket, ends a stream of the old bytes.
+      if (kind === 'data' || kind === 'removed') this.streamer.close(ino);
       if (kind === 'removed') {
         this.blocks.forget(ino);
         this.fetcher.forget(ino);
@@ -116,5 +121,6 @@ export class LinkContext {
 
   close(): void {
     this.evictor.stop();
+    this.streamer.closeAll();
   }
 }

@@ -36,7 +36,9 @@ export async function read(core: FsCore, cred: Credentials, ino: number, offset:
     const rec = core.record(ino);
     const n = Math.max(0, Math.min(count, rec.size - offset));
     let data: Buffer = Buffer.alloc(0);
-    if (n > 0) {
+    const streamed = n > 0 && core.link ? await streamRead(core, ino, offset, n) : undefined;
+    if (streamed) data = streamed;
+    else if (n > 0) {
       // Linked: blocks not present locally are fetched first (or, on a full cache disk, read through).
       const through = core.link ? await fetchForRead(core, ino, offset, n) : false;
       try {
@@ -53,14 +55,24 @@ export async function read(core: FsCore, cred: Credentials, ino: number, offset:
   });
 }
 
+/** Linked: a steadily sequential reader of uncached data is served by a stream (streamer.ts). */
+async function streamRead(core: FsCore, ino: number, offset: number, n: number): Promise<Buffer | undefined> {
+  const link = core.link!;
+  link.fetcher.track(ino, offset, n);
+  link.evictor.touch(ino);
+  if (!link.streamer.wants(ino, offset, n)) return undefined;
+  const data = await link.streamer.read(ino, offset, n);
+  return data?.length === n ? data : undefined;
+}
+
 /**
  * Makes the blocks of [offset, offset + n) present and starts read-ahead for a sequential
  * reader. Returns true if the cache disk is full and the read must go through to the bucket.
  */
 async function fetchForRead(core: FsCore, ino: number, offset: number, n: number): Promise<boolean> {
   const link = core.link!;
-  link.fetcher.noteRead(ino, offset, n);
-  link.evictor.touch(ino);
+  // A stream reads ahead by itself: block read-ahead would fetch the same bytes twice.
+  if (!link.streamer.active(ino) && !link.streamer.eligible(ino, offset)) link.fetcher.readAhead(ino, offset, n);
   try {
     await link.fetcher.ensure(ino, offset, offset + n);
     return false;

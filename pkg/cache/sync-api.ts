@@ -321,11 +321,13 @@ export class CacheSync {
   }
 
   /** Fetch and import counters, for metrics. */
-  counters(): { fetchedBytes: number; fetchRequests: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number } {
-    const { fetcher, importer, evictor } = this.link;
+  counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; streams: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number } {
+    const { fetcher, importer, evictor, streamer } = this.link;
     return {
       fetchedBytes: fetcher.fetchedBytes,
       fetchRequests: fetcher.fetchRequests,
+      streamedBytes: streamer.streamedBytes,
+      streams: streamer.streamsOpened,
       listings: importer.listings,
       skippedKeys: importer.skippedKeys,
       evictedFiles: evictor.evictedFiles,

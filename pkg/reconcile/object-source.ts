@@ -8,7 +8,7 @@
 // LastModified (a symlink among them shows as a regular file until it is listed again).
 // Keys that cannot be names are skipped and counted; a file and a directory of the same name
 // show as the directory (as Mountpoint for S3 does).
-import type { ListHints, RemoteEntry, RemoteListing, RemoteSource } from '../cache';
+import type { ListHints, RemoteEntry, RemoteListing, RemoteSource, RemoteStream } from '../cache';
 import { RemoteGoneError } from '../cache';
 import { logger, type Logger } from '../log/logger';
 import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../s3/errors';
@@ -134,6 +134,18 @@ export class ObjectStoreSource implements RemoteSource {
       if (e.type === 'file') e.size = info.size;
     }
     return true;
+  }
+
+  async openStream(rkey: string, etag: string, offset: number, length: number): Promise<RemoteStream> {
+    try {
+      const res = await this.store.get(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag });
+      return res.body;
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof PreconditionFailedError || err instanceof InvalidRangeError) {
+        throw new RemoteGoneError(rkey, 'object changed or vanished', { cause: err });
+      }
+      throw err;
+    }
   }
 
   async readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer> {

@@ -231,6 +231,25 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       assert.equal(md5(await objectBytes(ctx.store, `${prefix}large.bin`)), md5(data));
     });
 
+    it('a large cold sequential read is streamed from one GET, also when reads arrive out of order', async () => {
+      const data = randomBytes(48 * MiB);
+      await ctx.store.put(`${prefix}movie.bin`, data);
+      const t = await link();
+      const ino = await resolve(t.fs, 'movie.bin');
+      rec.reset();
+      const parts: Buffer[] = [];
+      for (let off = 0; off < data.length; off += 2 * MiB) {
+        // The kernel client keeps several READs in flight: the later one may come first.
+        const [b, a] = await Promise.all([t.fs.read(ROOT, ino, off + MiB, MiB), t.fs.read(ROOT, ino, off, MiB)]);
+        parts.push(a.data, b.data);
+      }
+      assert.equal(md5(Buffer.concat(parts)), md5(data));
+      const c = t.fs.sync!.counters();
+      assert.ok(c.streamedBytes >= 24 * MiB, JSON.stringify(c));
+      assert.ok(rec.count('get') >= 1 && rec.count('getBuffer') <= 6, `GETs: ${rec.count('get')} streamed, ${rec.count('getBuffer')} ranged`);
+      assert.equal((await t.fs.getattr(ino)).used < 24 * MiB, true, 'streamed data was cached');
+    });
+
     it('objects changed or deleted in the bucket show after the TTL; unsynced local changes are not clobbered', async () => {
       await ctx.store.put(`${prefix}changes.txt`, Buffer.from('v1'));
       await ctx.store.put(`${prefix}deleted.txt`, Buffer.from('d'));
