@@ -210,7 +210,7 @@ export class DataStore {
 
   /** Deletes the data file (the inode is gone). Missing files are fine. */
   async remove(ino: number): Promise<void> {
-    this.fds.drop(ino);
+    await this.fds.drop(ino).catch(() => undefined);
     this.progress.delete(ino);
     this.newFiles.delete(ino);
     this.failed.delete(ino);

@@ -77,13 +77,17 @@ export class FdCache {
     }
   }
 
-  /** Forgets `key` (file deleted): closes now, or on the last release if in use. */
-  drop(key: number): void {
+  /**
+   * Forgets `key` (file deleted): closes now, or on the last release if in use. Resolves once
+   * an idle descriptor is closed, so that a caller unlinking the file afterwards frees its
+   * space at once (an open file keeps its blocks).
+   */
+  async drop(key: number): Promise<void> {
     const e = this.entries.get(key);
     if (!e) return;
     if (e.refs === 0) {
       this.entries.delete(key);
-      if (e.fd !== undefined) void this.closeEntry(key, e.fd, false);
+      if (e.fd !== undefined) await this.closeEntry(key, e.fd, false);
     } else {
       e.dropped = true;
     }
