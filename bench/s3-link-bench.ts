@@ -18,9 +18,14 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { CacheFileSystem } from '../pkg/cache';
 import { openLinkedExport, type LinkedExport } from '../pkg/reconcile';
+import { listAll } from '../pkg/s3/object-store';
 import { S3Store } from '../pkg/s3/s3-store';
 import { startCephRgw, type CephRgw } from '../test/support/ceph-rgw';
-import { quietLog, ROOT } from '../test/support/linked-fs';
+import { ROOT } from '../test/support/linked-fs';
+import winston from 'winston';
+
+/** Info lines (the importer's "slow directory listing" breakdown) go to stderr. */
+const benchLog = winston.createLogger({ level: 'info', format: winston.format.json(), transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info'] })] });
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const MiB = 1024 * 1024;
@@ -30,7 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function link(store: S3Store, prefix: string, extra: Partial<Parameters<typeof openLinkedExport>[0]> = {}): Promise<LinkedExport & { dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3files-bench-'));
-  const ex = await openLinkedExport({ cacheDir: path.join(dir, 'cache'), store, prefix, linkId: `bench:${prefix}`, logger: quietLog, ...extra });
+  const ex = await openLinkedExport({ cacheDir: path.join(dir, 'cache'), store, prefix, linkId: `bench:${prefix}`, logger: benchLog, ...extra });
   return Object.assign(ex, { dir });
 }
 
@@ -127,6 +132,11 @@ async function bigListing(store: S3Store, objects: number): Promise<Record<strin
   let t0 = performance.now();
   for (let i = 0; i < names.length; i += 64) await Promise.all(names.slice(i, i + 64).map((k) => store.put(k, Buffer.from('x'))));
   const putMs = performance.now() - t0;
+  let tl = performance.now();
+  let listed = 0;
+  for await (const page of listAll(store, { prefix: 'many/', delimiter: '/' })) listed += page.objects.length;
+  const rawListMs = performance.now() - tl;
+  if (listed !== objects) throw new Error(`raw listing saw ${listed} objects`);
   global.gc?.();
   const rss0 = process.memoryUsage().rss;
   let ex = await link(store, 'many/', { dirTtlMs: 600_000 });
@@ -151,13 +161,14 @@ async function bigListing(store: S3Store, objects: number): Promise<Record<strin
     const cachedMs = await list();
     // Past the TTL: the same cache opened again with a 1 ms TTL lists the bucket again.
     await ex.close();
-    const reopened = await openLinkedExport({ cacheDir: path.join(ex.dir, 'cache'), store, prefix: 'many/', linkId: 'bench:many/', logger: quietLog, dirTtlMs: 1 });
+    const reopened = await openLinkedExport({ cacheDir: path.join(ex.dir, 'cache'), store, prefix: 'many/', linkId: 'bench:many/', logger: benchLog, dirTtlMs: 1 });
     ex = Object.assign(reopened, { dir: ex.dir });
     await sleep(5);
     const relistMs = await list();
     return {
       objects,
       putObjectsPerSec: Math.round(objects / (putMs / 1000)),
+      sdkListObjectsMs: Math.round(rawListMs),
       firstListingMs: Math.round(firstMs),
       cachedListingMs: Math.round(cachedMs),
       relistAfterTtlMs: Math.round(relistMs),

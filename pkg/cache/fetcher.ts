@@ -206,6 +206,12 @@ export class Fetcher {
     this.sequences.set(ino, seq);
   }
 
+  /** True if the only read of `ino` seen so far (since its state was dropped) is the current one. */
+  firstRead(ino: number): boolean {
+    const seq = this.sequences.get(ino);
+    return seq === undefined || (seq.window <= 2 && seq.next <= this.link.blockSize);
+  }
+
   /** The reader of `ino` is sequential with a window of at least `blocks` blocks. */
   sequentialFor(ino: number, blocks: number): boolean {
     return (this.sequences.get(ino)?.window ?? 0) >= blocks;

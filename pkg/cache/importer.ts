@@ -85,6 +85,7 @@ export class Importer {
       },
     });
     this.listings++;
+    const listedMs = this.link.nowMs() - t0;
     if (listing.skipped > 0) {
       this.skippedKeys += listing.skipped;
       this.core.log.warn('keys that cannot be file names were skipped', { dirKey, skipped: listing.skipped });
@@ -93,6 +94,10 @@ export class Importer {
     const changed = await this.core.mutate((m) => this.merge(m, dirIno, dirKey, listing, t0, created), { quiet: true });
     for (const c of changed) await this.replaceContent(c, t0);
     if (created.length > 0) this.link.fetcher.prefetch(created);
+    const totalMs = this.link.nowMs() - t0;
+    const detail = { dirKey, entries: listing.entries.length, prefetch: created.length, changed: changed.length, listMs: listedMs, mergeMs: totalMs - listedMs };
+    if (totalMs > 1000) this.core.log.info('slow directory listing', detail);
+    else this.core.log.debug('directory listed', detail);
   }
 
   /** Inside a transaction: applies a listing of `dirKey` to directory `dirIno`. */

@@ -134,7 +134,10 @@ export class Streamer {
   }
 
   private qualifies(ino: number, offset: number, n: number): boolean {
-    if (this.streams.size >= MAX_STREAMS || !this.link.fetcher.sequentialFor(ino, STREAM_AFTER_BLOCKS)) return false;
+    if (this.streams.size >= MAX_STREAMS) return false;
+    // A reader starting at 0 (cp, cat, checksums, players) is taken as sequential at once.
+    const sequential = this.link.fetcher.sequentialFor(ino, STREAM_AFTER_BLOCKS) || (offset === 0 && this.link.fetcher.firstRead(ino));
+    if (!sequential) return false;
     // Nothing of what comes next is cached already.
     return this.eligible(ino, offset) && this.link.fetcher.absentRuns(ino, offset, offset + Math.max(n, 8 * MiB)).length === 1;
   }

@@ -13,6 +13,7 @@ import { FolderStore } from '../../pkg/s3/folder-store';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { freePort, S3FILES_BIN, S3filesServer } from '../support/s3files-server';
+import { locateOnMount } from '../../cmd/status';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const execFileP = promisify(execFile);
@@ -146,5 +147,25 @@ describe('integration: serve linked to a bucket', function () {
         /bucket no-such-bucket-here does not exist/,
       );
     });
+  });
+});
+
+describe('s3files status: finding the export of a path on a mount', () => {
+  it('takes the longest NFS mount containing the path', () => {
+    const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 's3files-mnt-')));
+    try {
+      fs.mkdirSync(path.join(tmp, 'mnt', 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(tmp, 'mnt', 'sub', 'f.txt'), 'x');
+      const mounts = [
+        `/dev/vda / ext4 rw 0 0`,
+        `10.0.0.1:/data ${tmp} nfs rw,vers=3 0 0`,
+        `127.0.0.1:/other ${tmp}/mnt nfs rw,vers=3 0 0`,
+      ].join('\n');
+      assert.deepEqual(locateOnMount(path.join(tmp, 'mnt', 'sub', 'f.txt'), mounts), { exportName: 'other', path: '/sub/f.txt' });
+      assert.deepEqual(locateOnMount(path.join(tmp, 'mnt'), mounts), { exportName: 'other', path: '/' });
+      assert.throws(() => locateOnMount(tmp, '/dev/vda / ext4 rw 0 0'), /not on an NFS mount/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -85,6 +85,16 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       assert.equal((await t.fs.readlink(ROOT, ln)).target, 's3fs.bin');
     });
 
+    it('[error] an object deleted between LIST and GET: EIO, and the name is gone at the next listing', async () => {
+      await ctx.store.put(`${prefix}vanishing.txt`, Buffer.from('soon gone'));
+      const t = await link({ dirTtlMs: 60_000 });
+      const ino = await resolve(t.fs, 'vanishing.txt');
+      await ctx.store.delete(`${prefix}vanishing.txt`);
+      await assert.rejects(t.fs.read(ROOT, ino, 0, 100), /EIO/);
+      await new Promise((r) => setTimeout(r, 50)); // the listing is marked stale in the background
+      assert.deepEqual(await listNames(t.fs, ''), []);
+    });
+
     it('keys that cannot be names are skipped and counted, never break a listing', async () => {
       const s = ctx.store;
       await s.put(`${prefix}ok.txt`, Buffer.from('ok'));
@@ -164,6 +174,21 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       assertKeys(await bucketKeys(ctx.store, prefix), ['target.txt']);
       assert.equal((await objectBytes(ctx.store, `${prefix}target.txt`)).toString(), 'new version');
       assert.equal(rec.calls.filter((c) => c.op === 'delete' && c.key === `${prefix}target.txt`).length, 0);
+    });
+
+    it('a file with two hard links stays under its name; when that name goes, it moves to the other', async () => {
+      const t = await link();
+      const a = await mkdirs(t.fs, 'a');
+      await mkdirs(t.fs, 'z');
+      const ino = await writeFile(t.fs, 'z/f', Buffer.from('linked'));
+      await t.reconciler.drain();
+      await t.fs.link(ROOT, ino, a, 'g');
+      await t.reconciler.drain();
+      assertKeys(await bucketKeys(ctx.store, prefix), ['a/', 'z/', 'z/f']);
+      await t.fs.remove(ROOT, await resolve(t.fs, 'z'), 'f');
+      await t.reconciler.drain();
+      assertKeys(await bucketKeys(ctx.store, prefix), ['a/', 'z/', 'a/g']);
+      assert.equal((await objectBytes(ctx.store, `${prefix}a/g`)).toString(), 'linked');
     });
 
     it('a cycle of renames (swap) ends with each object under the other name', async () => {
