@@ -27,8 +27,13 @@ interface ContentChange {
   entry: RemoteEntry;
 }
 
+/** How long a deleted key is remembered, so a listing begun before the DELETE does not bring it back. */
+const DELETED_MEMORY_MS = 10 * 60_000;
+
 export class Importer {
   private readonly listing = new Map<number, Promise<void>>();
+  /** Keys the reconciler deleted from the bucket, and when (wall-clock ms). */
+  private readonly deleted = new Map<string, number>();
   skippedKeys = 0;
   listings = 0;
 
@@ -59,6 +64,15 @@ export class Importer {
         return;
       }
       throw new FsError('EIO', `listing directory ${dirIno} from the bucket failed`, { cause: err });
+    }
+  }
+
+  /** The reconciler deleted `rkey` from the bucket (its tombstone is gone from now on). */
+  noteDeleted(rkey: string): void {
+    const now = this.link.nowMs();
+    this.deleted.set(rkey, now);
+    if (this.deleted.size > 10_000) {
+      for (const [k, at] of this.deleted) if (now - at > DELETED_MEMORY_MS) this.deleted.delete(k);
     }
   }
 
@@ -118,6 +132,7 @@ export class Importer {
       const local = findEntry(store, dirIno, e.name);
       if (!local) {
         if (store.tombstones.get(key) !== undefined || store.rkeys.get(key) !== undefined) continue;
+        if ((this.deleted.get(key) ?? -Infinity) >= t0) continue; // deleted while this listing ran
         const ino = this.create(m, dir, e, key, now);
         if (e.type === 'file' && e.size > 0 && e.size <= this.link.prefetchBytes) prefetch.push(ino);
         touched = true;

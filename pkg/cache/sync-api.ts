@@ -250,6 +250,7 @@ export class CacheSync {
 
   /** The tombstone at `rkey` is done (deleted from the bucket, or the key is someone else's). */
   async dropTombstone(rkey: string, expected: Tombstone): Promise<void> {
+    this.link.importer.noteDeleted(rkey);
     await this.core.mutate((m) => {
       const t = m.store.tombstones.get(rkey);
       if (t && t.at === expected.at && t.etag === expected.etag) m.store.tombstones.removeSync(rkey);
