@@ -24,19 +24,12 @@ export interface RemoteState {
   listedAt?: number;
   /** A multipart upload in flight (aborted by the reconciler after a crash). */
   uploadId?: string;
-  /**
-   * An upload begun and not yet recorded: its key and the token it carries in its metadata.
-   * After a crash, an object at that key with that token is our own lost write, not a conflict.
-   */
-  intent?: { key: string; token: string };
 }
 
 /** A key to delete from the bucket: its inode is gone (or moved away from it). */
 export interface Tombstone {
   /** The ETag the cache last knew there: a different object is someone else's and stays. */
   etag?: string;
-  /** Or: the upload token the object must carry (an unrecorded upload of ours, see intent). */
-  token?: string;
   /** Wall-clock ms when recorded. */
   at: number;
 }

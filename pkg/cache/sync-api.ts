@@ -163,17 +163,13 @@ export class CacheSync {
     }, { quiet: true });
   }
 
-  /** Records an upload about to start (see RemoteState.intent). */
-  async setIntent(ino: number, intent: { key: string; token: string }): Promise<void> {
-    await this.core.mutate((m) => {
-      const rs = m.store.remote.get(ino);
-      const old = rs?.intent;
-      // An earlier attempt to another key may have landed unrecorded: delete it if it is ours.
-      if (old && old.key !== intent.key && old.key !== rs?.key && m.store.rkeys.get(old.key) === undefined) {
-        m.store.tombstones.putSync(old.key, { token: old.token, at: this.link.nowMs() });
-      }
-      m.store.remote.putSync(ino, { ...(rs ?? localOnly()), intent });
-    }, { quiet: true });
+  /**
+   * The token this inode's uploads carry in their metadata: this cache, the inode and its
+   * generation. After a crash, an object at the inode's key carrying it is our own upload whose
+   * record was lost, not a conflict.
+   */
+  uploadToken(ino: number): string {
+    return `${this.core.store.settings.get('cacheId') ?? 'cache'}.${ino}.${this.core.inodes.get(ino)?.gen ?? 0}`;
   }
 
   /**
@@ -250,10 +246,18 @@ export class CacheSync {
 
   /** The tombstone at `rkey` is done (deleted from the bucket, or the key is someone else's). */
   async dropTombstone(rkey: string, expected: Tombstone): Promise<void> {
-    this.link.importer.noteDeleted(rkey);
+    await this.dropTombstones([[rkey, expected]]);
+  }
+
+  /** Several at once, in one transaction (each only if it is still the one given). */
+  async dropTombstones(done: Array<[string, Tombstone]>): Promise<void> {
+    if (done.length === 0) return;
+    for (const [rkey] of done) this.link.importer.noteDeleted(rkey);
     await this.core.mutate((m) => {
-      const t = m.store.tombstones.get(rkey);
-      if (t && t.at === expected.at && t.etag === expected.etag) m.store.tombstones.removeSync(rkey);
+      for (const [rkey, expected] of done) {
+        const t = m.store.tombstones.get(rkey);
+        if (t && t.at === expected.at && t.etag === expected.etag) m.store.tombstones.removeSync(rkey);
+      }
     }, { quiet: true });
   }
 

@@ -9,9 +9,9 @@ import type { RemoteType } from '../cache';
 import type { Timestamp } from '../vfs';
 
 /**
- * User metadata key carrying a token of the upload that wrote the object, so that an upload
- * whose record a crash lost is recognised as our own (not a conflict) when the reconciler
- * runs again.
+ * User metadata key carrying the writer's token (cache, inode, generation), so that an upload
+ * whose record a crash lost is recognised as our own (not a conflict) when the reconciler runs
+ * again.
  */
 export const UPLOAD_TOKEN = 's3files-upload';
 

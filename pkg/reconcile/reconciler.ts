@@ -17,7 +17,7 @@ import { KeyLocks, SyncStats, type Outcome, type ReconcileContext } from './cont
 import type { KeyMap } from './key-map';
 import { syncDirectory } from './sync-dir';
 import { syncNonDirectory } from './sync-file';
-import { runTombstone } from './tombstone';
+import { runTombstones } from './tombstone';
 import { DEFAULT_TUNING, type UploadTuning } from './upload';
 
 export interface ReconcilerOptions {
@@ -52,6 +52,8 @@ export interface ReconcilerStatus {
 
 const TICK_MS = 100;
 const TOMBSTONE_SCAN_MS = 1000;
+/** Tombstones carried out by one job. */
+const TOMBSTONE_BATCH = 500;
 
 export class Reconciler {
   readonly ctx: ReconcileContext;
@@ -63,6 +65,8 @@ export class Reconciler {
   private readonly retryMaxMs: number;
   private readonly due = new Map<string, number>();
   private readonly running = new Map<string, Promise<void>>();
+  /** Jobs running (a batch of tombstones is one job). */
+  private jobs = 0;
   private readonly failures = new Map<string, number>();
   private readonly firstChange = new Map<number, number>();
   private readonly recentErrors: ReconcilerStatus['recentErrors'] = [];
@@ -206,14 +210,18 @@ export class Reconciler {
       }
     }
     for (const [id, at] of this.due) {
-      if (this.running.size >= this.concurrency) break;
+      if (this.jobs >= this.concurrency) break;
       if (at > now || this.running.has(id)) continue;
-      this.due.delete(id);
-      const job = this.run(id).finally(() => {
-        this.running.delete(id);
+      // Deletions go in batches (one DeleteObjects, one transaction); the rest one at a time.
+      const ids = id.startsWith('t:') ? this.dueTombstones(now) : [id];
+      for (const i of ids) this.due.delete(i);
+      this.jobs++;
+      const job = this.run(ids).finally(() => {
+        this.jobs--;
+        for (const i of ids) this.running.delete(i);
         this.tick();
       });
-      this.running.set(id, job);
+      for (const i of ids) this.running.set(i, job);
     }
     if (this.running.size === 0 && (this.due.size === 0 || this.urgent)) {
       const waiters = this.idleWaiters;
@@ -222,34 +230,53 @@ export class Reconciler {
     }
   }
 
-  private async run(id: string): Promise<void> {
+  /** Up to TOMBSTONE_BATCH due tombstone jobs. */
+  private dueTombstones(now: number): string[] {
+    const ids: string[] = [];
+    for (const [id, at] of this.due) {
+      if (ids.length >= TOMBSTONE_BATCH) break;
+      if (id.startsWith('t:') && at <= now && !this.running.has(id)) ids.push(id);
+    }
+    return ids;
+  }
+
+  private async run(ids: string[]): Promise<void> {
     try {
-      const outcome = await this.job(id);
-      if (outcome.kind === 'later') {
-        this.due.set(id, Date.now() + (this.urgent ? Math.min(outcome.ms, 50) : outcome.ms));
-        return;
+      const outcomes = await this.job(ids);
+      for (const id of ids) {
+        const outcome = outcomes.get(id);
+        if (outcome?.kind === 'later') {
+          this.due.set(id, Date.now() + (this.urgent ? Math.min(outcome.ms, 50) : outcome.ms));
+          continue;
+        }
+        this.failures.delete(id);
+        if (id.startsWith('i:')) this.firstChange.delete(Number(id.slice(2)));
       }
-      this.failures.delete(id);
-      if (id.startsWith('i:')) this.firstChange.delete(Number(id.slice(2)));
       this.lastSyncAt = Date.now();
     } catch (err) {
-      const n = (this.failures.get(id) ?? 0) + 1;
-      this.failures.set(id, n);
-      this.ctx.stats.errors++;
-      const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (n - 1)) * (0.5 + Math.random() / 2);
       const error = describeError(err);
-      this.recentErrors.push({ at: new Date().toISOString(), job: id, error });
+      this.ctx.stats.errors++;
+      this.recentErrors.push({ at: new Date().toISOString(), job: ids.length > 1 ? `${ids[0]} (+${ids.length - 1})` : ids[0]!, error });
       if (this.recentErrors.length > 20) this.recentErrors.shift();
-      this.ctx.log.warn('sync job failed; will retry', { job: id, attempts: n, retryInMs: Math.round(delay), err: error });
-      this.due.set(id, Date.now() + delay);
+      for (const id of ids) {
+        const n = (this.failures.get(id) ?? 0) + 1;
+        this.failures.set(id, n);
+        const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (n - 1)) * (0.5 + Math.random() / 2);
+        this.due.set(id, Date.now() + delay);
+        if (id === ids[0]) this.ctx.log.warn('sync job failed; will retry', { job: id, batch: ids.length, attempts: n, retryInMs: Math.round(delay), err: error });
+      }
     }
   }
 
-  private job(id: string): Promise<Outcome> {
-    if (id.startsWith('t:')) return runTombstone(this.ctx, id.slice(2), this.syncDelayMs);
+  private async job(ids: string[]): Promise<Map<string, Outcome>> {
+    if (ids[0]!.startsWith('t:')) {
+      const later = await runTombstones(this.ctx, ids.map((id) => id.slice(2)), this.syncDelayMs);
+      return new Map(Array.from(later, ([key, o]) => [`t:${key}`, o]));
+    }
+    const id = ids[0]!;
     const ino = Number(id.slice(2));
     const type = this.sync.snapshot(ino)?.type;
-    if (type === undefined) return Promise.resolve({ kind: 'done' });
-    return type === 'dir' ? syncDirectory(this.ctx, ino) : syncNonDirectory(this.ctx, ino);
+    if (type === undefined) return new Map();
+    return new Map([[id, await (type === 'dir' ? syncDirectory(this.ctx, ino) : syncNonDirectory(this.ctx, ino))]]);
   }
 }

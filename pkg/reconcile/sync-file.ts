@@ -9,7 +9,6 @@
 // in place, the ETag of the object it replaces on purpose (a tombstone: rename over a file), or
 // "no object" for a new name. A failed condition is a conflict: the bucket's version wins and
 // the local one goes to lost+found (DESIGN.md decision 5).
-import { randomBytes } from 'node:crypto';
 import type { SyncSnapshot } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
@@ -50,10 +49,8 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
     await ctx.sync.settle(snap);
     return DONE;
   }
-  // The token marks this upload's object: after a crash, finding it means our own lost write.
-  const reused = rs.intent?.key === desired;
-  const token = reused ? rs.intent!.token : randomBytes(8).toString('hex');
-  if (!reused) await ctx.sync.setIntent(ino, { key: desired, token });
+  // The token marks our objects: after a crash, finding it means our own unrecorded upload.
+  const token = ctx.sync.uploadToken(ino);
   let cond = condition(ctx, snap, desired, moving);
   let reuseParts = true;
   const watch = ctx.sync.beginUpload(ino, snap.size);
@@ -66,7 +63,7 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
         return DONE;
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
-        const own = reused && attempt === 0 ? await ownLostWrite(ctx, desired, token) : undefined;
+        const own = attempt === 0 ? await ownLostWrite(ctx, desired, token) : undefined;
         if (own === undefined) {
           await conflict(ctx, snap, desired, moving, err);
           return DONE;

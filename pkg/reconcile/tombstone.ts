@@ -3,41 +3,77 @@
 // there meanwhile is theirs and stays. A key that another inode's content occupies now, or that
 // a pending upload is about to replace (rename over a file: the replacement consumes the
 // tombstone with a conditional write, so readers of the bucket never see the name missing),
-// is left to that upload.
+// is left to that upload. Tombstones are carried out in batches.
 import type { Tombstone } from '../cache';
 import { NotFoundError } from '../s3/errors';
-import { DONE, later, type Outcome, type ReconcileContext } from './context';
-import { UPLOAD_TOKEN } from './object-meta';
+import { later, type Outcome, type ReconcileContext } from './context';
+import { forEachLimit } from './pool';
 
-export async function runTombstone(ctx: ReconcileContext, rkey: string, waitMs: number): Promise<Outcome> {
+/**
+ * Carries out a batch of tombstones (an `rm -rf` makes thousands): the keys are checked
+ * (owner, pending replacement) under their locks, HEADed a few at a time for their ETags,
+ * deleted with one DeleteObjects per 1000, and dropped in one transaction. Returns the keys to
+ * try again later (with why); throws if the bucket could not be asked at all.
+ */
+export async function runTombstones(ctx: ReconcileContext, rkeys: string[], waitMs: number): Promise<Map<string, Outcome>> {
   return ctx.namespace.shared(() =>
-    ctx.keyLocks.run([rkey], async () => {
-      const t = ctx.sync.tombstone(rkey);
-      if (!t) return DONE;
-      if (ctx.sync.ownerOf(rkey) === undefined) {
-        const local = ctx.sync.inodeAt(rkey);
-        if (local !== undefined && ctx.sync.isPending(local)) return later(waitMs, 'a pending upload replaces it');
-        await deleteIfUnchanged(ctx, rkey, t);
+    ctx.keyLocks.run(rkeys, async () => {
+      const outcomes = new Map<string, Outcome>();
+      const done: Array<[string, Tombstone]> = [];
+      const check: Array<[string, Tombstone]> = [];
+      for (const rkey of rkeys) {
+        const t = ctx.sync.tombstone(rkey);
+        if (!t) continue;
+        if (ctx.sync.ownerOf(rkey) !== undefined) done.push([rkey, t]); // someone's content is there now
+        else if (isReplaced(ctx, rkey)) outcomes.set(rkey, later(waitMs, 'a pending upload replaces it'));
+        else check.push([rkey, t]);
       }
-      await ctx.sync.dropTombstone(rkey, t);
-      return DONE;
+      const doomed: Array<[string, Tombstone]> = [];
+      await forEachLimit(check, HEAD_CONCURRENCY, async ([rkey, t]) => {
+        if (await stillOurs(ctx, rkey, t)) doomed.push([rkey, t]);
+        else done.push([rkey, t]);
+      });
+      const failed = new Set((await ctx.store.deleteMany(doomed.map(([k]) => ctx.keys.toS3(k)))).map((e) => e.key));
+      for (const [rkey, t] of doomed) {
+        if (failed.has(ctx.keys.toS3(rkey))) outcomes.set(rkey, later(RETRY_MS, 'delete failed'));
+        else {
+          done.push([rkey, t]);
+          ctx.stats.deletes++;
+        }
+      }
+      if (failed.size > 0) ctx.log.warn('some deletes failed; will retry', { keys: Array.from(failed).slice(0, 10), failed: failed.size });
+      await ctx.sync.dropTombstones(done);
+      return outcomes;
     }),
   );
 }
 
-/** Deletes the object at `rkey` if it still has the tombstone's ETag. Caller holds the key. */
-export async function deleteIfUnchanged(ctx: ReconcileContext, rkey: string, t: Tombstone): Promise<void> {
-  const key = ctx.keys.toS3(rkey);
-  const info = await ctx.store.head(key).catch((err: unknown) => {
+const HEAD_CONCURRENCY = 8;
+const RETRY_MS = 2000;
+
+/** A pending inode at that path will replace the object (and consume the tombstone). */
+function isReplaced(ctx: ReconcileContext, rkey: string): boolean {
+  const local = ctx.sync.inodeAt(rkey);
+  return local !== undefined && ctx.sync.isPending(local);
+}
+
+/** True if the object at `rkey` is still the one the tombstone knew (absent: false). */
+async function stillOurs(ctx: ReconcileContext, rkey: string, t: Tombstone): Promise<boolean> {
+  const info = await ctx.store.head(ctx.keys.toS3(rkey)).catch((err: unknown) => {
     if (err instanceof NotFoundError) return undefined;
     throw err;
   });
-  if (!info) return;
-  if (t.token !== undefined && info.metadata[UPLOAD_TOKEN] !== t.token) return;
+  if (!info) return false;
   if (t.etag !== undefined && info.etag !== t.etag) {
     ctx.log.info('not deleted: the object changed in the bucket since', { key: rkey });
-    return;
+    return false;
   }
-  await ctx.store.delete(key);
+  return true;
+}
+
+/** Deletes the object at `rkey` if it still has the tombstone's ETag. Caller holds the key. */
+export async function deleteIfUnchanged(ctx: ReconcileContext, rkey: string, t: Tombstone): Promise<void> {
+  if (!(await stillOurs(ctx, rkey, t))) return;
+  await ctx.store.delete(ctx.keys.toS3(rkey));
   ctx.stats.deletes++;
 }

@@ -40,8 +40,11 @@ export function recordingStore(inner: ObjectStore): RecordingStore {
             call.bytes = body.length;
           }
           calls.push(call);
-        } else if (name === 'list' || name === 'deleteMany') {
-          calls.push({ op: name, key: name === 'list' ? String((args[0] as { prefix?: string }).prefix ?? '') : String((args[0] as string[]).length) });
+        } else if (name === 'list') {
+          calls.push({ op: name, key: String((args[0] as { prefix?: string }).prefix ?? '') });
+        } else if (name === 'deleteMany') {
+          // Recorded as deletes, one per key, so tests can check order and count.
+          for (const key of args[0] as string[]) calls.push({ op: 'delete', key, detail: 'batch' });
         }
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
