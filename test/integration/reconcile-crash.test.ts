@@ -146,9 +146,12 @@ function model(acks: Ack[]): { files: Map<number, FileModel>; dirs: Set<string> 
           checkedBytes += size;
         }
       }
-      // Only files whose creation was in flight at the kill may be there besides.
+      // Only files and directories whose creation was in flight at a kill (done by the server,
+      // never acknowledged to the writer) may be there besides.
       const extra = Array.from(keys.keys()).filter((k) => !expected.has(k));
-      const inFlight = extra.filter((k) => /^work\/f\d+$/.test(k) && !m.files.has(Number(k.slice(6))));
+      const inFlight = extra.filter(
+        (k) => (/^work\/f\d+$/.test(k) && !m.files.has(Number(k.slice(6)))) || (/^work\/d\d+\/$/.test(k) && !m.dirs.has(k.slice(5, -1))),
+      );
       assert.deepEqual(extra, inFlight, `unexpected keys: ${extra.join(' ')}`);
       const recovered = recoveredWrites + ex.reconciler.ctx.stats.ownWritesRecovered;
       console.log(`      (${acked} operations acknowledged in ${stormMs} ms; ${m.files.size} files, ${(checkedBytes / 1048576).toFixed(1)} MiB of acknowledged data checked in the bucket; ${recovered} unrecorded uploads recognised after kills)`);
