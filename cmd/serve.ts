@@ -8,6 +8,7 @@ import { startStatusServer, type StatusServer } from '../pkg/metrics/status-serv
 import { NfsServer } from '../pkg/nfs/server';
 import type { LinkedExport } from '../pkg/reconcile';
 import { parseBytes, parseDuration, parseId, parseListen } from './flags';
+import { waitForSignal } from './plugin-common';
 import { openExport, openStore, type LinkSettings } from './serve-link';
 import { exportFileStatus } from './status';
 
@@ -42,7 +43,7 @@ Credentials come from the AWS_* environment variables or the SDK's default chain
 (profile, IRSA, EKS Pod Identity, instance role); they are never logged.
 
 mount with:
-  mount -t nfs -o vers=3,proto=tcp,port=PORT,mountport=PORT,mountproto=tcp,local_lock=all HOST:/NAME /mnt`;
+  mount -t nfs -o vers=3,proto=tcp,port=PORT,mountport=PORT,mountproto=tcp,local_lock=all,nolock HOST:/NAME /mnt`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -137,16 +138,4 @@ export async function serveCommand(argv: string[]): Promise<number> {
   opened.close();
   log.info('stopped');
   return 0;
-}
-
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve(sig);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
 }
