@@ -5,6 +5,8 @@ import type { XdrReader, XdrWriter } from '../../pkg/nfs/xdr';
 import type { Credentials } from '../../pkg/vfs';
 import { callNfs3, readFattr, readPostOpAttr, readWccData, type Fattr, type Nfs3Reply, type WccData } from './nfs3-call';
 
+// Procedure numbers written out from RFC 1813 rather than imported from pkg/nfs/v3/constants.ts:
+// the tests' oracle stays independent of the table the server dispatches on.
 export const P = {
   GETATTR: 1,
   SETATTR: 2,
