@@ -6,14 +6,18 @@ import { BlockMaps } from './block-maps';
 import { Evictor } from './evictor';
 import { Fetcher } from './fetcher';
 import { Importer } from './importer';
-import type { LinkOptions, RemoteSource, VolumeDefaults } from './remote';
-import type { RemoteState } from './remote-state';
+import type { Mutation } from './mutation';
+import { desiredKey } from './paths';
+import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
+import { localOnly, type RemoteState } from './remote-state';
 import { Streamer } from './streamer';
 
 const MiB = 1024 * 1024;
 
 /** An upload of one inode in flight: the smallest size the file had meanwhile, and its end. */
 export interface UploadWatch {
+  /** The key it writes to. */
+  key?: string;
   minSize: number;
   done: Promise<void>;
   finish(): void;
@@ -35,6 +39,16 @@ export class LinkContext {
   readonly evictor: Evictor;
   readonly streamer: Streamer;
   readonly uploads = new Map<number, UploadWatch>();
+  /**
+   * Keys an upload of the inode was sent to and not recorded (in flight, or failed after the
+   * server may have stored it). noteStrays makes them durable before the inode moves away.
+   */
+  private readonly unrecorded = new Map<number, Set<string>>();
+  /**
+   * Inodes queued when the cache was opened: a process before this one may have uploaded one
+   * to its key (the same as now, nothing moved since) and died before recording it.
+   */
+  private readonly queuedAtOpen: Set<number>;
 
   constructor(
     readonly core: FsCore,
@@ -57,10 +71,13 @@ export class LinkContext {
     this.importer = new Importer(core, this);
     this.evictor = new Evictor(core, this);
     this.streamer = new Streamer(core, this);
+    this.queuedAtOpen = new Set(core.store.pending.getKeys({}));
     core.onChange((ino, kind) => {
       // Any change to the data, here or from the bucket, ends a stream of the old bytes.
       if (kind === 'data' || kind === 'removed') this.streamer.close(ino);
       if (kind === 'removed') {
+        this.unrecorded.delete(ino);
+        this.queuedAtOpen.delete(ino);
         this.blocks.forget(ino);
         this.fetcher.forget(ino);
         this.evictor.forget(ino);
@@ -78,12 +95,18 @@ export class LinkContext {
     if (w && size < w.minSize) w.minSize = size;
   }
 
-  beginUpload(ino: number, size: number): UploadWatch {
+  beginUpload(ino: number, size: number, key?: string): UploadWatch {
     const existing = this.uploads.get(ino);
     if (existing) throw new Error(`inode ${ino} is already being uploaded`);
+    if (key !== undefined && this.remoteOf(ino)?.key !== key) {
+      const keys = this.unrecorded.get(ino) ?? new Set<string>();
+      keys.add(key);
+      this.unrecorded.set(ino, keys);
+    }
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
     const w: UploadWatch = {
+      key,
       minSize: size,
       done,
       finish: () => {
@@ -93,6 +116,35 @@ export class LinkContext {
     };
     this.uploads.set(ino, w);
     return w;
+  }
+
+  /**
+   * Inside the transaction of a rename or unlink, before `ino` loses its name: the keys where an
+   * unrecorded upload of it may be (see `unrecorded`, `queuedAtOpen`) become RemoteState.strays,
+   * so that they are cleaned up even if this process dies before the next upload is recorded.
+   */
+  noteStrays(m: Mutation, ino: number): void {
+    const keys = new Set(this.unrecorded.get(ino));
+    if (this.queuedAtOpen.delete(ino)) {
+      const key = desiredKey(m.store, this.core.inodes, ino); // the name it had when the process died
+      if (key !== undefined) keys.add(key);
+    }
+    if (keys.size === 0) return;
+    const rs = m.store.remote.get(ino) ?? localOnly();
+    const strays = new Set(rs.strays);
+    for (const k of keys) if (k !== rs.key && !isDirKey(k)) strays.add(k);
+    if (strays.size !== (rs.strays?.length ?? 0)) m.store.remote.putSync(ino, { ...rs, strays: Array.from(strays) });
+  }
+
+  /**
+   * An upload of `ino` is being recorded: returns (and forgets) the keys where earlier ones may
+   * have landed unrecorded, for the recording transaction to tombstone.
+   */
+  recorded(ino: number): string[] {
+    const keys = Array.from(this.unrecorded.get(ino) ?? []);
+    this.unrecorded.delete(ino);
+    this.queuedAtOpen.delete(ino);
+    return keys;
   }
 
   /**

@@ -8,7 +8,7 @@ import type { Mutation } from './mutation';
 import { touchDir } from './ops-create';
 import { flattenKey } from './paths';
 import { LOST_FOUND } from './remote';
-import { putRemote } from './remote-state';
+import { addTombstone, putRemote, tombstoneStrays, uploadTokenOf } from './remote-state';
 
 /** Inside a transaction: the lost+found directory, made (0700, root's owner) if missing. */
 function lostFoundDir(m: Mutation): InodeRecord {
@@ -50,7 +50,10 @@ export async function quarantine(core: FsCore, ino: number, key: string, tombsto
     touchDir(m, parent);
     m.save(parent, 'entries');
     const rs = m.store.remote.get(ino);
-    if (tombstoneOldKey && rs?.key !== undefined && rs.key !== key) m.store.tombstones.putSync(rs.key, { etag: rs.etag, at: Date.now() });
+    const token = uploadTokenOf(m.store, ino, rec.gen);
+    if (tombstoneOldKey && rs?.key !== undefined && rs.key !== key) addTombstone(m.store, rs.key, { etag: rs.etag, at: Date.now(), token });
+    // Earlier unrecorded uploads of it elsewhere: the kept copy is local only now.
+    tombstoneStrays(m.store, rs, key, token, Date.now());
     putRemote(m, ino, undefined);
     m.store.pending.removeSync(ino);
     rec.ctime = m.now;

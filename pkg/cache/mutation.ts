@@ -7,7 +7,7 @@ import type { Clock } from './clock';
 import { newInodeRecord, type InodeRecord, type NewInode } from './inode';
 import { chargedBytes, type InodeTable } from './inode-table';
 import type { MetadataStore } from './metadata-store';
-import { putRemote } from './remote-state';
+import { addTombstone, putRemote, tombstoneStrays, uploadTokenOf } from './remote-state';
 
 export type ChangeKind = 'data' | 'metadata' | 'entries' | 'removed';
 
@@ -100,7 +100,7 @@ export class Mutation {
     store.addCounter('inodeCount', -1);
     store.inodes.removeSync(rec.ino);
     store.dirty.removeSync(rec.ino);
-    if (this.deps.linked) this.forgetRemote(rec.ino);
+    if (this.deps.linked) this.forgetRemote(rec);
     if (rec.type === 'file') {
       // Unlinked after the commit; recorded so that a crash in between still frees it.
       store.orphans.putSync(rec.ino, 1);
@@ -111,11 +111,17 @@ export class Mutation {
   }
 
   /** Linked: the inode's object (if it has one) is to be deleted from the bucket. */
-  private forgetRemote(ino: number): void {
+  private forgetRemote(rec: InodeRecord): void {
+    const ino = rec.ino;
     const store = this.deps.store;
     const rs = store.remote.get(ino);
-    if (rs?.key !== undefined && rs.key !== '' && !this.options.quiet) {
-      store.tombstones.putSync(rs.key, { etag: rs.etag, at: this.now.sec * 1000 + Math.floor(this.now.nsec / 1e6) });
+    if (!this.options.quiet) {
+      // The token also catches an upload of ours a crash kept from being recorded there.
+      const at = this.now.sec * 1000 + Math.floor(this.now.nsec / 1e6);
+      const token = uploadTokenOf(store, ino, rec.gen);
+      // (Directories keep the old rule: a marker never seen is deleted whatever it is.)
+      if (rs?.key !== undefined && rs.key !== '') addTombstone(store, rs.key, { etag: rs.etag, at, token: rec.type === 'dir' ? undefined : token });
+      tombstoneStrays(store, rs, undefined, token, at);
     }
     putRemote(this, ino, undefined);
     store.pending.removeSync(ino);

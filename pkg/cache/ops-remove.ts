@@ -36,6 +36,7 @@ export function remove(core: FsCore, cred: Credentials, dirIno: number, name: st
     const victim = m.inode(entry.ino);
     if (victim.type === 'dir') throw new FsError('EISDIR', `'${name}' is a directory`);
     requireNotSticky(cred, dir, victim);
+    core.link?.noteStrays(m, victim.ino); // linked: unrecorded uploads of it are deleted too
     removeEntry(m, dir, name, entry);
     unlinkInode(m, victim);
     touchDir(m, dir);
@@ -122,6 +123,9 @@ export function rename(
     if (victim) checkReplace(cred, toDir, src, victim);
     if (movesDir && !victim && toDir.nlink >= MAX_LINKS) throw new FsError('EMLINK', 'target directory has too many links');
 
+    // Linked: an unrecorded upload under the old name (or the victim's) must not stay behind.
+    core.link?.noteStrays(m, src.ino);
+    if (victim) core.link?.noteStrays(m, victim.ino);
     removeEntry(m, fromDir, fromName, srcEntry);
     if (victim && dstEntry) {
       removeEntry(m, toDir, toName, dstEntry);

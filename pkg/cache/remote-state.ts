@@ -1,6 +1,7 @@
 // What a linked cache remembers about the remote side, per inode and per key (LMDB, see
 // metadata-store.ts). The reconciler decides what to send by comparing an inode's versions and
 // path with its RemoteState; the importer decides what to take by comparing listings with it.
+import type { MetadataStore } from './metadata-store';
 import type { Mutation } from './mutation';
 
 export interface RemoteState {
@@ -24,6 +25,13 @@ export interface RemoteState {
   listedAt?: number;
   /** A multipart upload in flight (aborted by the reconciler after a crash). */
   uploadId?: string;
+  /**
+   * Keys other than `key` where an upload of this inode may have landed without being recorded
+   * (a kill, a request that failed after the server stored it) before the inode moved away from
+   * them. Each becomes a tombstone that deletes only an object carrying this inode's upload
+   * token, once the content is recorded elsewhere (or the inode is gone).
+   */
+  strays?: string[];
 }
 
 /** A key to delete from the bucket: its inode is gone (or moved away from it). */
@@ -32,6 +40,12 @@ export interface Tombstone {
   etag?: string;
   /** Wall-clock ms when recorded. */
   at: number;
+  /**
+   * The upload token of the inode that left the key: an object carrying it is ours too (an
+   * upload a crash kept from being recorded), whatever its ETag. Without `etag`, only such an
+   * object is deleted.
+   */
+  token?: string;
 }
 
 /**
@@ -60,6 +74,35 @@ export function putRemote(m: Mutation, ino: number, next: RemoteState | undefine
   }
   store.remote.putSync(ino, next);
   if (next.key !== undefined) store.rkeys.putSync(next.key, ino);
+}
+
+/**
+ * The token an inode's uploads carry in their metadata: this cache, the inode and its
+ * generation. An object carrying it was written by us for that inode.
+ */
+export function uploadTokenOf(store: MetadataStore, ino: number, gen: number): string {
+  return `${store.settings.get('cacheId') ?? 'cache'}.${ino}.${gen}`;
+}
+
+/**
+ * Inside a transaction: queues the deletion of `rkey` (the object with `etag`, or any object
+ * carrying `token`). An existing tombstone there keeps its ETag and gains the token.
+ */
+export function addTombstone(store: MetadataStore, rkey: string, t: Tombstone): void {
+  const old = store.tombstones.get(rkey);
+  if (t.etag === undefined && t.token === undefined) {
+    store.tombstones.putSync(rkey, { at: t.at }); // whatever is there (an implicit directory's key)
+    return;
+  }
+  store.tombstones.putSync(rkey, { etag: t.etag ?? (t.token !== undefined ? old?.etag : undefined), at: t.at, token: t.token ?? old?.token });
+}
+
+/**
+ * Inside a transaction, when the inode's content is recorded at `key` (undefined: it is gone
+ * or out of the bucket): every stray key other than that gets a token-only tombstone.
+ */
+export function tombstoneStrays(store: MetadataStore, rs: RemoteState | undefined, key: string | undefined, token: string, at: number): void {
+  for (const stray of rs?.strays ?? []) if (stray !== key) addTombstone(store, stray, { at, token });
 }
 
 /** A RemoteState for an inode that has never been uploaded. */

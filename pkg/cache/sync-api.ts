@@ -10,7 +10,7 @@ import { ROOT_INO } from './inode';
 import type { LinkContext, UploadWatch } from './link-context';
 import { quarantine } from './lost-found';
 import { desiredKey } from './paths';
-import { localOnly, putRemote, type RemoteState, type Tombstone } from './remote-state';
+import { addTombstone, localOnly, putRemote, tombstoneStrays, uploadTokenOf, type RemoteState, type Tombstone } from './remote-state';
 
 export interface SyncSnapshot {
   ino: number;
@@ -151,8 +151,9 @@ export class CacheSync {
     });
   }
 
-  beginUpload(ino: number, size: number): UploadWatch {
-    return this.link.beginUpload(ino, size);
+  /** An upload of `ino` to `key` starts (see LinkContext: a crash may leave it unrecorded). */
+  beginUpload(ino: number, size: number, key?: string): UploadWatch {
+    return this.link.beginUpload(ino, size, key);
   }
 
   /** Records (or clears) a multipart upload in flight, so that a crash does not leak it. */
@@ -169,7 +170,7 @@ export class CacheSync {
    * record was lost, not a conflict.
    */
   uploadToken(ino: number): string {
-    return `${this.core.store.settings.get('cacheId') ?? 'cache'}.${ino}.${this.core.inodes.get(ino)?.gen ?? 0}`;
+    return uploadTokenOf(this.core.store, ino, this.core.inodes.get(ino)?.gen ?? 0);
   }
 
   /**
@@ -199,10 +200,12 @@ export class CacheSync {
    * synced versions; the old key (a move) gets a tombstone; the tombstone at the new key (the
    * object this one replaced on purpose) goes. The inode leaves the queue only if nothing
    * changed since the snapshot. If the inode is gone meanwhile, the new object is orphaned
-   * and gets a tombstone itself.
+   * and gets a tombstone itself. Keys where an earlier upload of it may have landed unrecorded
+   * (strays) get token tombstones: its content is recorded here now.
    */
   async commitUpload(snap: SyncSnapshot, result: UploadResult, watch?: UploadWatch): Promise<void> {
     const blocks = this.link.blocks;
+    const unrecorded = this.link.recorded(snap.ino);
     await this.core.mutate((m) => {
       const rec = m.find(snap.ino);
       const store = m.store;
@@ -213,14 +216,22 @@ export class CacheSync {
         return;
       }
       const rs = store.remote.get(snap.ino) ?? localOnly();
+      const token = uploadTokenOf(store, snap.ino, rec.gen);
       if (rs.key !== undefined && rs.key !== result.key && store.rkeys.get(rs.key) === snap.ino) {
-        store.tombstones.putSync(rs.key, { etag: rs.etag, at: stamp });
+        // The token: an upload of ours there that a crash kept from being recorded goes too.
+        addTombstone(store, rs.key, { etag: rs.etag, at: stamp, token });
       }
+      const desired = this.desiredKey(snap.ino);
+      const strays = new Set([...(rs.strays ?? []), ...unrecorded]);
+      strays.delete(result.key);
+      if (desired !== undefined) strays.delete(desired); // the key it goes to: its own upload's business
+      tombstoneStrays(store, { ...rs, strays: Array.from(strays) }, result.key, token, stamp);
       const backLen = Math.min(rs.backLen, watch?.minSize ?? rec.size, rec.size, result.size);
       putRemote(m, snap.ino, {
         key: result.key, etag: result.etag, size: result.size, backLen,
         syncedData: snap.dataVersion, syncedMeta: snap.metaVersion, syncedAt: stamp, listedAt: rs.listedAt,
       });
+      if (strays.size > 0) this.core.log.info('earlier unrecorded uploads to be deleted', { ino: snap.ino, keys: Array.from(strays).slice(0, 5) });
       const st = this.core.states.peek(snap.ino);
       const noWrites = snap.quiet && (!st || (st.inflight === 0 && (st !== snap.state || st.writesStarted === snap.writesStarted)));
       const unchanged = noWrites && rec.dataVersion === snap.dataVersion;
@@ -240,6 +251,12 @@ export class CacheSync {
       const rec = m.find(snap.ino);
       if (rec && (rec.dataVersion !== snap.dataVersion || rec.metaVersion !== snap.metaVersion)) return false;
       m.store.pending.removeSync(snap.ino);
+      const rs = m.store.remote.get(snap.ino);
+      if (rec && rs?.strays) {
+        // In step (or out of the bucket): earlier unrecorded uploads elsewhere are not wanted.
+        tombstoneStrays(m.store, rs, rs.key, uploadTokenOf(m.store, snap.ino, rec.gen), this.link.nowMs());
+        m.store.remote.putSync(snap.ino, { ...rs, strays: undefined });
+      }
       return true;
     }, { quiet: true });
   }

@@ -53,7 +53,7 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
   const token = ctx.sync.uploadToken(ino);
   let cond = condition(ctx, snap, desired, moving);
   let reuseParts = true;
-  const watch = ctx.sync.beginUpload(ino, snap.size);
+  const watch = ctx.sync.beginUpload(ino, snap.size, desired);
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -63,15 +63,17 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
         return DONE;
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
-        const own = attempt === 0 ? await ownLostWrite(ctx, desired, token) : undefined;
+        // Ours: this inode's token, or that of the inode whose name this was (its tombstone's).
+        const tokens = [token, ctx.sync.tombstone(desired)?.token].filter((t): t is string => t !== undefined);
+        const own = attempt === 0 ? await ownLostWrite(ctx, desired, tokens) : undefined;
         if (own === undefined) {
           await conflict(ctx, snap, desired, moving, err);
           return DONE;
         }
-        // Our upload landed before a crash and was never recorded: replace it, sending everything.
+        // An upload of ours landed before a crash and was never recorded: replace it, sending everything.
         ctx.stats.ownWritesRecovered++;
         ctx.log.info('found our own unrecorded upload (crash); replacing it', { key: desired });
-        if (!moving) await ctx.sync.adoptOwnWrite(ino, desired, own.etag, own.size);
+        if (!moving && own.token === token) await ctx.sync.adoptOwnWrite(ino, desired, own.etag, own.size);
         cond = { ifMatch: own.etag };
         reuseParts = false;
       }
@@ -81,13 +83,14 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
   }
 }
 
-/** The ETag of the object at `desired` if it carries our upload token (a write whose record was lost). */
-async function ownLostWrite(ctx: ReconcileContext, desired: string, token: string): Promise<{ etag: string; size: number } | undefined> {
+/** The ETag of the object at `desired` if it carries one of our upload tokens (a write whose record was lost). */
+async function ownLostWrite(ctx: ReconcileContext, desired: string, tokens: string[]): Promise<{ etag: string; size: number; token: string } | undefined> {
   const info = await ctx.store.head(ctx.keys.toS3(desired)).catch((err: unknown) => {
     if (err instanceof NotFoundError) return undefined;
     throw err;
   });
-  return info?.metadata[UPLOAD_TOKEN] === token ? { etag: info.etag, size: info.size } : undefined;
+  const found = info?.metadata[UPLOAD_TOKEN];
+  return info && found !== undefined && tokens.includes(found) ? { etag: info.etag, size: info.size, token: found } : undefined;
 }
 
 /**
@@ -118,7 +121,9 @@ function condition(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, m
   const rs = snap.remote;
   if (!moving && rs.key !== undefined) return { ifMatch: rs.etag };
   const replaced = ctx.sync.tombstone(desired);
-  if (replaced) return replaced.etag ? { ifMatch: replaced.etag } : {};
+  if (replaced?.etag) return { ifMatch: replaced.etag };
+  // Only an unrecorded upload of ours may be there (a token tombstone): checked on failure.
+  if (replaced && replaced.token === undefined) return {};
   return { ifNoneMatch: '*' };
 }
 

@@ -7,6 +7,7 @@
 import type { Tombstone } from '../cache';
 import { NotFoundError } from '../s3/errors';
 import { later, type Outcome, type ReconcileContext } from './context';
+import { UPLOAD_TOKEN } from './object-meta';
 import { forEachLimit } from './pool';
 
 /**
@@ -57,14 +58,18 @@ function isReplaced(ctx: ReconcileContext, rkey: string): boolean {
   return local !== undefined && ctx.sync.isPending(local);
 }
 
-/** True if the object at `rkey` is still the one the tombstone knew (absent: false). */
+/**
+ * True if the object at `rkey` is still the one the tombstone knew, or carries the token of the
+ * inode that left it (an upload of ours a crash kept from being recorded). Absent: false.
+ */
 async function stillOurs(ctx: ReconcileContext, rkey: string, t: Tombstone): Promise<boolean> {
   const info = await ctx.store.head(ctx.keys.toS3(rkey)).catch((err: unknown) => {
     if (err instanceof NotFoundError) return undefined;
     throw err;
   });
   if (!info) return false;
-  if (t.etag !== undefined && info.etag !== t.etag) {
+  if (t.token !== undefined && info.metadata[UPLOAD_TOKEN] === t.token) return true;
+  if ((t.etag !== undefined || t.token !== undefined) && info.etag !== t.etag) {
     ctx.log.info('not deleted: the object changed in the bucket since', { key: rkey });
     return false;
   }
