@@ -15,7 +15,9 @@ import { CsiServer } from '../pkg/csi/server';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from '../pkg/csi/volume-exports';
 import { logger, setLogLevel } from '../pkg/log/logger';
 import { ExecMounter } from '../pkg/mount/exec-mounter';
-import { parseListen } from './flags';
+import { startStatusServer } from '../pkg/metrics/status-server';
+import { parseDuration, parseListen } from './flags';
+import { exportFileStatus } from './status';
 import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
 
 const HELP = `usage: s3files node [flags]
@@ -26,12 +28,21 @@ const HELP = `usage: s3files node [flags]
   --nfs-listen HOST:PORT  the NFS cache server (default 127.0.0.1:20490; 2049 is left to a
                           host NFS server)
   --max-volumes N         NodeGetInfo.max_volumes_per_node (default 0: no limit)
+  --unstage-sync-timeout DURATION   how long NodeUnstageVolume waits for the volume's changes
+                          to reach S3 (default 60s; kubelet allows the call ~2m). After it,
+                          Unstage returns OK and the rest is synced in the background from
+                          the node's disk, also after a restart of the plugin
+  --status-listen HOST:PORT   HTTP /metrics (per-volume sync metrics, label export=<volume
+                          ID>), /status and /status/file for \`s3files status PATH\` (default:
+                          off; not authenticated: bind it to loopback or a private address)
 ${S3_HELP}
 ${KUBE_HELP}
   --log-level LEVEL       error, warn, info (default) or debug
 
+Each volume is linked to its bucket/prefix (credentials from node-stage secrets, else the
+SDK's default chain: IRSA, EKS Pod Identity, instance role); credentials are never logged.
 With a Kubernetes API, the node reports each volume's sync state (dirty bytes, last sync,
-errors) in its S3FileSystem status and posts Events when syncing fails.`;
+errors) in its S3FileSystem status and posts Events when syncing fails and on conflicts.`;
 
 /**
  * The node service is registered before the NFS server is up (grpc-js cannot add services to a
@@ -67,6 +78,8 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       'cache-dir': { type: 'string', default: '/var/lib/s3files' },
       'nfs-listen': { type: 'string', default: '127.0.0.1:20490' },
       'max-volumes': { type: 'string', default: '0' },
+      'unstage-sync-timeout': { type: 'string', default: '60s' },
+      'status-listen': { type: 'string' },
       ...S3_FLAGS,
       ...KUBE_FLAGS,
       'log-level': { type: 'string' },
@@ -84,14 +97,23 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const maxVolumes = Number(values['max-volumes']);
   if (!Number.isInteger(maxVolumes) || maxVolumes < 0) throw new Error('--max-volumes must be a non-negative integer');
   const s3Defaults = s3DefaultsFrom(values);
+  const unstageSyncTimeoutMs = parseDuration(values['unstage-sync-timeout'], '--unstage-sync-timeout');
+  const statusListen = values['status-listen'] ? parseListen(values['status-listen']) : undefined;
 
   const pending = new PendingVolumeExports();
   const server = new CsiServer(logger('csi'))
     .addIdentity(new IdentityServer({ ready: () => pending.ready() }))
     .addNode(new NodeServer({ nodeId: values['node-id'], mounter: new ExecMounter(), exports: pending, maxVolumesPerNode: maxVolumes, logger: log }));
   await server.listen(values.endpoint);
-  const exports = await NfsVolumeExports.start({ cacheDir: path.resolve(values['cache-dir']), host, port, s3Defaults, logger: logger('csi-exports') });
+  const exports = await NfsVolumeExports.start({ cacheDir: path.resolve(values['cache-dir']), host, port, s3Defaults, unstageSyncTimeoutMs, logger: logger('csi-exports') });
   pending.target = exports;
+  const status = statusListen
+    ? await startStatusServer(statusListen.host, statusListen.port, {
+        status: () => ({ volumes: exports.describe() }),
+        fileStatus: (exp, p) => exportFileStatus(exports.linkedExport(exp), p),
+      })
+    : undefined;
+  if (status) log.info('status endpoint', { address: status.address.address, port: status.address.port });
   const kube = kubeSource(values.kubeconfig);
   // Loaded only with an API to talk to: @kubernetes/client-node takes a while to load.
   const reporter = kube ? (await import('../pkg/csi/kube/wiring.js')).startStatusReporter(kube, values['node-id'], exports, logger('kube-status')) : undefined;
@@ -100,6 +122,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const signal = await waitForSignal();
   log.info('shutting down; mounts stay in place', { signal });
   await reporter?.stop();
+  await status?.close();
   await server.close();
   await exports.close();
   return 0;

@@ -9,7 +9,8 @@ import { openLinkedExport, type LinkedExport } from '../pkg/reconcile';
 import { NoSuchBucketError } from '../pkg/s3/errors';
 import { FolderStore } from '../pkg/s3/folder-store';
 import type { ObjectStore } from '../pkg/s3/object-store';
-import { S3Store } from '../pkg/s3/s3-store';
+import type { S3Store } from '../pkg/s3/s3-store';
+import { keyPrefix, linkIdFor, openVerifiedS3Store } from '../pkg/s3/s3-target';
 
 export interface LinkSettings {
   bucket?: string;
@@ -40,27 +41,22 @@ export async function openStore(cacheDir: string, s: LinkSettings): Promise<Open
     const store = await FolderStore.open(root);
     return { store, location: `folder:${root}/`, close: () => undefined };
   }
-  const store = new S3Store({
-    bucket: s.bucket,
-    endpoint: s.endpoint,
-    region: s.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
-    forcePathStyle: s.pathStyle,
-  });
+  let store: S3Store;
   try {
     // Checks access to the bucket (and that it exists), and learns what the server supports.
-    await store.list({ prefix: s.prefix, maxKeys: 1 });
-    await store.detectCapabilities();
+    store = await openVerifiedS3Store(
+      { bucket: s.bucket, prefix: s.prefix, endpoint: s.endpoint, region: s.region, forcePathStyle: s.pathStyle },
+      { probe: 'required' },
+    );
   } catch (err) {
-    store.destroy();
     if (err instanceof NoSuchBucketError) throw new Error(`bucket ${s.bucket} does not exist`);
     throw err;
   }
-  return { store, location: `s3://${s.bucket}/`, close: () => store.destroy() };
+  return { store, location: linkIdFor(s.bucket, ''), close: () => store.destroy() };
 }
 
 export function exportPrefix(prefix: string, name: string, exportCount: number): string {
-  const base = prefix.replace(/^\/+/, '');
-  const p = base === '' || base.endsWith('/') ? base : `${base}/`;
+  const p = keyPrefix(prefix);
   return exportCount === 1 ? p : `${p}${name.replace(/^\/+|\/+$/g, '')}/`;
 }
 

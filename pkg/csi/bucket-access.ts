@@ -97,15 +97,19 @@ export class S3BucketAccess implements BucketAccess {
     try {
       return await fn(handle.store);
     } catch (err) {
-      throw translate(err, location.bucket);
+      throw translateS3Error(err, location.bucket);
     } finally {
       handle.close();
     }
   }
 }
 
-/** pkg/s3's domain errors → the CSI layer's. */
-function translate(err: unknown, bucket: string): unknown {
+/**
+ * pkg/s3's domain errors → the CSI layer's (errors.ts maps those to gRPC codes): a missing
+ * bucket is NotFoundError, refused credentials PermissionError, S3 out of reach (or not usable
+ * now) UnavailableError, which the CO retries. Shared by the controller and NodeStageVolume.
+ */
+export function translateS3Error(err: unknown, bucket: string): unknown {
   if (err instanceof s3.NoSuchBucketError) return new NotFoundError(`bucket ${bucket} does not exist`, { cause: err });
   if (err instanceof s3.AccessDeniedError) return new PermissionError(`access to bucket ${bucket} denied`, { cause: err });
   if (err instanceof s3.TransientError || err instanceof s3.ThrottledError) {

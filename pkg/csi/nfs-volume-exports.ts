@@ -1,35 +1,37 @@
 // VolumeExports over the node's NfsServer: each staged volume is one export whose file system
-// is a cache file system (pkg/cache) in <cacheDir>/volumes/<export name>.
+// is a cache (pkg/cache, in <cacheDir>/volumes/<export name>) linked to the volume's
+// bucket/prefix through pkg/reconcile, exactly as `s3files serve` links its exports: objects
+// are imported lazily, changes are uploaded by the volume's reconciler (linked-volume.ts).
 //
-// NOT YET LINKED TO S3. Until the S3 link (pkg/s3 + pkg/reconcile) is wired in here, an export
-// is a local cache only: nothing is imported from the bucket and nothing is uploaded to it.
-// releaseExport therefore only flushes the file system to the node's disk and keeps it there
-// (it is served again when the volume is staged again); it does not claim to sync. The
-// location and credentials are recorded so that the S3 link can use them.
-//
-// Exports survive a restart of the node plugin: the list of exported volumes (without
-// secrets) is kept in <cacheDir>/csi/exports.json and credentials from node-stage secrets in
-// <cacheDir>/csi/credentials/<export>.json (mode 0600, on the node's own disk, like the kernel
-// keeps the mount), and start() serves them all again before it reports ready, so kernel NFS
-// mounts of running pods resume with the same file handles.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// Life of a volume on a node:
+// - NodeStageVolume (ensureExport): a new volume's bucket is checked first (missing bucket →
+//   NOT_FOUND, refused credentials → PERMISSION_DENIED, S3 out of reach → UNAVAILABLE), then
+//   its cache is opened and exported. A local cache of the volume from an older s3files (not
+//   linked) is linked on this first open and everything in it is queued for upload.
+// - NodeUnstageVolume (releaseExport): the export stops being served, then the call waits up to
+//   unstageSyncTimeoutMs for the reconciler to get every change into S3, and closes the volume.
+//   If S3 is out of reach or slower than that, it still returns OK: the data is safe on the
+//   node's disk, and the node keeps the volume open (not exported) and syncs it in the
+//   background until it is clean, after a restart of the plugin too ("draining"). kubelet
+//   would otherwise retry Unstage forever and hold up the pod's teardown for an outage of S3
+//   that the node can ride out on its own; S3FileSystem status shows the dirty bytes meanwhile.
+//   Staging the volume again while it drains serves the same open cache.
+// - Plugin restart (start → restore): every volume of <cacheDir>/csi/exports.json is opened from
+//   its cache without any request to S3 and served (or drained) again before the plugin reports
+//   ready, so kernel NFS mounts of running pods resume with the same file handles even while S3
+//   is down; the reconcilers retry on their own. Credentials from node-stage secrets are kept
+//   0600 under <cacheDir>/csi/credentials/ for this (export-records.ts).
 import path from 'node:path';
-import { openCacheFileSystem } from '../cache';
-import { logger as makeLogger, type Logger } from '../log/logger';
+import { describeError, logger as makeLogger, type Logger } from '../log/logger';
 import { NfsServer } from '../nfs/server';
-import type { FileSystem } from '../vfs';
+import type { LinkedExport } from '../reconcile';
 import type { S3Defaults } from './bucket-access';
-import type { S3Credentials, S3Location, VolumeOptions } from './params';
+import { ExportRecords, type ExportRecord } from './export-records';
+import { LinkedVolume, s3VolumeStore, type NodeLinkSettings, type VolumeStoreFactory } from './linked-volume';
+import type { S3Location } from './params';
 import type { SyncStatusSource, VolumeSyncStatus } from './sync-status';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from './volume-exports';
 import { exportNameFor } from './volume-id';
-
-export interface OpenFileSystemOptions {
-  dir: string;
-  capacityBytes?: number;
-  defaultOwner?: { uid: number; gid: number; mode: number };
-  logger?: Logger;
-}
 
 export interface NfsVolumeExportsOptions {
   /** The node's cache directory (hostPath on the node's NVMe). */
@@ -39,22 +41,41 @@ export interface NfsVolumeExportsOptions {
   port: number;
   /** Applied to volumes whose ID and context name no region/endpoint (static PVs). */
   s3Defaults?: S3Defaults;
+  /**
+   * How long NodeUnstageVolume waits for the volume's changes to reach S3 before it returns
+   * with the rest kept on disk and synced in the background (default 60 s; kubelet gives the
+   * call about 2 minutes).
+   */
+  unstageSyncTimeoutMs?: number;
+  link?: NodeLinkSettings;
   logger?: Logger;
-  /** For tests: how a volume's file system is opened (default: pkg/cache). */
-  openFileSystem?: (options: OpenFileSystemOptions) => Promise<FileSystem>;
+  /** For tests: how a volume's object store is made (default: an S3Store). */
+  storeFactory?: VolumeStoreFactory;
 }
 
-interface ExportRecord {
-  volumeId: string;
-  location: S3Location;
-  options: VolumeOptions;
+interface Volume {
+  record: ExportRecord;
+  name: string;
+  /** Undefined when the cache could not be opened at a restore (openError says why). */
+  linked?: LinkedVolume;
+  openError?: string;
+  /** Bumped at every change of state, so that an older drain loop stops. */
+  generation: number;
+  /** While draining: resolves true once drained and closed, false if staged again or shut down. */
+  drained?: Promise<boolean>;
 }
+
+/** One drain() call of the background loop; short, so that a shutdown does not wait long for it. */
+const DRAIN_ROUND_MS = 10_000;
 
 export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
-  private readonly records = new Map<string, ExportRecord>();
+  private readonly volumes = new Map<string, Volume>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly records: ExportRecords;
   private readonly log: Logger;
-  private readonly open: (options: OpenFileSystemOptions) => Promise<FileSystem>;
+  private readonly storeFactory: VolumeStoreFactory;
   private isReady = false;
+  private closing = false;
   private address: { host: string; port: number };
 
   private constructor(
@@ -62,11 +83,12 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     private readonly options: NfsVolumeExportsOptions,
   ) {
     this.log = options.logger ?? makeLogger('csi-exports');
-    this.open = options.openFileSystem ?? ((o) => openCacheFileSystem({ ...o, logger: o.logger ?? makeLogger('cache') }));
+    this.records = new ExportRecords(options.cacheDir);
+    this.storeFactory = options.storeFactory ?? s3VolumeStore;
     this.address = { host: options.host, port: options.port };
   }
 
-  /** Creates the NFS server, serves the volumes exported before a restart, then listens. */
+  /** Creates the NFS server, serves (or drains) the volumes held before a restart, then listens. */
   static async start(options: NfsVolumeExportsOptions): Promise<NfsVolumeExports> {
     const server = await NfsServer.create({ stateDir: options.cacheDir, logger: options.logger });
     const exports = new NfsVolumeExports(server, options);
@@ -74,7 +96,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     const bound = await server.listen(options.host, options.port);
     exports.address = { host: options.host, port: bound.port };
     exports.isReady = true;
-    exports.log.info('nfs server ready', { host: options.host, port: bound.port, volumes: exports.records.size });
+    exports.log.info('nfs server ready', { host: options.host, port: bound.port, volumes: exports.volumes.size });
     return exports;
   }
 
@@ -82,37 +104,75 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     return this.isReady;
   }
 
+  /** Serves the volume; a repeat is a no-op, a volume that is draining is served again as it is. */
   async ensureExport(spec: ExportSpec): Promise<ExportAddress> {
     const name = exportNameFor(spec.volumeId);
-    if (!this.records.has(spec.volumeId)) {
+    await this.serial(spec.volumeId, async () => {
+      const known = this.volumes.get(spec.volumeId);
+      if (known?.linked && !known.record.draining) return;
+      if (known?.linked) {
+        known.generation++;
+        delete known.record.draining;
+        await this.records.writeCredentials(name, spec.credentials);
+        this.server.addExport(name, known.linked.fs, {});
+        await this.persist();
+        this.log.info('volume exported again while it was draining', { volumeId: spec.volumeId, export: name });
+        return;
+      }
       const record: ExportRecord = { volumeId: spec.volumeId, location: this.withDefaults(spec.location), options: spec.options };
-      await this.writeCredentials(name, spec.credentials);
-      await this.serve(record);
-      this.records.set(spec.volumeId, record);
-      await this.persist();
-    }
+      const linked = await LinkedVolume.open({ ...this.volumeSettings(record, name), credentials: spec.credentials, verify: true });
+      try {
+        await this.records.writeCredentials(name, spec.credentials);
+        this.volumes.set(spec.volumeId, { record, name, linked, generation: 0 });
+        await this.persist();
+      } catch (err) {
+        this.volumes.delete(spec.volumeId);
+        await linked.close();
+        throw err;
+      }
+      this.server.addExport(name, linked.fs, {});
+      this.log.info('volume exported', { volumeId: spec.volumeId, export: name, bucket: record.location.bucket, prefix: record.location.prefix, endpoint: record.location.endpoint ?? null });
+    });
     return { host: this.address.host, port: this.address.port, path: `/${name}` };
   }
 
   /**
-   * Stops serving the volume; closing the file system makes everything written durable on the
-   * node's disk. (With the S3 link, this is where it waits for the upload of dirty data, or
-   * keeps it on disk if S3 is unreachable.) The cache directory is kept.
+   * Stops serving the volume, then waits up to unstageSyncTimeoutMs for its changes to be in S3
+   * and closes it. Returns OK after the wait either way: what is not in S3 yet is on the node's
+   * disk and keeps syncing in the background (see the header). Idempotent; a repeat while the
+   * volume drains waits again.
    */
   async releaseExport(volumeId: string): Promise<void> {
-    if (!this.records.has(volumeId)) return;
-    const name = exportNameFor(volumeId);
-    await this.server.removeExport(name);
-    this.records.delete(volumeId);
-    await this.persist();
-    await rm(this.credentialsPath(name), { force: true });
-    this.log.info('volume export released', { volumeId, export: name });
+    const v = await this.serial(volumeId, async () => {
+      const known = this.volumes.get(volumeId);
+      if (!known) return undefined;
+      if (!known.record.draining) {
+        known.generation++;
+        known.record.draining = true;
+        // The kernel mount is gone already (NodeUnstageVolume unmounts first); closing the
+        // cache is the drain loop's job, so the export is only taken out of the table.
+        this.server.exports.remove(known.name);
+        await this.persist();
+        // A volume whose cache could not be opened stays recorded: the next start tries again.
+        if (known.linked) this.startDrain(known);
+      }
+      return known;
+    });
+    if (!v?.drained) return;
+    const timeout = this.options.unstageSyncTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([v.drained, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout).unref()))]);
+    clearTimeout(timer);
+    if (!done) {
+      const s = v.linked?.syncStatus();
+      this.log.warn('volume unstaged before all of its changes reached S3: they are kept on the node and synced in the background', { volumeId, dirtyBytes: s?.dirtyBytes, error: s?.error, waitedMs: timeout });
+    }
   }
 
   async stats(volumeId: string): Promise<VolumeStats | undefined> {
-    const exp = this.records.has(volumeId) ? this.server.exports.byName(exportNameFor(volumeId)) : undefined;
-    if (!exp) return undefined;
-    const s = await exp.fs.fsstat(exp.fs.rootIno);
+    const v = this.volumes.get(volumeId);
+    if (!v?.linked || v.record.draining) return undefined;
+    const s = await v.linked.fs.fsstat(v.linked.fs.rootIno);
     return {
       totalBytes: s.totalBytes,
       usedBytes: Math.max(0, s.totalBytes - s.freeBytes),
@@ -123,60 +183,119 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     };
   }
 
-  /**
-   * The sync state of each volume, for S3FileSystem status. Nothing yet: until the S3 link is
-   * wired in, no volume syncs to S3, and reporting "0 dirty bytes" would claim it does.
-   */
+  /** Every volume the node holds data of: staged, draining, or recorded but not openable. */
   async syncStatus(): Promise<VolumeSyncStatus[]> {
-    return [];
+    return [...this.volumes.values()].map((v) =>
+      v.linked ? v.linked.syncStatus() : { volumeId: v.record.volumeId, dirtyBytes: 0, error: `the volume's cache on this node could not be opened: ${v.openError}` },
+    );
   }
 
-  /** Stops the NFS server and flushes every export; the records stay for the next start. */
+  /** For the node's status endpoint: each volume's state and sync queue, by volume ID. */
+  describe(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const v of this.volumes.values()) {
+      const state = v.record.draining ? 'draining' : 'staged';
+      out[v.record.volumeId] = v.linked
+        ? { export: v.name, state, location: v.record.location, ...v.linked.linked.reconciler.status() }
+        : { export: v.name, state, location: v.record.location, error: v.openError };
+    }
+    return out;
+  }
+
+  /** The linked export behind an export name (as in the mount source), for `s3files status PATH`. */
+  linkedExport(exportName: string): LinkedExport | undefined {
+    for (const v of this.volumes.values()) if (v.name === exportName) return v.linked?.linked;
+    return undefined;
+  }
+
+  /**
+   * Shutdown: stops the reconcilers (what is queued stays queued on disk), the NFS server, then
+   * closes every cache. The records stay, draining ones included, for the next start.
+   */
   async close(): Promise<void> {
     this.isReady = false;
+    this.closing = true;
+    const open = [...this.volumes.values()].filter((v) => v.linked);
+    for (const v of open) v.generation++;
+    for (const v of open) await v.linked?.linked.reconciler.stop();
     await this.server.close();
+    for (const v of open) await v.linked?.close();
   }
 
-  private async serve(record: ExportRecord): Promise<void> {
-    const name = exportNameFor(record.volumeId);
-    const o = record.options;
-    const fs = await this.open({
-      dir: path.join(this.options.cacheDir, 'volumes', name),
-      capacityBytes: o.capacityBytes,
-      defaultOwner: o.uid !== undefined || o.gid !== undefined || o.dirMode !== undefined ? { uid: o.uid ?? 0, gid: o.gid ?? 0, mode: o.dirMode ?? 0o755 } : undefined,
-    });
-    this.server.addExport(name, fs, {});
-    this.log.info('volume exported', { volumeId: record.volumeId, export: name, bucket: record.location.bucket, prefix: record.location.prefix, s3Linked: false });
+  private startDrain(v: Volume): void {
+    const gen = v.generation;
+    const linked = v.linked as LinkedVolume;
+    v.drained = (async () => {
+      while (v.generation === gen && !this.closing) {
+        try {
+          await linked.drain(DRAIN_ROUND_MS);
+        } catch (err) {
+          this.log.debug('volume not drained yet', { volumeId: v.record.volumeId, err: describeError(err) });
+          await new Promise((r) => setTimeout(r, 1000).unref());
+          continue;
+        }
+        if (await this.serial(v.record.volumeId, () => this.closeDrained(v, gen))) return true;
+      }
+      return false;
+    })();
+  }
+
+  /** Closes and forgets a volume that drained, unless it was staged again (or the plugin stops). */
+  private async closeDrained(v: Volume, gen: number): Promise<boolean> {
+    if (v.generation !== gen || this.closing || !v.linked?.isClean()) return false;
+    this.volumes.delete(v.record.volumeId);
+    await this.persist();
+    await v.linked.close();
+    await this.records.removeCredentials(v.name);
+    this.log.info('volume released: every change is in S3', { volumeId: v.record.volumeId, export: v.name });
+    return true;
   }
 
   private async restore(): Promise<void> {
-    let saved: ExportRecord[] = [];
-    try {
-      saved = JSON.parse(await readFile(this.recordsPath(), 'utf8')) as ExportRecord[];
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    for (const record of await this.records.load()) {
+      const name = exportNameFor(record.volumeId);
+      const v: Volume = { record, name, generation: 0 };
+      this.volumes.set(record.volumeId, v);
+      try {
+        const credentials = await this.records.readCredentials(name);
+        v.linked = await LinkedVolume.open({ ...this.volumeSettings(record, name), credentials, verify: false });
+      } catch (err) {
+        // One volume's broken cache must not keep the node's other volumes from being served.
+        v.openError = describeError(err);
+        this.log.error('could not open the cache of a volume; it is retried at the next stage or start', { volumeId: record.volumeId, err: v.openError });
+        continue;
+      }
+      if (record.draining) this.startDrain(v);
+      else this.server.addExport(name, v.linked.fs, {});
+      this.log.info('volume restored', { volumeId: record.volumeId, export: name, draining: record.draining === true });
     }
-    for (const record of saved) {
-      await this.serve(record);
-      this.records.set(record.volumeId, record);
-    }
+  }
+
+  private volumeSettings(record: ExportRecord, name: string) {
+    return {
+      volumeId: record.volumeId,
+      location: record.location,
+      options: record.options,
+      cacheDir: path.join(this.options.cacheDir, 'volumes', name),
+      storeFactory: this.storeFactory,
+      link: this.options.link,
+      logger: this.log,
+    };
+  }
+
+  /** Runs fn after every earlier call for the same volume (stage, unstage and drain ends). */
+  private serial<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(volumeId) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(volumeId, tail);
+    void tail.then(() => {
+      if (this.queues.get(volumeId) === tail) this.queues.delete(volumeId);
+    });
+    return run;
   }
 
   private async persist(): Promise<void> {
-    const file = this.recordsPath();
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(`${file}.tmp`, JSON.stringify([...this.records.values()], null, 2));
-    await rename(`${file}.tmp`, file);
-  }
-
-  private async writeCredentials(name: string, credentials: S3Credentials | undefined): Promise<void> {
-    const file = this.credentialsPath(name);
-    if (!credentials) {
-      await rm(file, { force: true });
-      return;
-    }
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeFile(file, JSON.stringify(credentials), { mode: 0o600 });
+    await this.records.save([...this.volumes.values()].map((v) => v.record));
   }
 
   private withDefaults(location: S3Location): S3Location {
@@ -187,13 +306,5 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
       ...(location.endpoint === undefined && d.endpoint ? { endpoint: d.endpoint } : {}),
       ...(location.forcePathStyle === undefined && d.forcePathStyle !== undefined ? { forcePathStyle: d.forcePathStyle } : {}),
     };
-  }
-
-  private recordsPath(): string {
-    return path.join(this.options.cacheDir, 'csi', 'exports.json');
-  }
-
-  private credentialsPath(name: string): string {
-    return path.join(this.options.cacheDir, 'csi', 'credentials', `${name}.json`);
   }
 }

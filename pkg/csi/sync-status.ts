@@ -10,6 +10,12 @@ export interface VolumeSyncStatus {
   lastSync?: Date;
   /** Why the latest sync attempt failed; undefined while syncing works. */
   error?: string;
+  /**
+   * Files whose object changed in the bucket while they were changed on this node, since the
+   * volume was opened by this process: the bucket's version won in place and the node's
+   * version was moved to .s3files-lost+found/ (DESIGN.md decision 5). A rise is an Event.
+   */
+  conflicts?: number;
 }
 
 export interface SyncStatusSource {

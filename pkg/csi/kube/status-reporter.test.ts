@@ -128,6 +128,34 @@ describe('S3FileSystem status from the nodes (StatusReporter, events; fake API s
     assert.deepEqual(api.events.map((e) => (e as Obj).reason), ['SyncFailed', 'SyncRecovered']);
   });
 
+  it('conflicts: a Warning event SyncConflict for each rise of the count, none while it stays; a reopened volume counts again', async () => {
+    const src = new ScriptedSource();
+    const r = reporter('node-a', src);
+    const conflictEvents = (): Obj[] => api.events.filter((e) => (e as Obj).reason === 'SyncConflict') as Obj[];
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, conflicts: 0 }];
+    await r.reportOnce();
+    assert.equal(conflictEvents().length, 0);
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, conflicts: 2 }];
+    await r.reportOnce();
+    await r.reportOnce();
+    assert.equal(conflictEvents().length, 1);
+    const first = conflictEvents()[0] as Obj;
+    assert.equal(first.type, 'Warning');
+    assert.equal(first.involvedObject.name, 'pvc-1');
+    assert.match(first.message, /^node node-a: 2 files changed in the bucket while also changed on this node \(2 since .*\.s3files-lost\+found\/$/);
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, conflicts: 3 }];
+    await r.reportOnce();
+    assert.match((conflictEvents()[1] as Obj).message, /^node node-a: 1 file changed .*\(3 since/);
+    // The plugin restarted the volume (count from 0 again): the next conflict is news.
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, conflicts: 0 }];
+    await r.reportOnce();
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, conflicts: 1 }];
+    await r.reportOnce();
+    assert.equal(conflictEvents().length, 3);
+    // Conflicts are not sync failures.
+    assert.equal(status('pvc-1').phase, 'Synced');
+  });
+
   it('a volume the node no longer holds loses that node\'s entry; the other node\'s stays', async () => {
     const a = new ScriptedSource();
     const b = new ScriptedSource();

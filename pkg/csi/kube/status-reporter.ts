@@ -1,7 +1,8 @@
 // The node side of S3FileSystem status: every interval, each node writes its own entry
 // (dirty bytes, last sync, error) into status.nodes of each volume it holds data of, keeps the
 // totals (status.dirtyBytes, lastSync, phase) current, and posts an Event when a volume's sync
-// starts failing (and when it recovers). The numbers come through SyncStatusSource
+// starts failing (and when it recovers), and when files conflicted (DESIGN.md decision 5: the
+// bucket's version won, the node's went to .s3files-lost+found/). The numbers come through SyncStatusSource
 // (../sync-status.ts), which the S3 link feeds; this module only knows how to publish them.
 //
 // Several nodes rewrite the same status.nodes list, so every write is a merge patch on the
@@ -41,6 +42,8 @@ export class StatusReporter {
   private readonly reported = new Map<string, Reported>();
   /** volumeId → name of its S3FileSystem, once found. */
   private readonly names = new Map<string, string>();
+  /** volumeId → the source's conflict count already reported in an Event. */
+  private readonly conflictsReported = new Map<string, number>();
   private readonly log: Logger;
   private readonly now: () => Date;
   private timer?: NodeJS.Timeout;
@@ -91,6 +94,7 @@ export class StatusReporter {
     const fingerprint = JSON.stringify(entry);
     const prev = this.reported.get(v.volumeId);
     const nowMs = this.now().getTime();
+    await this.reportConflicts(v).catch((err: unknown) => this.log.warn('could not report conflicts', { volumeId: v.volumeId, err: (err as Error).message }));
     if (prev && prev.fingerprint === fingerprint && nowMs - prev.atMs < (this.o.heartbeatMs ?? 300_000)) return;
     const stamped = { ...entry, reportedAt: this.now().toISOString() };
     const obj = await this.update(v.volumeId, true, (nodes) => [...nodes.filter((n) => n.node !== this.o.nodeId), stamped]);
@@ -101,10 +105,34 @@ export class StatusReporter {
     if (!error && prev?.error) await this.o.events.event(ref, 'Normal', 'SyncRecovered', `node ${this.o.nodeId}: syncing to S3 works again`);
   }
 
+  /**
+   * A Warning Event when the volume's conflict count rose since the last one reported. The
+   * count is the node process's own (it starts at 0 with the plugin, as does this reporter), so
+   * conflicts are reported once each. Events are best-effort (events.ts); a failure to find
+   * the S3FileSystem is retried at the next round.
+   */
+  private async reportConflicts(v: VolumeSyncStatus): Promise<void> {
+    const count = v.conflicts ?? 0;
+    const seen = this.conflictsReported.get(v.volumeId) ?? 0;
+    if (count <= seen) {
+      if (count < seen) this.conflictsReported.set(v.volumeId, count); // the volume was reopened
+      return;
+    }
+    const obj = await this.find(v.volumeId, true);
+    if (!obj) return;
+    const n = count - seen;
+    const ref = { apiVersion: API_VERSION, kind: KIND, name: obj.metadata.name, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) };
+    await this.o.events.event(ref, 'Warning', 'SyncConflict',
+      `node ${this.o.nodeId}: ${n} file${n === 1 ? '' : 's'} changed in the bucket while also changed on this node (${count} since the volume was opened here); ` +
+      `the bucket's version was kept in place and this node's version moved to .s3files-lost+found/`);
+    this.conflictsReported.set(v.volumeId, count);
+  }
+
   private async removeVolume(volumeId: string): Promise<void> {
     await this.update(volumeId, false, (nodes) => nodes.filter((n) => n.node !== this.o.nodeId));
     this.reported.delete(volumeId);
     this.names.delete(volumeId);
+    this.conflictsReported.delete(volumeId);
   }
 
   /**
