@@ -4,6 +4,10 @@
 //   - a new key becomes a new inode with the object's attributes, its content remote-backed;
 //   - a key whose inode is clean and whose ETag changed gets the new size and attributes, and
 //     its cached data is dropped (under the file's exclusive lock, after the merge);
+//   - a key whose ETag is the same but whose LastModified moved was HEADed by the source (a
+//     metadata-only change, e.g. chmod by s3fs): the clean inode gets the new attributes;
+//   - entries whose metadata the source did not read (over its HEAD limit) are read later by
+//     remote-attrs.ts;
 //   - a clean inode whose key is gone is removed (a directory only with a clean subtree).
 // Local changes always win: an inode with pending uploads, one created here and not uploaded
 // yet, one being moved (its key held by another path) or one uploaded after the listing began
@@ -18,7 +22,8 @@ import type { LinkContext } from './link-context';
 import type { Mutation } from './mutation';
 import { touchDir } from './ops-create';
 import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
-import { putRemote } from './remote-state';
+import { applyAttributes, sameAttributes } from './remote-attrs';
+import { putRemote, type RemoteState } from './remote-state';
 
 interface ContentChange {
   ino: number;
@@ -77,16 +82,16 @@ export class Importer {
   }
 
   /** The directories holding `ino` are listed again at their next lookup. */
-  markStale(ino: number): void {
+  markStale(ino: number): Promise<void> {
     const dirs = linksOf(this.core.store, ino).map((l) => l.dir);
-    this.core
+    return this.core
       .mutate((m) => {
         for (const dir of dirs) {
           const rs = m.store.remote.get(dir);
           if (rs?.listedAt !== undefined) m.store.remote.putSync(dir, { ...rs, listedAt: 0 });
         }
       }, { quiet: true })
-      .catch((err: unknown) => this.core.log.warn('could not mark a listing stale', { ino, err: String(err) }));
+      .catch((err: unknown) => void this.core.log.warn('could not mark a listing stale', { ino, err: String(err) }));
   }
 
   private async listAndMerge(dirIno: number, dirKey: string): Promise<void> {
@@ -95,7 +100,8 @@ export class Importer {
     const listing = await this.link.source.listDirectory(dirKey, {
       known: (rkey) => {
         const owner = store.rkeys.get(rkey);
-        return owner === undefined ? undefined : { etag: store.remote.get(owner)?.etag };
+        const rs = owner === undefined ? undefined : store.remote.get(owner);
+        return rs && { etag: rs.etag, modifiedMs: rs.modifiedMs, syncedAt: rs.syncedAt, attributesPending: rs.attributesPending };
       },
     });
     this.listings++;
@@ -105,9 +111,11 @@ export class Importer {
       this.core.log.warn('keys that cannot be file names were skipped', { dirKey, skipped: listing.skipped });
     }
     const created: number[] = [];
-    const changed = await this.core.mutate((m) => this.merge(m, dirIno, dirKey, listing, t0, created), { quiet: true });
+    const unread: number[] = [];
+    const changed = await this.core.mutate((m) => this.merge(m, dirIno, dirKey, listing, t0, created, unread), { quiet: true });
     for (const c of changed) await this.replaceContent(c, t0);
     if (created.length > 0) this.link.fetcher.prefetch(created);
+    if (unread.length > 0) this.link.attrs.queue(unread);
     const totalMs = this.link.nowMs() - t0;
     const detail = { dirKey, entries: listing.entries.length, prefetch: created.length, changed: changed.length, listMs: listedMs, mergeMs: totalMs - listedMs };
     if (totalMs > 1000) this.core.log.info('slow directory listing', detail);
@@ -115,7 +123,7 @@ export class Importer {
   }
 
   /** Inside a transaction: applies a listing of `dirKey` to directory `dirIno`. */
-  private merge(m: Mutation, dirIno: number, dirKey: string, listing: RemoteListing, t0: number, prefetch: number[]): ContentChange[] {
+  private merge(m: Mutation, dirIno: number, dirKey: string, listing: RemoteListing, t0: number, prefetch: number[], unread: number[]): ContentChange[] {
     const store = m.store;
     const dir = m.find(dirIno);
     const rsDir = store.remote.get(dirIno);
@@ -135,6 +143,7 @@ export class Importer {
         if ((this.deleted.get(key) ?? -Infinity) >= t0) continue; // deleted while this listing ran
         const ino = this.create(m, dir, e, key, now);
         if (e.type === 'file' && e.size > 0 && e.size <= this.link.prefetchBytes) prefetch.push(ino);
+        if (e.attributesPending) unread.push(ino);
         touched = true;
         continue;
       }
@@ -143,20 +152,27 @@ export class Importer {
       const known = store.remote.get(local.ino)!;
       if (rec.type === 'dir' || e.type === 'dir') {
         // Same key, so both are directories: only the marker's attributes can have changed.
-        if (e.etag !== undefined && e.etag !== known.etag && e.mode !== undefined) this.updateAttributes(m, rec, e, now);
+        if (e.described && e.etag !== undefined && (e.etag !== known.etag || !sameAttributes(rec, e))) applyAttributes(m, rec, e, now);
+        else noteListed(m, local.ino, known, e, unread);
         continue;
       }
-      // The same object as before: its type and attributes are what we have (a listing alone
-      // cannot tell a symlink from a file, only a HEAD of a changed object does).
-      if (e.etag === known.etag) continue;
+      // The same object as before and not HEADed: its type and attributes are what we have (a
+      // listing alone cannot tell a symlink from a file, only a HEAD does).
+      if (e.etag === known.etag && !e.described) {
+        noteListed(m, local.ino, known, e, unread);
+        continue;
+      }
       if (rec.type !== e.type || (e.type === 'symlink' && e.target !== rec.target)) {
         dropEntry(m, dir, e.name, local);
-        this.create(m, dir, e, key, now);
+        const ino = this.create(m, dir, e, key, now);
+        if (e.attributesPending) unread.push(ino);
         touched = true;
-      } else if (e.type === 'file') {
+      } else if (e.type === 'file' && e.etag !== known.etag) {
         changed.push({ ino: local.ino, etag: known.etag, entry: e });
-      } else if (e.mode !== undefined) {
-        this.updateAttributes(m, rec, e, now);
+      } else if (e.described && !sameAttributes(rec, e)) {
+        applyAttributes(m, rec, e, now); // a metadata-only change (or a special file rewritten)
+      } else {
+        noteListed(m, local.ino, known, e, unread);
       }
     }
     for (const child of listEntries(store, dirIno, 0, Number.MAX_SAFE_INTEGER)) {
@@ -167,8 +183,10 @@ export class Importer {
       dropEntry(m, dir, child.name, { ino: child.ino, cookie: child.cookie });
       touched = true;
     }
-    if (listing.self?.mode !== undefined && listing.self.etag !== rsDir.etag && store.pending.get(dirIno) === undefined) {
-      this.updateAttributes(m, dir, listing.self, now);
+    const self = listing.self;
+    if (self && store.pending.get(dirIno) === undefined && !this.link.uploads.has(dirIno)) {
+      if (self.described && (self.etag !== rsDir.etag || !sameAttributes(dir, self))) applyAttributes(m, dir, self, now);
+      else noteListed(m, dirIno, rsDir, self, unread);
     }
     if (touched) {
       // The clients' caches of this directory must see it changed.
@@ -219,21 +237,10 @@ export class Importer {
       syncedData: rec.dataVersion,
       syncedMeta: rec.metaVersion,
       syncedAt: now,
+      modifiedMs: e.modifiedMs,
+      attributesPending: e.attributesPending || undefined,
     });
     return rec.ino;
-  }
-
-  /** New mode/owner/mtime from an object whose content is unchanged (or a directory marker). */
-  private updateAttributes(m: Mutation, rec: InodeRecord, e: RemoteEntry, now: number): void {
-    if (e.mode !== undefined) rec.mode = e.mode;
-    if (e.uid !== undefined) rec.uid = e.uid;
-    if (e.gid !== undefined) rec.gid = e.gid;
-    rec.mtime = e.mtime;
-    rec.ctime = m.now;
-    rec.metaVersion++;
-    m.save(rec, 'metadata');
-    const rs = m.store.remote.get(rec.ino)!;
-    m.store.remote.putSync(rec.ino, { ...rs, etag: e.etag ?? rs.etag, syncedMeta: rec.metaVersion, syncedAt: now });
   }
 
   /**
@@ -258,13 +265,17 @@ export class Importer {
         rec.dataVersion++;
         rec.metaVersion++;
         m.save(rec, 'data');
-        putRemote(m, c.ino, { ...rs, etag: e.etag, size: e.size, backLen: e.size, syncedData: rec.dataVersion, syncedMeta: rec.metaVersion, syncedAt: this.link.nowMs() });
+        putRemote(m, c.ino, {
+          ...rs, etag: e.etag, size: e.size, backLen: e.size, syncedData: rec.dataVersion, syncedMeta: rec.metaVersion, syncedAt: this.link.nowMs(),
+          modifiedMs: e.modifiedMs, attributesPending: e.attributesPending || undefined,
+        });
         blocks.dropPresence(c.ino);
         blocks.clearDirty(c.ino);
         blocks.saveInTxn(m, c.ino);
         return true;
       }, { quiet: true });
       if (done) await this.core.data.truncate(c.ino, 0);
+      if (done && c.entry.attributesPending) this.link.attrs.queue([c.ino]);
     });
   }
 }
@@ -281,4 +292,16 @@ function dropEntry(m: Mutation, dir: InodeRecord, name: string, entry: { ino: nu
   rec.ctime = m.now;
   if (rec.nlink <= 0) m.delete(rec);
   else m.save(rec);
+}
+
+/**
+ * Inside a transaction: what a listing showed of an object whose content and attributes are
+ * unchanged: its LastModified, and whether its metadata is still to be read (then queued).
+ */
+function noteListed(m: Mutation, ino: number, known: RemoteState, e: RemoteEntry, unread: number[]): void {
+  const pending = e.attributesPending || (known.attributesPending && !e.described) || undefined;
+  const modifiedMs = e.modifiedMs ?? known.modifiedMs;
+  if (pending) unread.push(ino);
+  if (pending === known.attributesPending && modifiedMs === known.modifiedMs) return;
+  m.store.remote.putSync(ino, { ...known, modifiedMs, attributesPending: pending });
 }

@@ -8,6 +8,7 @@ import { Fetcher } from './fetcher';
 import { Importer } from './importer';
 import type { Mutation } from './mutation';
 import { desiredKey } from './paths';
+import { AttributeReader } from './remote-attrs';
 import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
 import { localOnly, type RemoteState } from './remote-state';
 import { Streamer } from './streamer';
@@ -38,6 +39,7 @@ export class LinkContext {
   readonly importer: Importer;
   readonly evictor: Evictor;
   readonly streamer: Streamer;
+  readonly attrs: AttributeReader;
   readonly uploads = new Map<number, UploadWatch>();
   /**
    * Keys an upload of the inode was sent to and not recorded (in flight, or failed after the
@@ -71,6 +73,7 @@ export class LinkContext {
     this.importer = new Importer(core, this);
     this.evictor = new Evictor(core, this);
     this.streamer = new Streamer(core, this);
+    this.attrs = new AttributeReader(core, this);
     this.queuedAtOpen = new Set(core.store.pending.getKeys({}));
     core.onChange((ino, kind) => {
       // Any change to the data, here or from the bucket, ends a stream of the old bytes.
@@ -78,6 +81,7 @@ export class LinkContext {
       if (kind === 'removed') {
         this.unrecorded.delete(ino);
         this.queuedAtOpen.delete(ino);
+        this.attrs.forget(ino);
         this.blocks.forget(ino);
         this.fetcher.forget(ino);
         this.evictor.forget(ino);

@@ -21,6 +21,10 @@ export interface RemoteState {
   syncedMeta: number;
   /** Wall-clock ms of the last import or upload: a listing begun before it is not applied to it. */
   syncedAt: number;
+  /** The object's LastModified as last listed (RemoteEntry.modifiedMs). */
+  modifiedMs?: number;
+  /** Attributes from a listing only, the object's metadata not read yet (remote-attrs.ts). */
+  attributesPending?: boolean;
   /** Directories: wall-clock ms of the last listing applied. */
   listedAt?: number;
   /** A multipart upload in flight (aborted by the reconciler after a crash). */

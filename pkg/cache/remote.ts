@@ -25,6 +25,19 @@ export interface RemoteEntry {
   gid?: number;
   /** Symlinks: the target (the object's body). */
   target?: string;
+  /**
+   * The object's LastModified as the listing shows it (ms; a directory: its marker's). A change
+   * with the same ETag is a metadata-only change (a copy onto itself: chmod by s3fs, `aws s3 cp
+   * --metadata-directive REPLACE`), which the source then HEADs.
+   */
+  modifiedMs?: number;
+  /** Type and attributes come from the object's metadata (a HEAD), not from the listing alone. */
+  described?: boolean;
+  /**
+   * The attributes are the listing's and the defaults: the object's metadata was not read (over
+   * the source's HEAD limit). The cache fetches them later (remote-attrs.ts).
+   */
+  attributesPending?: boolean;
 }
 
 export interface RemoteListing {
@@ -35,17 +48,34 @@ export interface RemoteListing {
   skipped: number;
 }
 
+/** What the cache holds at a key, for a listing to decide what needs a HEAD. */
+export interface KnownObject {
+  /** The ETag it knows (absent for an implicit directory). */
+  etag?: string;
+  /** The LastModified the last listing showed (RemoteEntry.modifiedMs), if recorded. */
+  modifiedMs?: number;
+  /** Wall-clock ms of the last import or upload of it. */
+  syncedAt?: number;
+  /** Its attributes were never read from the object's metadata. */
+  attributesPending?: boolean;
+}
+
 export interface ListHints {
   /**
-   * What the cache holds at a child key (rkey): undefined if nothing, else the ETag it knows
-   * (absent for an implicit directory). Unchanged entries need no HEAD.
+   * What the cache holds at a child key (rkey): undefined if nothing. Unchanged entries (same
+   * ETag, same LastModified, attributes read) need no HEAD.
    */
-  known(rkey: string): { etag?: string } | undefined;
+  known(rkey: string): KnownObject | undefined;
 }
 
 export interface RemoteSource {
   /** Lists the direct children of directory `dirKey` ("" or ending in '/'), all pages. */
   listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing>;
+  /**
+   * Optional: the entry for object `rkey` (a directory: its marker) with the attributes from its
+   * metadata, described; undefined if it is gone (an implicit directory: undefined too).
+   */
+  describe?(rkey: string): Promise<RemoteEntry | undefined>;
   /** Bytes [offset, offset + length) of object `rkey`, pinned to `etag`: RemoteGoneError if it changed. */
   readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer>;
   /**

@@ -3,12 +3,15 @@
 // changed (object metadata, decoded by object-meta.ts; a symlink's target is its body), and
 // ranged GETs pinned to an ETag for contents.
 //
+// An entry is HEADed when it is new, its ETag changed, its LastModified changed with the same
+// ETag (a metadata-only change: a copy onto itself), or its attributes were never read.
 // Policy: at most `headLimit` HEADs per listing (default 1000), `headConcurrency` at a time;
-// entries past the limit get the volume's default attributes and the listing's size and
-// LastModified (a symlink among them shows as a regular file until it is listed again).
+// entries past the limit are marked attributesPending with the listing's size and LastModified
+// and the volume's defaults, and the cache HEADs them later, through describe() (a symlink
+// among them shows as a regular file until then).
 // Keys that cannot be names are skipped and counted; a file and a directory of the same name
 // show as the directory (as Mountpoint for S3 does).
-import type { ListHints, RemoteEntry, RemoteListing, RemoteSource, RemoteStream } from '../cache';
+import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource, RemoteStream } from '../cache';
 import { RemoteGoneError } from '../cache';
 import { logger, type Logger } from '../log/logger';
 import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../s3/errors';
@@ -66,7 +69,7 @@ export class ObjectStoreSource implements RemoteSource {
     for await (const page of listAll(this.store, { prefix, delimiter: '/' })) {
       for (const o of page.objects) {
         const name = o.key.slice(prefix.length);
-        const entry: RemoteEntry = { name, type: 'file', size: o.size, etag: o.etag, mtime: dateToTimestamp(o.lastModified) };
+        const entry: RemoteEntry = { name, type: 'file', size: o.size, etag: o.etag, mtime: dateToTimestamp(o.lastModified), modifiedMs: o.lastModified.getTime() };
         if (name === '') self = { ...entry, type: 'dir', size: 0 };
         else if (nameProblem(name)) skipped++;
         else if (entries.has(name)) skipped++; // a directory of that name came first
@@ -86,35 +89,49 @@ export class ObjectStoreSource implements RemoteSource {
     for (const entry of entries.values()) {
       const isDir = entry.type === 'dir';
       const rkey = `${dirKey}${entry.name}${isDir ? '/' : ''}`;
-      const known = hints.known(rkey);
-      if (isDir ? known === undefined : known?.etag !== entry.etag) todo.push({ entry, key: this.keys.toS3(rkey), marker: isDir });
+      if (needsHead(entry, hints.known(rkey))) todo.push({ entry, key: this.keys.toS3(rkey), marker: isDir });
     }
-    if (self && hints.known(dirKey)?.etag !== self.etag) todo.unshift({ entry: self, key: prefix, marker: true });
+    if (self && needsHead(self, hints.known(dirKey))) todo.unshift({ entry: self, key: prefix, marker: true });
     if (todo.length > this.headLimit) {
-      this.log.info('large listing: attributes of the rest come from the listing', { dirKey, changed: todo.length, headLimit: this.headLimit });
+      this.log.info('large listing: attributes of the rest are read later', { dirKey, changed: todo.length, headLimit: this.headLimit });
+      for (const t of todo.slice(this.headLimit)) t.entry.attributesPending = true;
     }
     const gone = new Set<RemoteEntry>();
     await forEachLimit(todo.slice(0, this.headLimit), this.headConcurrency, async (t) => {
-      if (!(await this.describe(t))) gone.add(t.entry);
+      if (!(await this.fill(t))) gone.add(t.entry);
     });
     const list = Array.from(entries.values()).filter((e) => !gone.has(e));
     return { entries: list, self: self && !gone.has(self) ? self : undefined, skipped };
   }
 
+  async describe(rkey: string): Promise<RemoteEntry | undefined> {
+    const marker = rkey.endsWith('/');
+    const name = (marker ? rkey.slice(0, -1) : rkey).split('/').pop() ?? '';
+    const key = this.keys.toS3(rkey);
+    const entry: RemoteEntry = { name, type: marker ? 'dir' : 'file', size: 0, mtime: dateToTimestamp(new Date()) };
+    const run = async () => ((await this.fill({ entry, key, marker })) && entry.described ? entry : undefined);
+    return this.opts.listLock ? this.opts.listLock(run) : run();
+  }
+
   /** Fills in attributes from a HEAD (and a symlink's target). False if the object is gone. */
-  private async describe(t: Pending): Promise<boolean> {
+  private async fill(t: Pending): Promise<boolean> {
     let info;
     try {
       this.headRequests++;
       info = await this.store.head(t.key);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
-      return t.marker && t.entry.name !== ''; // an implicit directory has no marker
+      if (!t.marker || t.entry.name === '') return false;
+      t.entry.described = true; // an implicit directory: no marker, nothing more to read
+      return true;
     }
     const e = t.entry;
     const a = decodeMetadata(info.metadata);
-    if (t.marker) e.etag = info.etag;
-    else if (a.type && a.type !== 'dir') e.type = a.type;
+    e.described = true;
+    e.modifiedMs ??= info.lastModified.getTime();
+    if (!t.marker && e.etag === undefined) e.size = info.size; // describe(): no listing behind it
+    if (t.marker || e.etag === undefined) e.etag = info.etag;
+    if (!t.marker && a.type && a.type !== 'dir') e.type = a.type;
     if (a.mode !== undefined) e.mode = a.mode;
     if (a.uid !== undefined) e.uid = a.uid;
     if (a.gid !== undefined) e.gid = a.gid;
@@ -160,4 +177,16 @@ export class ObjectStoreSource implements RemoteSource {
       throw err;
     }
   }
+}
+
+/**
+ * Whether a listed entry needs a HEAD: new, changed, never described, or (same ETag) modified
+ * after what the cache knows: a metadata-only change. A LastModified never recorded (our own
+ * upload) counts as known if it is not after the cache's last upload or import of the object.
+ */
+function needsHead(e: RemoteEntry, known: KnownObject | undefined): boolean {
+  if (e.type === 'dir' && e.name !== '') return known === undefined || known.attributesPending === true;
+  if (known === undefined || known.etag !== e.etag || known.attributesPending) return true;
+  if (e.modifiedMs === undefined) return false;
+  return known.modifiedMs !== undefined ? known.modifiedMs !== e.modifiedMs : e.modifiedMs > (known.syncedAt ?? 0);
 }
