@@ -74,7 +74,11 @@ export class CacheFileSystem implements FileSystem {
   }
 
   getattr(ino: number, generation?: number): Promise<Attributes> {
-    return this.guard('getattr', () => toAttributes(this.core.record(ino, generation)));
+    return this.guard('getattr', () => {
+      // Linked: attributes not read from the bucket yet are read first (remote-attrs.ts).
+      const reading = this.core.link?.attrs.wait(ino);
+      return reading ? reading.then(() => toAttributes(this.core.record(ino, generation))) : toAttributes(this.core.record(ino, generation));
+    });
   }
 
   setattr(cred: Credentials, ino: number, attrs: SetAttributes, guardCtime?: Timestamp): Promise<Wcc> {
@@ -83,7 +87,10 @@ export class CacheFileSystem implements FileSystem {
 
   lookup(cred: Credentials, dir: number, name: string): Promise<LookupResult> {
     return this.guard('lookup', async () => {
-      if (name !== '.' && name !== '..') await this.listed(dir);
+      if (name !== '.' && name !== '..') {
+        await this.listed(dir);
+        await this.core.link?.attrs.beforeLookup(dir, name);
+      }
       const d = this.core.record(dir);
       if (d.type !== 'dir') throw new FsError('ENOTDIR', `inode ${dir} is not a directory`);
       requireSearch(cred, d);
