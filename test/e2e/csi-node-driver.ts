@@ -3,19 +3,28 @@
 // ExecMounter runs mount(8) with the guest's kernel NFS client against the plugin's own NFS
 // server on the guest's loopback), and records every check in $OUT/results.json for the host
 // test to assert on. No statd runs in the guest, as in the plugin's container: the mount works
-// because s3files passes `nolock`.
+// because s3files passes `nolock`. The volume is linked to a bucket of Ceph RGW on the host,
+// which the guest reaches at HOST_IP through the test's namespace bridge; the node-stage
+// secrets carry the RGW keys.
 //
-// Order: plugin up → Identity / NodeGetInfo → stage ×2 → publish rw + ro (+ a repeat) →
-// coherence and EROFS → ffmpeg through the rw target → NodeGetVolumeStats → SIGKILL + restart
-// of the plugin under an fsync'ing writer (then stage/publish again: idempotent after a
-// restart) → ffmpeg outputs copied out after drop_caches → unstage-while-published refused →
-// unpublish ×2 (+ a gone target) → unstage ×2 → no mount of ours left → SIGTERM exits 0.
+// Order: plugin up → Identity / NodeGetInfo → stage ×2 → publish rw + ro (+ a repeat) → the
+// object put before staging read back → coherence and EROFS → ffmpeg through the rw target →
+// NodeGetVolumeStats → sync metrics → SIGKILL + restart of the plugin under an fsync'ing writer
+// (then stage/publish again: idempotent after a restart; what was pending is uploaded at once
+// by the reopened volume) → ffmpeg outputs copied out after
+// drop_caches → unstage-while-published refused → a file written → unpublish ×2 (+ a gone
+// target) → unstage, and that file in the bucket at once → unstage again → metrics gone → no
+// mount of ours left → SIGTERM exits 0.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { readMountInfo, type MountInfo } from '../../pkg/mount/mountinfo';
-import { CheckRecorder, CsiClient, E2E_VOLUME, FFMPEG_OUTPUTS, GUEST_PATHS as P, NodePlugin } from '../support/csi-guest';
+import { S3Store } from '../../pkg/s3/s3-store';
+import {
+  CheckRecorder, CsiClient, E2E_LAST_FILE, E2E_PRE_OBJECT, E2E_PREFIX, e2eS3FromEnv, e2eVolume, FFMPEG_OUTPUTS, GUEST_PATHS as P, NodePlugin,
+} from '../support/csi-guest';
 import { checkCoherence, checkReadOnly, runFfmpeg, waitAcked } from './csi-node-files';
 
 const WRITER_RECORDS_BETWEEN = 40;
@@ -27,8 +36,12 @@ const env = (name: string): string => {
   return v;
 };
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const S3 = e2eS3FromEnv();
+const E2E_VOLUME = e2eVolume(S3);
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 const capability = { mount: { fs_type: '', mount_flags: [] }, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } };
-const stageReq = { volume_id: E2E_VOLUME.id, staging_target_path: P.staging, volume_capability: capability, volume_context: E2E_VOLUME.context };
+const stageReq = { volume_id: E2E_VOLUME.id, staging_target_path: P.staging, volume_capability: capability, volume_context: E2E_VOLUME.context, secrets: E2E_VOLUME.secrets };
 const publishReq = (target: string, readonly: boolean): object => ({ ...stageReq, target_path: target, readonly });
 const statsReq = (volumePath: string): object => ({ volume_id: E2E_VOLUME.id, volume_path: volumePath });
 
@@ -171,10 +184,97 @@ async function unpublishAll(c: CsiClient): Promise<object> {
   return {};
 }
 
-async function unstageTwice(c: CsiClient): Promise<object> {
-  const req = { volume_id: E2E_VOLUME.id, staging_target_path: P.staging };
-  await c.nodeCall('NodeUnstageVolume', req);
-  await c.nodeCall('NodeUnstageVolume', req);
+/** The object put into the bucket before staging, read through the rw target: the bucket's bytes. */
+async function objectPutBefore(out: string): Promise<object> {
+  const data = await readFile(path.join(P.targetRw, E2E_PRE_OBJECT));
+  await mkdir(path.join(out, 'got'), { recursive: true });
+  await writeFile(path.join(out, 'got', 'put-before.bin'), data);
+  must(md5(data) === env('PRE_MD5'), `${E2E_PRE_OBJECT}: md5 ${md5(data)} (${data.length} bytes) through the mount, ${env('PRE_MD5')} in the bucket`);
+  return { bytes: data.length };
+}
+
+const STATUS_URL = `http://${P.statusListen}`;
+
+async function volumeSeries(): Promise<string[]> {
+  const text = await (await fetch(`${STATUS_URL}/metrics`)).text();
+  return text.split('\n').filter((l) => l.includes(`export="${E2E_VOLUME.id}"`));
+}
+
+async function volumeState(): Promise<string | undefined> {
+  const st = (await (await fetch(`${STATUS_URL}/status`)).json()) as { volumes: Record<string, { state?: string }> };
+  return st.volumes[E2E_VOLUME.id]?.state;
+}
+
+const PUT_COUNTED = /^s3files_sync_operations_total\{[^}]*op="put"[^}]*\} [1-9]/;
+
+/**
+ * Before the restart: the node's /metrics has the volume's sync series with the files written
+ * so far pending (the volume's syncDelay is an hour: nothing uploaded yet, none counted), and
+ * /status the volume as staged.
+ */
+async function syncMetrics(): Promise<object> {
+  const series = await volumeSeries();
+  const pending = series.find((l) => l.startsWith('s3files_sync_pending_bytes{'));
+  must(pending !== undefined && Number(pending.split(' ').pop()) > 0, `s3files_sync_pending_bytes of the volume: ${pending ?? 'missing'}`);
+  must(!series.some((l) => PUT_COUNTED.test(l)), `uploads before the volume's sync delay: ${series.filter((l) => l.startsWith('s3files_sync_operations_total')).join(' | ')}`);
+  const state = await volumeState();
+  must(state === 'staged', `/status says the volume is ${state}`);
+  return { pending: Number(pending?.split(' ').pop()), state };
+}
+
+/** After the restart: the reopened volume uploads what was pending at once (within 60 s). */
+async function syncAfterRestart(): Promise<object> {
+  const deadline = Date.now() + 60_000;
+  let series = await volumeSeries();
+  while (!series.some((l) => PUT_COUNTED.test(l)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    series = await volumeSeries();
+  }
+  const puts = series.filter((l) => l.startsWith('s3files_sync_operations_total'));
+  must(series.some((l) => PUT_COUNTED.test(l)), `no upload counted 60 s after the restart: ${puts.join(' | ')}`);
+  return { operations: puts };
+}
+
+let lastFile: Buffer | undefined;
+
+/** A file written (and closed: NFS COMMIT) through the rw target right before unpublish + unstage. */
+async function writeLastFile(): Promise<object> {
+  const data = randomBytes(3 * 1024 * 1024 + 17);
+  await mkdir(path.dirname(path.join(P.targetRw, E2E_LAST_FILE)), { recursive: true });
+  await writeFile(path.join(P.targetRw, E2E_LAST_FILE), data);
+  lastFile = data;
+  return { bytes: data.length, md5: md5(data) };
+}
+
+/**
+ * NodeUnstageVolume, then at once (no polling) the last file must be in the bucket with its
+ * bytes: Unstage returns once the volume's changes are in S3 (S3 is up here), and the volume is
+ * closed (not draining in the background).
+ */
+async function unstageSynced(c: CsiClient, store: S3Store): Promise<object> {
+  const started = Date.now();
+  await c.nodeCall('NodeUnstageVolume', { volume_id: E2E_VOLUME.id, staging_target_path: P.staging });
+  const unstageMs = Date.now() - started;
+  must(lastFile !== undefined, 'the last file was not written');
+  const key = `${E2E_PREFIX}/${E2E_LAST_FILE}`;
+  const got = await store.getBuffer(key).catch((err: Error) => {
+    throw new Error(`${key} is not in the bucket when NodeUnstageVolume returned (${unstageMs} ms): ${err.message}`);
+  });
+  must(got.data.equals(lastFile as Buffer), `${key}: ${got.data.length} bytes in the bucket (md5 ${md5(got.data)}), want ${(lastFile as Buffer).length} (${md5(lastFile as Buffer)})`);
+  const state = await volumeState();
+  must(state === undefined, `after Unstage the node still holds the volume (${state})`);
+  return { unstageMs, bytes: got.data.length };
+}
+
+async function unstageAgain(c: CsiClient): Promise<object> {
+  await c.nodeCall('NodeUnstageVolume', { volume_id: E2E_VOLUME.id, staging_target_path: P.staging });
+  return {};
+}
+
+/** After Unstage, the volume's series are gone from /metrics. */
+async function metricsReleased(): Promise<object> {
+  const series = await volumeSeries();
+  must(series.length === 0, `series of the unstaged volume remain: ${series.slice(0, 3).join(' | ')}`);
   return {};
 }
 
@@ -191,7 +291,11 @@ async function main(): Promise<void> {
   const out = env('OUT');
   const rec = new CheckRecorder(path.join(out, 'results.json'));
   await mkdir(P.kubeletRoot, { recursive: true });
-  const plugin = new NodePlugin({ socketPath: P.socket, nodeId: 'n1', cacheDir: P.cacheDir, nfsListen: P.nfsListen, logFile: path.join(out, 'node-plugin.log') });
+  const plugin = new NodePlugin({
+    socketPath: P.socket, nodeId: 'n1', cacheDir: P.cacheDir, nfsListen: P.nfsListen, logFile: path.join(out, 'node-plugin.log'),
+    extraArgs: ['--status-listen', P.statusListen],
+  });
+  const store = new S3Store({ bucket: S3.bucket, endpoint: S3.endpoint, region: S3.region, forcePathStyle: true, credentials: { accessKeyId: S3.accessKeyId, secretAccessKey: S3.secretAccessKey } });
   let client: CsiClient | undefined;
   await rec.check('plugin-start', async () => {
     client = await plugin.start();
@@ -210,10 +314,12 @@ async function main(): Promise<void> {
   const staged = await rec.check('stage-twice', () => stageTwice(c()));
   const published = staged && (await rec.check('publish-rw-ro', () => publishBoth(c())));
   if (published) {
+    await rec.check('object-put-before', () => objectPutBefore(out));
     await rec.check('coherence', () => checkCoherence(P.targetRw, P.targetRo));
     await rec.check('read-only-erofs', () => checkReadOnly(P.targetRw, P.targetRo));
     const sizes = await rec.check('ffmpeg', () => runFfmpeg(env('WORKLOADS'), env('FFMPEG_INPUT'), P.targetRw, P.targetRo, out, FFMPEG_OUTPUTS));
     await rec.check('volume-stats', () => volumeStats(c()));
+    await rec.check('sync-metrics', () => syncMetrics());
     await rec.check('restart-under-writer', () => restartUnderWriter(plugin, out, (x) => {
       client?.close();
       client = x;
@@ -226,14 +332,19 @@ async function main(): Promise<void> {
     });
     // The restarted plugin reopened the cache: its space accounting must still match the files.
     await rec.check('volume-stats-after-restart', () => volumeStats(c()));
+    await rec.check('sync-after-restart', () => syncAfterRestart());
     if (sizes) await rec.check('copy-ffmpeg-outputs', () => copyOutputs(out));
     await rec.check('unstage-while-published', () => expectCode(c(), 'NodeUnstageVolume', { volume_id: E2E_VOLUME.id, staging_target_path: P.staging }, status.FAILED_PRECONDITION));
+    await rec.check('write-before-unstage', () => writeLastFile());
   } else {
-    for (const n of ['coherence', 'read-only-erofs', 'ffmpeg', 'volume-stats', 'restart-under-writer']) rec.notRun(n, 'stage or publish failed');
+    for (const n of ['object-put-before', 'coherence', 'read-only-erofs', 'ffmpeg', 'volume-stats', 'sync-metrics', 'restart-under-writer']) rec.notRun(n, 'stage or publish failed');
   }
   // Clean-up runs whatever failed above, so that the mount-table check means something.
   await rec.check('unpublish', () => unpublishAll(c()));
-  await rec.check('unstage-twice', () => unstageTwice(c()));
+  await rec.check('unstage-synced', () => unstageSynced(c(), store));
+  await rec.check('unstage-again', () => unstageAgain(c()));
+  await rec.check('metrics-released', () => metricsReleased());
+  store.destroy();
   await rec.check('no-leftover-mounts', () => noLeftoverMounts(out));
   await rec.check('plugin-sigterm', async () => {
     c().close();

@@ -9,13 +9,23 @@
 // reaches the bucket" is not asserted here; the volume names a bucket that is never contacted.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CheckResult, type DriverResults, E2E_VOLUME, FFMPEG_OUTPUTS } from '../support/csi-guest';
+import { S3Store } from '../../pkg/s3/s3-store';
+import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import {
+  type CheckResult, type DriverResults, E2E_CAPACITY, E2E_LAST_FILE, E2E_PRE_OBJECT, E2E_PREFIX, E2E_S3_ENV, FFMPEG_OUTPUTS,
+} from '../support/csi-guest';
 import { requireE2E } from '../support/e2e';
 import { tail, WORKLOADS } from '../support/e2e-steps';
 import { REPO_ROOT } from '../support/s3files-server';
+import { bridgeIntoNs, type NsBridge } from '../support/ns-bridge';
 import { runGuest, shellQuote, TestNetwork, type GuestResult } from '../support/uml';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const rgw = skipS3() ? undefined : useSharedRgw(); // top level: one gateway for the whole run
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 const DRIVER = join(REPO_ROOT, 'dist', 'test', 'e2e', 'csi-node-driver.js');
 
@@ -23,12 +33,17 @@ function which(cmd: string): boolean {
   return (process.env.PATH ?? '/usr/bin').split(':').some((d) => existsSync(join(d, cmd)));
 }
 
-describe('e2e: CSI node plugin in a UML guest (stage, publish, ffmpeg, SIGKILL + restart, clean-up)', function () {
+(skipS3() ? describe.skip : describe)('e2e: CSI node plugin in a UML guest, linked to Ceph RGW (stage, publish, ffmpeg, SIGKILL + restart, unstage synced, clean-up)', function () {
   this.timeout(600_000);
   let net: TestNetwork | undefined;
   let guest: GuestResult | undefined;
   let results: DriverResults | undefined;
   let refDir = '';
+  let gw: CephRgw;
+  let store: S3Store | undefined;
+  let bridge: NsBridge | undefined;
+  const bucket = `csi-e2e-${Date.now().toString(36)}`;
+  const preObject = randomBytes(100_000); // under the 128 KiB prefetch size: cached when listed
 
   before(async function () {
     requireE2E(this, [
@@ -36,7 +51,13 @@ describe('e2e: CSI node plugin in a UML guest (stage, publish, ffmpeg, SIGKILL +
       { ok: existsSync('/usr/bin/python3'), what: '/usr/bin/python3' },
       { ok: existsSync(DRIVER), what: `${DRIVER} (run npx tsc -p .)` },
     ]);
+    gw = await rgw!();
+    await gw.createBucket(bucket);
+    store = new S3Store({ bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey } });
+    await store.put(`${E2E_PREFIX}/${E2E_PRE_OBJECT}`, preObject);
     net = await TestNetwork.create();
+    // The guest reaches the namespace only at HOST_IP: the bridge to RGW listens there.
+    bridge = await bridgeIntoNs(net, gw.port, gw.port, net.hostIp);
     const work = net.makeTempDir('csi-node');
     const input = join(work, 'in.mp4');
     refDir = join(work, 'ref');
@@ -48,7 +69,16 @@ describe('e2e: CSI node plugin in a UML guest (stage, publish, ffmpeg, SIGKILL +
       script,
       timeoutMs: 480_000,
       statd: false, // as in the plugin's container: the mount must work without rpc.statd
-      env: { FFMPEG_INPUT: input, WORKLOADS },
+      env: {
+        FFMPEG_INPUT: input,
+        WORKLOADS,
+        PRE_MD5: md5(preObject),
+        [E2E_S3_ENV.bucket]: bucket,
+        [E2E_S3_ENV.endpoint]: `http://${bridge.host}:${bridge.port}`,
+        [E2E_S3_ENV.region]: gw.region,
+        [E2E_S3_ENV.accessKeyId]: gw.accessKeyId,
+        [E2E_S3_ENV.secretAccessKey]: gw.secretAccessKey,
+      },
     });
     const file = join(guest.outDir, 'results.json');
     results = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DriverResults) : undefined;
@@ -58,7 +88,9 @@ describe('e2e: CSI node plugin in a UML guest (stage, publish, ffmpeg, SIGKILL +
   });
 
   after(async () => {
+    await bridge?.close();
     await net?.destroy();
+    store?.destroy();
   });
 
   /** The named check, asserted ok; the failure message carries the driver's error and log tails. */
@@ -87,6 +119,11 @@ describe('e2e: CSI node plugin in a UML guest (stage, publish, ffmpeg, SIGKILL +
     assert.ok(data.rw.includes('rw') && data.ro.includes('ro'));
   });
 
+  it('an object put into the bucket before staging shows through the published path with its bytes', () => {
+    passed('object-put-before');
+    assert.ok(readFileSync(join((guest as GuestResult).outDir, 'got', 'put-before.bin')).equals(preObject));
+  });
+
   it('the two publishes see each other\'s writes at once (create, append on an open fd, rename, unlink)', () => {
     passed('coherence');
   });
@@ -109,7 +146,7 @@ describe('e2e: CSI node plugin in a UML guest (stage, publish, ffmpeg, SIGKILL +
   it('NodeGetVolumeStats: capacity = the volume\'s capacityBytes, used = what the files take, sane inodes', () => {
     type Usage = { total: number; used: number; available: number };
     const { bytes, inodes, tree } = passed('volume-stats').data as { bytes: Usage; inodes: Usage; tree: { bytes: number; entries: number } };
-    assert.equal(bytes.total, E2E_VOLUME.capacityBytes);
+    assert.equal(bytes.total, E2E_CAPACITY);
     assert.ok(bytes.used >= tree.bytes && bytes.used + bytes.available <= bytes.total, JSON.stringify(bytes));
     assert.equal(inodes.used, tree.entries + 1);
     assert.ok(inodes.used < inodes.total, JSON.stringify(inodes));
@@ -134,10 +171,42 @@ describe('e2e: CSI node plugin in a UML guest (stage, publish, ffmpeg, SIGKILL +
     passed('unstage-while-published');
   });
 
+  it('the node\'s /metrics has the volume\'s sync series while staged (pending bytes, then uploads once the restarted plugin reopened it), none after Unstage', () => {
+    passed('sync-metrics');
+    passed('sync-after-restart');
+    passed('metrics-released');
+  });
+
+  it('a file written right before NodeUnpublish + NodeUnstage is in the bucket the moment NodeUnstageVolume returns', async () => {
+    passed('write-before-unstage');
+    const { unstageMs } = passed('unstage-synced').data as { unstageMs: number };
+    // eslint-disable-next-line no-console
+    console.log(`      NodeUnstageVolume (drain included) took ${unstageMs} ms`);
+    const want = passed('write-before-unstage').data as { bytes: number; md5: string };
+    const got = await (store as S3Store).getBuffer(`${E2E_PREFIX}/${E2E_LAST_FILE}`);
+    assert.deepEqual({ bytes: got.data.length, md5: md5(got.data) }, want);
+  });
+
+  it('the FFmpeg outputs are in the bucket under the volume\'s prefix with the bytes of the local-disk run', async () => {
+    passed('ffmpeg');
+    for (const name of FFMPEG_OUTPUTS) {
+      const got = (await (store as S3Store).getBuffer(`${E2E_PREFIX}/ff/${name}`)).data;
+      const want = readFileSync(join(refDir, name));
+      assert.ok(got.equals(want), `${name}: ${got.length} bytes in the bucket vs ${want.length} on local disk`);
+    }
+  });
+
   it('NodeUnpublishVolume ×2 (+ a gone target) and NodeUnstageVolume ×2 are OK, and no mount of ours is left', () => {
     passed('unpublish');
-    passed('unstage-twice');
+    passed('unstage-synced');
+    passed('unstage-again');
     passed('no-leftover-mounts');
+  });
+
+  it('the node-stage secret never appears in the plugin\'s log', () => {
+    const log = readFileSync(join((guest as GuestResult).outDir, 'node-plugin.log'), 'utf8');
+    assert.ok(log.length > 0);
+    assert.ok(!log.includes(gw.secretAccessKey), 'the secret key is in node-plugin.log');
   });
 
   it('the plugin exits 0 on SIGTERM, and the driver reached its end', () => {

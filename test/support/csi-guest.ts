@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { Secret } from '../../pkg/csi/params';
 import { loadCsi } from '../../pkg/csi/proto';
 import { S3FILES_BIN } from './s3files-server';
 
@@ -124,6 +125,8 @@ export interface NodePluginOptions {
   nfsListen: string;
   /** stdout and stderr of every start are appended here. */
   logFile: string;
+  /** More flags for `s3files node`. */
+  extraArgs?: string[];
 }
 
 /** `s3files node` as a child process: start, wait until Probe says ready, SIGKILL, start again. */
@@ -143,7 +146,7 @@ export class NodePlugin {
     const o = this.options;
     const log = openSync(o.logFile, 'a');
     writeSync(log, `--- start ${this.starts + 1} at ${new Date().toISOString()}\n`);
-    const args = [S3FILES_BIN, 'node', '--endpoint', `unix://${o.socketPath}`, '--node-id', o.nodeId, '--cache-dir', o.cacheDir, '--nfs-listen', o.nfsListen];
+    const args = [S3FILES_BIN, 'node', '--endpoint', `unix://${o.socketPath}`, '--node-id', o.nodeId, '--cache-dir', o.cacheDir, '--nfs-listen', o.nfsListen, ...(o.extraArgs ?? [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     this.child = child;
@@ -184,17 +187,60 @@ export class NodePlugin {
   }
 }
 
-/**
- * The volume the CSI node e2e test stages: a dynamic-style ID and the volume context
- * CreateVolume would return for it (256 MiB capacity, which NodeGetVolumeStats must report; less
- * than the guest's tmpfs, so that the capacity, not the disk, bounds the free space).
- * Until the S3 link lands the export is a local cache: the bucket is named but never contacted.
- */
-export const E2E_VOLUME = {
-  id: 'v1:e2e-bucket:volumes/pvc-e2e',
-  capacityBytes: 256 << 20,
-  context: { bucket: 'e2e-bucket', prefix: 'volumes/pvc-e2e', capacityBytes: String(256 << 20) },
+/** Where the guest finds the S3 server (Ceph RGW on the host, bridged to HOST_IP), from its env. */
+export interface E2eS3 {
+  bucket: string;
+  /** http://HOST_IP:PORT: the namespace bridge to RGW, as the guest reaches it. */
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** The environment variables csi-node.test.ts gives the guest for E2eS3. */
+export const E2E_S3_ENV = {
+  bucket: 'S3_BUCKET',
+  endpoint: 'S3_ENDPOINT',
+  region: 'S3_REGION',
+  accessKeyId: 'S3_ACCESS_KEY_ID',
+  secretAccessKey: 'S3_SECRET_ACCESS_KEY',
 } as const;
+
+export function e2eS3FromEnv(env: NodeJS.ProcessEnv = process.env): E2eS3 {
+  const get = (k: keyof E2eS3): string => {
+    const v = env[E2E_S3_ENV[k]];
+    if (!v) throw new Error(`${E2E_S3_ENV[k]} is not set`);
+    return v;
+  };
+  return { bucket: get('bucket'), endpoint: get('endpoint'), region: get('region'), accessKeyId: get('accessKeyId'), secretAccessKey: get('secretAccessKey') };
+}
+
+/** The volume's prefix in the bucket, and its capacity (256 MiB, less than the guest's tmpfs). */
+export const E2E_PREFIX = 'volumes/pvc-e2e';
+export const E2E_CAPACITY = 256 << 20;
+/** An object put into the bucket before staging (under E2E_PREFIX); small enough to be prefetched. */
+export const E2E_PRE_OBJECT = 'pre/put-before.bin';
+/** The file the driver writes right before NodeUnpublish + NodeUnstage (under the volume's root). */
+export const E2E_LAST_FILE = 'last/written-before-unstage.bin';
+
+/**
+ * The volume the CSI node e2e test stages: a dynamic-style ID, the volume context CreateVolume
+ * would return for it (with the endpoint and path-style of an S3-compatible server, and the
+ * capacity NodeGetVolumeStats must report), and the node-stage secrets (params.ts Secret keys).
+ * The sync delay is an hour, so that a change reaches the bucket only through what is being
+ * tested: the upload of everything pending when a restarted plugin reopens the volume, and the
+ * drain of NodeUnstageVolume.
+ */
+export function e2eVolume(s3: E2eS3) {
+  return {
+    id: `v1:${s3.bucket}:${E2E_PREFIX}`,
+    capacityBytes: E2E_CAPACITY,
+    context: {
+      bucket: s3.bucket, prefix: E2E_PREFIX, endpoint: s3.endpoint, forcePathStyle: 'true', region: s3.region, capacityBytes: String(E2E_CAPACITY), syncDelay: '1h',
+    },
+    secrets: { [Secret.accessKeyId]: s3.accessKeyId, [Secret.secretAccessKey]: s3.secretAccessKey },
+  };
+}
 
 /** Where the guest's "kubelet" keeps its paths (a tmpfs in the guest) and the plugin its socket. */
 export const GUEST_PATHS = {
@@ -210,6 +256,8 @@ export const GUEST_PATHS = {
    */
   cacheDir: '/run/s3files/cache',
   nfsListen: '127.0.0.1:20490',
+  /** The plugin's --status-listen: /metrics and /status. */
+  statusListen: '127.0.0.1:20491',
 } as const;
 
 /** The ffmpeg outputs the driver copies to $OUT/got after the restart (compared on the host). */

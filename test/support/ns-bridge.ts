@@ -1,7 +1,9 @@
 // Makes a TCP service of the host (e.g. Ceph RGW on 127.0.0.1) reachable from inside a
 // TestNetwork's namespace, where `s3files serve` runs for the UML tests. The two network
 // namespaces share the file system, so the bridge crosses through a unix socket: a forwarder
-// inside the namespace listens on 127.0.0.1:PORT and connects to the socket; this process
+// inside the namespace listens on 127.0.0.1:PORT (or, with `host`, on the namespace's side of
+// the tap, net.hostIp, where a process inside the UML guest can reach it: the CSI node plugin
+// runs there) and connects to the socket; this process
 // accepts on the socket and connects to the host's target. Bytes pass unchanged (SigV4 signs the
 // Host header, which the server then sees exactly as the client sent it).
 import fs from 'node:fs';
@@ -12,21 +14,26 @@ import type { TestNetwork } from './netns';
 
 const FORWARDER = `
 const net = require('net');
-const [port, sock] = [Number(process.argv[1]), process.argv[2]];
+const [port, sock, host] = [Number(process.argv[1]), process.argv[2], process.argv[3]];
 net.createServer((c) => {
   const u = net.connect(sock);
   c.pipe(u); u.pipe(c);
   c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
-}).listen(port, '127.0.0.1', () => process.stdout.write('ready\\n'));
+}).listen(port, host, () => process.stdout.write('ready\\n'));
 `;
 
 export interface NsBridge {
-  /** The port inside the namespace (127.0.0.1). */
+  /** Where the bridge listens inside the namespace. */
+  host: string;
   port: number;
   close(): Promise<void>;
 }
 
-export async function bridgeIntoNs(netw: TestNetwork, targetPort: number, nsPort = targetPort): Promise<NsBridge> {
+/**
+ * `host`: the address inside the namespace to listen on: 127.0.0.1 (default; for processes in
+ * the namespace) or netw.hostIp (for the UML guest, which reaches the namespace only there).
+ */
+export async function bridgeIntoNs(netw: TestNetwork, targetPort: number, nsPort = targetPort, host = '127.0.0.1'): Promise<NsBridge> {
   const dir = netw.makeTempDir('bridge');
   const sock = path.join(dir, 'b.sock');
   const sockets = new Set<net.Socket>();
@@ -45,7 +52,7 @@ export async function bridgeIntoNs(netw: TestNetwork, targetPort: number, nsPort
     t.on('error', done).on('close', done);
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(sock, resolve));
-  const child: ChildProcess = netw.spawnInNs(process.execPath, ['-e', FORWARDER, String(nsPort), sock]);
+  const child: ChildProcess = netw.spawnInNs(process.execPath, ['-e', FORWARDER, String(nsPort), sock, host]);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('namespace bridge did not start')), 10_000);
     child.stdout?.on('data', (d: Buffer) => {
@@ -60,6 +67,7 @@ export async function bridgeIntoNs(netw: TestNetwork, targetPort: number, nsPort
     });
   });
   return {
+    host,
     port: nsPort,
     async close() {
       child.kill('SIGKILL');
