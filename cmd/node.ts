@@ -14,11 +14,11 @@ import { NodeServer } from '../pkg/csi/node';
 import { CsiServer } from '../pkg/csi/server';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from '../pkg/csi/volume-exports';
 import { logger, setLogLevel } from '../pkg/log/logger';
-import { ExecMounter } from '../pkg/mount/exec-mounter';
 import { startStatusServer } from '../pkg/metrics/status-server';
+import { ExecMounter } from '../pkg/mount/exec-mounter';
 import { parseDuration, parseListen } from './flags';
-import { exportFileStatus } from './status';
 import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
+import { exportFileStatus } from './status';
 
 const HELP = `usage: s3files node [flags]
 

@@ -109,8 +109,10 @@ export class NodeServer {
 
   /**
    * Unmounts the staging path (the kernel flushes its dirty pages to the server), then
-   * releases the export, which returns once dirty data is in S3 or safely on the node's disk.
-   * Refused (FAILED_PRECONDITION) while pods still have the volume bind-mounted.
+   * releases the export, which returns once dirty data is in S3, or after the node's
+   * --unstage-sync-timeout with the rest safe on the node's disk and synced in the background
+   * (OK either way: see nfs-volume-exports.ts). Refused (FAILED_PRECONDITION) while pods still
+   * have the volume bind-mounted.
    */
   async NodeUnstageVolume(req: NodeUnstageVolumeRequest__Output): Promise<object> {
     if (!req.volume_id) throw invalidArgument('missing volume_id');

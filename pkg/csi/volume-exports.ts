@@ -37,8 +37,9 @@ export interface VolumeExports {
    */
   ensureExport(spec: ExportSpec): Promise<ExportAddress>;
   /**
-   * Stops serving the volume once its dirty data is in S3, or, if S3 cannot be reached,
-   * once it is safely on the node's disk (it is synced when the volume is staged again).
+   * Stops serving the volume and returns once its dirty data is in S3, or, if S3 cannot be
+   * reached in a bounded time, with the data safely on the node's disk, where the node keeps
+   * syncing it in the background (after a restart too) until it is in S3.
    * Idempotent: releasing a volume that is not exported succeeds.
    */
   releaseExport(volumeId: string): Promise<void>;
