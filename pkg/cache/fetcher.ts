@@ -273,7 +273,10 @@ export class Fetcher {
       await this.core.capacity.admitOnDisk(buf.length);
       await this.core.data.write(ino, start, buf);
     } catch (err) {
-      throw fromSystemError(err, `caching fetched data of inode ${ino}`);
+      const e = fromSystemError(err, `caching fetched data of inode ${ino}`);
+      // A full cache disk: the caller reads through; clean files make room for later reads.
+      if (e.code === 'ENOSPC' || e.code === 'EDQUOT') void this.link.evictor.relieve();
+      throw e;
     }
     this.fetchedBytes += buf.length;
     // The range was a hole: it now takes its length in 4 KiB pages (persist re-reads the exact
