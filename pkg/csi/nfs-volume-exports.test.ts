@@ -225,6 +225,35 @@ describe('NfsVolumeExports linked to an object store', function () {
     }
   });
 
+  it('a restart does not wait for the abort of a multipart upload the killed process left (S3 hanging)', async () => {
+    const first = await start();
+    await first.ensureExport(VOLUME);
+    const fs = fsOf(first);
+    const ino = await writeFile(fs, 'big.bin', Buffer.alloc(1000, 1));
+    await fs.sync!.setUploadId(ino, 'upload-left-by-a-kill'); // as a kill -9 mid-multipart leaves it
+    await first.close();
+    const aborts: string[] = [];
+    const hanging: VolumeStoreFactory = () => ({
+      store: new Proxy(objects, {
+        get(target, prop) {
+          if (prop === 'abortMultipartUpload') return (key: string, id: string) => (aborts.push(`${key} ${id}`), new Promise(() => undefined));
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+      close: () => undefined,
+    });
+    const t0 = Date.now();
+    const second = await start({ storeFactory: hanging });
+    try {
+      assert.ok(Date.now() - t0 < 3_000, `start took ${Date.now() - t0} ms`);
+      assert.deepEqual(aborts, ['vol/big.bin upload-left-by-a-kill']);
+      assert.equal((await readFile(fsOf(second), 'big.bin')).length, 1000);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('a restart with S3 unreachable serves every staged volume from the cache at once (no request before ready)', async () => {
     const first = await start();
     await first.ensureExport(VOLUME);
