@@ -2,11 +2,13 @@
 // with the real ExecMounter (mount -t nfs against its own NFS server on the guest's loopback,
 // bind mounts for publish), driven over its CSI socket by csi-node-driver.ts as kubelet would.
 // The guest runs no rpc.statd (as the plugin's container does not), so the NFS mount only works
-// with the `nolock` s3files passes. The driver records each check in $OUT/results.json; this
-// file asserts on them and compares the ffmpeg outputs with a local-disk run byte for byte.
-//
-// Not covered yet: the export is a local cache until the S3 link lands (issue 4), so "the data
-// reaches the bucket" is not asserted here; the volume names a bucket that is never contacted.
+// with the `nolock` s3files passes. The volume is linked to a bucket of Ceph RGW on the host:
+// a namespace bridge listens on the namespace's side of the tap (HOST_IP), the volume context
+// names http://HOST_IP:PORT with path-style, and the node-stage secrets carry the RGW keys.
+// The driver records each check in $OUT/results.json; this file asserts on them, compares the
+// ffmpeg outputs with a local-disk run byte for byte, and reads the bucket after the guest:
+// the outputs and the file written right before NodeUnstageVolume must be there with the same
+// bytes (the driver already checked that file the moment Unstage returned).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,8 +21,8 @@ import {
 } from '../support/csi-guest';
 import { requireE2E } from '../support/e2e';
 import { tail, WORKLOADS } from '../support/e2e-steps';
-import { REPO_ROOT } from '../support/s3files-server';
 import { bridgeIntoNs, type NsBridge } from '../support/ns-bridge';
+import { REPO_ROOT } from '../support/s3files-server';
 import { runGuest, shellQuote, TestNetwork, type GuestResult } from '../support/uml';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
