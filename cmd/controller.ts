@@ -1,16 +1,16 @@
 // `s3files controller`: the CSI controller plugin (a Deployment beside csi-provisioner and
 // livenessprobe). It links buckets/prefixes to volumes; it never touches file data except to
 // delete a dynamic volume's prefix when its StorageClass says onDelete=delete.
-import { parseArgs } from 'node:util';
 import { S3BucketAccess } from '../pkg/csi/bucket-access';
 import { ControllerServer } from '../pkg/csi/controller';
 import { IdentityServer } from '../pkg/csi/identity';
 import { CsiServer } from '../pkg/csi/server';
 import { kubeSource } from '../pkg/csi/kube/config';
 import { MemoryVolumeStore, type VolumeStore } from '../pkg/csi/volume-store';
-import { logger, setLogLevel } from '../pkg/log/logger';
+import { logger } from '../pkg/log/logger';
 import { S3Store } from '../pkg/s3/s3-store';
 import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
+import { parseModeFlags } from './mode-flags';
 
 const HELP = `usage: s3files controller [flags]
 
@@ -26,22 +26,16 @@ Credentials for S3: the provisioner secret of the StorageClass (accessKeyId, sec
 sessionToken), else the SDK default chain (IRSA, EKS Pod Identity, instance role, env).`;
 
 export async function controllerCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseModeFlags(
+    argv,
+    {
       endpoint: { type: 'string', default: process.env.CSI_ENDPOINT ?? DEFAULT_ENDPOINT },
       ...S3_FLAGS,
       ...KUBE_FLAGS,
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (values['log-level']) setLogLevel(values['log-level']);
+    HELP,
+  );
+  if (!values) return 0;
   const log = logger('csi-controller');
   const bucketAccess = new S3BucketAccess((config) => {
     const store = new S3Store(config);

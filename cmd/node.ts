@@ -5,7 +5,6 @@
 // hard NFS mounts resume.
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { UnavailableError } from '../pkg/csi/errors';
 import { IdentityServer } from '../pkg/csi/identity';
 import { kubeSource } from '../pkg/csi/kube/config';
@@ -13,12 +12,13 @@ import { NfsVolumeExports } from '../pkg/csi/nfs-volume-exports';
 import { NodeServer } from '../pkg/csi/node';
 import { CsiServer } from '../pkg/csi/server';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from '../pkg/csi/volume-exports';
-import { logger, setLogLevel } from '../pkg/log/logger';
+import { logger } from '../pkg/log/logger';
 import { startStatusServer } from '../pkg/metrics/status-server';
 import { ExecMounter } from '../pkg/mount/exec-mounter';
 import { parseDuration, parseListen } from './flags';
 import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
 import { exportFileStatus } from './status';
+import { parseModeFlags } from './mode-flags';
 
 const HELP = `usage: s3files node [flags]
 
@@ -70,9 +70,9 @@ class PendingVolumeExports implements VolumeExports {
 }
 
 export async function nodeCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseModeFlags(
+    argv,
+    {
       endpoint: { type: 'string', default: process.env.CSI_ENDPOINT ?? DEFAULT_ENDPOINT },
       'node-id': { type: 'string', default: process.env.NODE_ID ?? os.hostname() },
       'cache-dir': { type: 'string', default: '/var/lib/s3files' },
@@ -82,16 +82,10 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       'status-listen': { type: 'string' },
       ...S3_FLAGS,
       ...KUBE_FLAGS,
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (values['log-level']) setLogLevel(values['log-level']);
+    HELP,
+  );
+  if (!values) return 0;
   const log = logger('csi-node');
   const { host, port } = parseListen(values['nfs-listen']);
   const maxVolumes = Number(values['max-volumes']);

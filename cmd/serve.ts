@@ -2,8 +2,7 @@
 // Kubernetes (like `rclone serve nfs`). Without --bucket, the exports are linked to an embedded
 // object store in <cache-dir>/objects, so it runs on a fresh machine with no cloud account.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { logger, setLogLevel } from '../pkg/log/logger';
+import { logger } from '../pkg/log/logger';
 import { startStatusServer, type StatusServer } from '../pkg/metrics/status-server';
 import { NfsServer } from '../pkg/nfs/server';
 import type { LinkedExport } from '../pkg/reconcile';
@@ -11,6 +10,7 @@ import { parseBytes, parseDuration, parseId, parseListen } from './flags';
 import { waitForSignal } from './plugin-common';
 import { openExport, openStore, type LinkSettings } from './serve-link';
 import { exportFileStatus } from './status';
+import { parseModeFlags } from './mode-flags';
 
 const HELP = `usage: s3files serve [flags]
 
@@ -46,9 +46,9 @@ mount with:
   mount -t nfs -o vers=3,proto=tcp,port=PORT,mountport=PORT,mountproto=tcp,local_lock=all,nolock HOST:/NAME /mnt`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseModeFlags(
+    argv,
+    {
       'cache-dir': { type: 'string', default: '.s3files' },
       listen: { type: 'string', default: '127.0.0.1:20490' },
       export: { type: 'string', default: 'data' },
@@ -70,16 +70,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'sync-on-commit': { type: 'boolean', default: false },
       'sync-on-commit-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (values['log-level']) setLogLevel(values['log-level']);
+    HELP,
+  );
+  if (!values) return 0;
   const log = logger('serve');
   const cacheDir = path.resolve(values['cache-dir']);
   const { host, port } = parseListen(values.listen);
