@@ -5,6 +5,15 @@
 //   - records written by a transaction that has run but is not yet committed (and tombstones
 //     for records it deleted), so a read outside the transaction never sees an older state.
 // Readers therefore look in `hot` first and fall back to LMDB.
+//
+// Records read from LMDB are also kept in `clean`, a bounded cache of committed records: an
+// LMDB get plus the msgpack decode of a record was most of the cache's share of a GETATTR,
+// ACCESS or LOOKUP (bench/rpc-bench.ts). Every change to a record goes through this table
+// (update, installFromTransaction, revert), and each of them drops the clean copy before the
+// record can differ from it, so a clean copy is always what LMDB has committed. Reads made inside
+// a write transaction are not remembered: LMDB shows them that transaction's own writes, which
+// may still be rolled back. Records handed out are shared and must not be changed by the caller
+// (as records in `hot` already are).
 import type { InodeRecord } from './inode';
 import type { MetadataStore } from './metadata-store';
 
@@ -26,17 +35,57 @@ export function chargedBytes(rec: InodeRecord | null | undefined): number {
   return rec && rec.type === 'file' ? rec.used : 0;
 }
 
+/** Committed records kept in memory; ~300 bytes each. */
+export const CLEAN_RECORDS = 32768;
+
 export class InodeTable {
   private readonly hot = new Map<number, HotEntry>();
+  /**
+   * Records as LMDB holds them, oldest first (Map insertion order). Hits do not move an entry
+   * to the back: a delete + set per hit made V8 rehash the map over and over (12% of a GETATTR
+   * profile), while an evicted record costs one LMDB read.
+   */
+  private readonly clean = new Map<number, InodeRecord>();
   /** Bytes charged by all regular files as they are in memory now. */
   memoryUsed = 0;
 
-  constructor(readonly store: MetadataStore) {}
+  constructor(
+    readonly store: MetadataStore,
+    private readonly maxClean = CLEAN_RECORDS,
+  ) {}
 
   get(ino: number): InodeRecord | undefined {
     const e = this.hot.get(ino);
     if (e) return e.rec ?? undefined;
-    return this.store.inodes.get(ino);
+    return this.clean.get(ino) ?? this.committed(ino);
+  }
+
+  /** Reads LMDB and remembers the record (outside `hot`, LMDB is the newest state). */
+  private committed(ino: number): InodeRecord | undefined {
+    const rec = this.store.inodes.get(ino);
+    if (rec === undefined || this.maxClean === 0 || this.inWriteTransaction()) return rec;
+    if (this.clean.size >= this.maxClean) {
+      const oldest = this.clean.keys().next();
+      if (oldest.done !== true) this.clean.delete(oldest.value);
+    }
+    this.clean.set(ino, rec);
+    return rec;
+  }
+
+  /**
+   * Whether this call runs inside an LMDB write transaction. lmdb-js marks one on its env
+   * object (`writeTxn`, what its own read path checks); where that is not there, the
+   * documented getWriteTxnId(), which throws outside a write transaction, decides.
+   */
+  private inWriteTransaction(): boolean {
+    const env = (this.store.inodes as unknown as { env?: { writeTxn?: unknown } }).env;
+    if (env !== undefined && 'writeTxn' in env) return env.writeTxn !== null && env.writeTxn !== undefined;
+    try {
+      this.store.inodes.getWriteTxnId();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   entry(ino: number): HotEntry | undefined {
@@ -50,7 +99,8 @@ export class InodeTable {
   update(ino: number, fn: (rec: InodeRecord) => void): InodeRecord | undefined {
     let e = this.hot.get(ino);
     if (!e) {
-      const rec = this.store.inodes.get(ino);
+      const rec = this.clean.get(ino) ?? this.store.inodes.get(ino);
+      this.clean.delete(ino);
       if (!rec) return undefined;
       e = { rec, version: 0, persistedVersion: 0, persistedUsed: chargedBytes(rec), pending: 0 };
       this.hot.set(ino, e);
@@ -68,7 +118,7 @@ export class InodeTable {
   persistedUsed(ino: number): number {
     const e = this.hot.get(ino);
     if (e) return e.persistedUsed;
-    return chargedBytes(this.store.inodes.get(ino));
+    return chargedBytes(this.clean.get(ino) ?? this.store.inodes.get(ino));
   }
 
   /**
@@ -76,6 +126,7 @@ export class InodeTable {
    * is the record as it was in memory before.
    */
   installFromTransaction(ino: number, rec: InodeRecord | null, previous: InodeRecord | null): HotEntry {
+    this.clean.delete(ino);
     let e = this.hot.get(ino);
     if (!e) {
       e = { rec: null, version: 0, persistedVersion: 0, persistedUsed: 0, pending: 0 };
@@ -102,6 +153,7 @@ export class InodeTable {
   revert(ino: number, installed: InodeRecord | null, before: InodeRecord | null, beforeUsed: number): void {
     const e = this.hot.get(ino);
     if (!e || e.rec !== installed) return;
+    this.clean.delete(ino);
     this.memoryUsed += chargedBytes(before) - chargedBytes(installed);
     e.rec = before;
     e.persistedUsed = beforeUsed;

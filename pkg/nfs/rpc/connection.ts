@@ -1,6 +1,7 @@
 // One client TCP connection: records in, replies out. Each record is dispatched as soon as it
 // is complete, without waiting for earlier ones (the Linux client keeps many calls in flight
-// on one connection and matches replies by xid), so replies go out in completion order.
+// on one connection and matches replies by xid), so replies go out in completion order;
+// replies finished in the same event-loop turn share one socket write (reply-writer.ts).
 //
 // Flow control, so that memory stays bounded whatever the peer does:
 // - at most `maxInFlight` calls run at once; past that the socket is paused and records
@@ -11,7 +12,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../../log/logger';
 import { describeError } from '../../log/logger';
 import type { DispatchOutcome, Dispatcher, Peer } from './dispatch';
-import { RecordDecoder, frameRecord } from './record';
+import { RecordDecoder } from './record';
+import { ReplyWriter } from './reply-writer';
 
 export interface ConnectionOptions {
   maxRecordBytes: number;
@@ -23,6 +25,7 @@ export interface ConnectionOptions {
 
 export class RpcConnection {
   private readonly decoder: RecordDecoder;
+  private readonly replies: ReplyWriter;
   private readonly peer: Peer;
   private inFlight = 0;
   private paused = false;
@@ -37,6 +40,7 @@ export class RpcConnection {
     private readonly options: ConnectionOptions,
   ) {
     this.decoder = new RecordDecoder(options.maxRecordBytes);
+    this.replies = new ReplyWriter(socket);
     this.peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     socket.setNoDelay(true);
     // Finds peers that vanished without a FIN (node rebooted), so their sockets get closed.
@@ -94,7 +98,10 @@ export class RpcConnection {
       this.socket.resume();
     }
     // The peer half-closed and every call it sent has been answered: finish our side too.
-    if (this.peerEnded && this.inFlight === 0) this.socket.end();
+    if (this.peerEnded && this.inFlight === 0) {
+      this.replies.flush();
+      this.socket.end();
+    }
   }
 
   private start(record: Buffer): void {
@@ -116,24 +123,19 @@ export class RpcConnection {
     if (this.closed || this.socket.destroyed) return;
     switch (outcome.kind) {
       case 'reply':
-        this.write(frameRecord(outcome.message));
+        this.replies.send(outcome.message);
         break;
       case 'drop':
         this.options.log.debug('dropped record', { ...this.fields(), reason: outcome.reason });
         break;
       case 'close':
         this.options.log.debug('closing connection', { ...this.fields(), reason: outcome.reason });
+        // Replies to the calls before the garbage still go out, as they did when each reply
+        // was written as soon as it was ready.
+        this.replies.flush();
         this.socket.destroy();
         return;
     }
     this.pump();
-  }
-
-  /** Writes the chunks as one writev, without copying READ payloads. */
-  private write(chunks: Buffer[]): void {
-    if (!this.socket.writable) return;
-    this.socket.cork();
-    for (const c of chunks) this.socket.write(c);
-    this.socket.uncork();
   }
 }

@@ -44,4 +44,15 @@ describe('nfs3 handle cache', () => {
     assert.equal(maps.decoded.size, 2);
     assert.deepEqual(cache.decode(a), { exportId: 1n, ino: 1, generation: 1 }, 'evicted entries are recomputed');
   });
+
+  it('[cache] a minted handle is reused only for the same export, inode and generation', () => {
+    const cache = new HandleCache(codec, 16);
+    const big = 0xfedcba9876543210n;
+    const cases: Array<[bigint, number, number]> = [[1n, 5, 1], [2n, 5, 1], [1n, 5, 2], [big, 5, 1], [big, 5, 0xffffffff], [1n, 5, 1]];
+    for (const [exportId, ino, generation] of cases) {
+      assert.deepEqual(cache.encode(exportId, ino, generation), codec.encode(exportId, ino, generation), `${exportId}/${ino}/${generation}`);
+    }
+    const again = cache.encode(big, 6, 3);
+    assert.equal(cache.encode(big, 6, 3), again, 'a hit returns the remembered buffer');
+  });
 });

@@ -9,7 +9,16 @@ export const HANDLE_CACHE_ENTRIES = 16384;
 
 export class HandleCache {
   private readonly decoded = new Map<string, DecodedHandle>();
-  private readonly encoded = new Map<string, Buffer>();
+  /**
+   * Minted handles by inode number. The export id and generation are checked against the
+   * handle's own bytes on a hit: a string key built from a bigint export id cost more than
+   * the map lookup (profiled), and two exports sharing an inode number only take turns.
+   */
+  private readonly encoded = new Map<number, Buffer>();
+  /** The export id of the last encode as the two words of the handle's bytes 4..12. */
+  private lastExport: bigint | undefined;
+  private lastExportHigh = 0;
+  private lastExportLow = 0;
 
   constructor(
     private readonly codec: HandleCodec,
@@ -28,17 +37,29 @@ export class HandleCache {
 
   /** As HandleCodec.encode. The buffer is shared: callers copy it, never change it. */
   encode(exportId: bigint, ino: number, generation: number): Buffer {
-    const key = `${exportId}/${ino}/${generation}`;
-    const hit = this.encoded.get(key);
-    if (hit !== undefined) return hit;
+    if (exportId !== this.lastExport) {
+      this.lastExport = exportId;
+      this.lastExportHigh = Number(BigInt.asUintN(64, exportId) >> 32n);
+      this.lastExportLow = Number(BigInt.asUintN(32, exportId));
+    }
+    const hit = this.encoded.get(ino);
+    if (
+      hit !== undefined &&
+      hit.readUInt32BE(20) === generation >>> 0 &&
+      hit.readUInt32BE(8) === this.lastExportLow &&
+      hit.readUInt32BE(4) === this.lastExportHigh
+    ) {
+      return hit;
+    }
     const fh = this.codec.encode(exportId, ino, generation);
-    remember(this.encoded, key, fh, this.max);
+    this.encoded.delete(ino);
+    remember(this.encoded, ino, fh, this.max);
     remember(this.decoded, fh.toString('latin1'), { exportId, ino, generation: generation >>> 0 }, this.max);
     return fh;
   }
 }
 
-function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   if (map.size >= max) {
     const oldest = map.keys().next();
     if (oldest.done !== true) map.delete(oldest.value);

@@ -84,11 +84,28 @@ export function writeFattr3(w: XdrWriter, a: Attributes, fsid: bigint): void {
   writeU64(w, a.used);
   w.uint32(a.rdevMajor);
   w.uint32(a.rdevMinor);
-  w.uint64(fsid);
+  writeFsid(w, fsid);
   writeU64(w, a.ino);
   writeNfstime3(w, a.atime);
   writeNfstime3(w, a.mtime);
   writeNfstime3(w, a.ctime);
+}
+
+// The fsid of the last fattr3 written, split into its two words: every fattr3 carries it and
+// BigInt arithmetic per attribute showed in profiles; replies nearly always repeat one export.
+let lastFsid = -1n;
+let fsidHigh = 0;
+let fsidLow = 0;
+
+function writeFsid(w: XdrWriter, fsid: bigint): void {
+  if (fsid !== lastFsid) {
+    const v = BigInt.asUintN(64, fsid);
+    fsidHigh = Number(v >> 32n);
+    fsidLow = Number(v & 0xffff_ffffn);
+    lastFsid = fsid;
+  }
+  w.uint32(fsidHigh);
+  w.uint32(fsidLow);
 }
 
 /** Decodes fattr3 (for tests and tools); generation is not on the wire and comes back as 0. */
