@@ -205,7 +205,8 @@ async function main(): Promise<number> {
       connect: { type: 'string' },
       export: { type: 'string' },
       'server-pid': { type: 'string' },
-      out: { type: 'string', default: path.join(__dirname, '..', '..', 'bench', 'results', 'rpc-latest.json') },
+      // (results/**/latest.json is ignored by git)
+      out: { type: 'string', default: path.join(__dirname, '..', '..', 'bench', 'results', 'rpc', 'latest.json') },
     },
   });
   const seconds = Number(values.seconds);

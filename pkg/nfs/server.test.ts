@@ -7,6 +7,7 @@ import path from 'node:path';
 import winston from 'winston';
 import { openCacheFileSystem } from '../cache';
 import { RpcTestClient } from '../../test/support/rpc-client';
+import { metrics } from '../metrics/registry';
 import { XdrWriter } from './xdr';
 import { NfsServer } from './server';
 
@@ -73,5 +74,22 @@ describe('NfsServer', () => {
     assert.equal(await lookup(), NFS3ERR_STALE);
     server.addExport('data', await openCacheFileSystem({ dir: path.join(dir, 'data'), logger: quiet }));
     assert.equal(await lookup(), NFS3_OK, 'same export name and tree: the old handle is valid again');
+  });
+
+  it('counts and times every call by program, procedure and outcome', async () => {
+    const m = metrics();
+    const count = async (labels: Record<string, string>): Promise<number> =>
+      (await m.rpcCalls.get()).values.find((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x))?.value ?? 0;
+    const lookups = await count({ program: 'nfs', procedure: 'lookup', outcome: 'success' });
+    const nulls = await count({ program: 'nfs', procedure: 'null', outcome: 'success' });
+    await createFile('counted');
+    for (let i = 0; i < 3; i++) await client.call(NFS, 3, LOOKUP, dirop('counted'));
+    await client.call(NFS, 3, 0);
+    await client.call(NFS, 3, LOOKUP, Buffer.alloc(2)); // truncated arguments
+    assert.equal(await count({ program: 'nfs', procedure: 'lookup', outcome: 'success' }), lookups + 3);
+    assert.equal(await count({ program: 'nfs', procedure: 'null', outcome: 'success' }), nulls + 1);
+    assert.ok((await count({ program: 'nfs', procedure: 'lookup', outcome: 'garbage_args' })) >= 1);
+    const text = await m.registry.getSingleMetricAsString('s3files_rpc_call_duration_seconds');
+    assert.match(text, /s3files_rpc_call_duration_seconds_count\{program="nfs",procedure="lookup"\} [1-9]/);
   });
 });

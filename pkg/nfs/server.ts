@@ -86,11 +86,35 @@ function invert(table: Record<string, number>): Record<number, string> {
 /** Counts and times every call; with S3FILES_TRACE=nfs-calls also logs each one. */
 function observeCalls(trace: Logger): CallObserver {
   const m = metrics();
-  return ({ program, procedure, durationNs, outcome }) => {
-    const name = PROCEDURE_NAMES[program.toLowerCase()]?.[procedure] ?? String(procedure);
-    m.rpcCalls.inc({ program, procedure: name, outcome });
-    const seconds = Number(durationNs) / 1e9;
-    m.rpcDuration.observe({ program, procedure: name }, seconds);
-    if (trace.isDebugEnabled()) trace.debug('call', { program, procedure: name, outcome, micros: Math.round(seconds * 1e6) });
+  // Decided once: trace lines pass only for subsystems named in S3FILES_TRACE, read at start,
+  // and asking winston per call showed in profiles.
+  const tracing = trace.isDebugEnabled();
+  // Label objects per program and procedure, made once instead of per call.
+  const labels = new Map<string, Map<number, CallLabels>>();
+  const labelsFor = (program: string, procedure: number): CallLabels => {
+    let byProc = labels.get(program);
+    if (byProc === undefined) labels.set(program, (byProc = new Map()));
+    let l = byProc.get(procedure);
+    if (l === undefined) {
+      const name = PROCEDURE_NAMES[program.toLowerCase()]?.[procedure] ?? String(procedure);
+      l = { name, duration: { program, procedure: name }, outcomes: new Map() };
+      byProc.set(procedure, l);
+    }
+    return l;
   };
+  return ({ program, procedure, durationNs, outcome }) => {
+    const l = labelsFor(program, procedure);
+    let counted = l.outcomes.get(outcome);
+    if (counted === undefined) l.outcomes.set(outcome, (counted = { program, procedure: l.name, outcome }));
+    m.rpcCalls.inc(counted);
+    const seconds = Number(durationNs) / 1e9;
+    m.rpcDuration.observe(l.duration, seconds);
+    if (tracing) trace.debug('call', { program, procedure: l.name, outcome, micros: Math.round(seconds * 1e6) });
+  };
+}
+
+interface CallLabels {
+  name: string;
+  duration: { program: string; procedure: string };
+  outcomes: Map<string, { program: string; procedure: string; outcome: string }>;
 }

@@ -11,6 +11,12 @@ import { DEFAULT_MAX_RECORD_BYTES } from './record';
 
 /** Linux's client keeps up to 65536 slots per connection; 128 keeps memory bounded and is plenty. */
 export const DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 128;
+/**
+ * Connections served at once; more are closed as they arrive. A node's kernel client shares one
+ * connection per server among its mounts (nconnect=16 at most), so this only stops a runaway
+ * or hostile peer. Memory per connection is bounded by maxInFlight records of maxRecordBytes.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 256;
 
 export interface RpcServerOptions {
   programs: RpcProgram[];
@@ -18,6 +24,8 @@ export interface RpcServerOptions {
   maxRecordBytes?: number;
   /** Calls running at once on one connection before the server stops reading from it. */
   maxInFlightPerConnection?: number;
+  /** Connections served at once; further ones are closed on arrival. */
+  maxConnections?: number;
   logger?: Logger;
   /** Called after every call a program handled (metrics, tracing). */
   onCall?: CallObserver;
@@ -42,6 +50,10 @@ export class RpcServer {
     this.dispatcher = new Dispatcher(options.programs, this.log, options.onCall);
     // allowHalfOpen: a client may send its calls and shut down its side; it still gets replies.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) =>
+      this.log.warn('connection refused: too many connections', { client: d?.remoteAddress, port: d?.remotePort, max: this.server.maxConnections }),
+    );
     // Accept failures (EMFILE) arrive here; without a listener they would kill the process.
     this.server.on('error', (err) => this.log.error('server socket error', { error: describeError(err) }));
   }
