@@ -5,14 +5,9 @@
 //   - in a directory with more new entries than the HEAD limit, every entry gets its real
 //     attributes: at once when looked up or GETATTRed, the rest in the background.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Attributes } from '../../pkg/vfs';
-import { FolderStore } from '../../pkg/s3/folder-store';
 import type { ObjectStore } from '../../pkg/s3/object-store';
-import { S3Store } from '../../pkg/s3/s3-store';
-import { skipS3, useSharedRgw } from '../support/ceph-rgw';
+import { forBothStores, type StoreSetup } from '../support/both-stores';
 import { ROOT, linkedExport, listNames, readFile, resolve, uniquePrefix, type TestExport } from '../support/linked-fs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -21,7 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const meta = (mode: number, uid: number, gid: number, mtime: number) => ({ mode: String(mode), uid: String(uid), gid: String(gid), mtime: String(mtime) });
 const summary = (a: Attributes) => [a.mode, a.uid, a.gid, a.mtime.sec];
 
-function remoteAttrsSuite(name: string, setup: () => Promise<{ store: ObjectStore; cleanup(): Promise<void> }>): void {
+function remoteAttrsSuite(name: string, setup: () => Promise<StoreSetup>): void {
   describe(`linked import: attributes changed or added in the bucket (${name})`, function () {
     this.timeout(120_000);
     let store: ObjectStore;
@@ -131,23 +126,4 @@ function remoteAttrsSuite(name: string, setup: () => Promise<{ store: ObjectStor
   });
 }
 
-remoteAttrsSuite('FolderStore', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 's3files-attrs-'));
-  const store = await FolderStore.open(dir);
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
-});
-
-if (!skipS3()) {
-  const rgw = useSharedRgw();
-  remoteAttrsSuite('S3Store on Ceph RGW', async () => {
-    const gw = await rgw();
-    const bucket = `attrs-${Date.now().toString(36)}`;
-    await gw.createBucket(bucket);
-    const store = new S3Store({
-      bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true,
-      credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
-    });
-    await store.detectCapabilities();
-    return { store, cleanup: async () => store.destroy() };
-  });
-}
+forBothStores('attrs', remoteAttrsSuite);
