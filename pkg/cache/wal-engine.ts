@@ -1,0 +1,373 @@
+// Durable metadata transactions: LMDB without fsync + a redo log + checkpoints.
+//
+// transact(fn) queues fn; all calls made in the same turn of the event loop run as one LMDB
+// write transaction on the main thread (each fn in a child transaction, so one that throws is
+// rolled back alone), committed with noSync: the pages are in the page cache and visible at
+// once (~30 µs). Every putSync/removeSync fn makes is recorded (key and value, msgpack) as it
+// happens; the batch's operations become one log record {seq, prev, ops}, and the batch's seq
+// is written to counters.walSeq in the same transaction. The record is appended to the log
+// only after the commit succeeded (a failed commit never reaches the log) and the promises
+// resolve once the log's fdatasync covers it (wal-log.ts: group commit, ~130 µs). Promises
+// resolve in commit order, each only when everything committed before it is durable too.
+//
+// Checkpoints (wal-checkpoint.ts) make LMDB's file durable in the background, frequently: they
+// bound the log to be replayed and the pages a pinned snapshot keeps from reuse. They are
+// also the fallback: a transaction whose record cannot be logged (log full, EIO) is
+// acknowledged when a checkpoint covering it is on disk. If a checkpoint cannot be made, the
+// store refuses every later transaction (EIO): nothing it acknowledges may be lost.
+//
+// Start-up (startSync): after a reboot the database is first returned to the last checkpoint
+// (MetadataStore.open); then records that continue the chain from walSeq are replayed in one
+// transaction (wal-recovery.ts), a checkpoint is taken and the old segments are invalidated.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Packr } from 'msgpackr';
+import type { Database, Key, RootDatabase, Transaction } from 'lmdb';
+import { CheckpointFile, readMetaPages } from './wal-checkpoint';
+import { WalLog } from './wal-log';
+import { planReplay } from './wal-recovery';
+import { SegmentPool } from './wal-segments';
+import type { Logger } from '../log/logger';
+import { FsError } from '../vfs';
+
+export interface WalOptions {
+  /** The kernel's boot id (wal-checkpoint.ts currentBootId); a constructor argument for tests. */
+  bootId: string;
+  /** Size of a log segment file (default 1 MiB). */
+  segmentBytes?: number;
+  /** Least time between two background checkpoints while writes go on (default 20 ms). */
+  checkpointIntervalMs?: number;
+  log: Logger;
+}
+
+interface Queued {
+  fn: () => unknown;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+interface Batch {
+  seq: number;
+  durable: boolean;
+  /** Its record could not be logged: it waits for a checkpoint. */
+  viaCheckpoint?: boolean;
+  done: Array<[Queued, unknown]>;
+}
+
+type AnyDb = Database<unknown, Key>;
+interface RawDb {
+  put(key: unknown, value: unknown): void;
+  remove(key: unknown): void;
+}
+
+// Plain msgpack (no shared record structures): a record must decode in any later process.
+const packr = new Packr({ useRecords: false });
+
+export class WalEngine {
+  private readonly raw: RawDb[] = [];
+  private recording?: Buffer[];
+  private queue: Queued[] = [];
+  private scheduled = false;
+  private readonly acks: Batch[] = [];
+  private lastSeq = 0;
+  private committedSeq = 0;
+  private durableSeq = 0;
+  private counter = 0;
+  private pin?: Transaction;
+  private checkpointing?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private lastCheckpointAt = 0;
+  private failure?: unknown;
+  private log!: WalLog;
+  private readonly psize: number;
+  private readonly dataFd: number;
+  private readonly ckpt: CheckpointFile;
+  private readonly pool: SegmentPool;
+
+  private readonly putCounter: (name: string, value: number) => void;
+
+  private constructor(
+    private readonly env: RootDatabase,
+    dbs: AnyDb[],
+    counters: AnyDb,
+    metaDir: string,
+    private readonly options: WalOptions,
+  ) {
+    // walSeq is the log's own bookkeeping, written outside the recording (its value is implied
+    // by each record's seq): keep the unrecorded putSync before the databases are taken over.
+    const put = counters.putSync.bind(counters);
+    this.putCounter = (name, value) => void put(name, value);
+    dbs.forEach((db, i) => this.instrument(db, i));
+    this.psize = (env.getStats() as { pageSize: number }).pageSize;
+    this.dataFd = fs.openSync(path.join(metaDir, 'data.mdb'), 'r+');
+    fs.mkdirSync(path.join(metaDir, 'wal'), { recursive: true });
+    this.ckpt = CheckpointFile.openSync(path.join(metaDir, 'wal', 'checkpoint'), this.psize);
+    this.pool = SegmentPool.openSync(path.join(metaDir, 'wal'), options.segmentBytes ?? 1024 * 1024);
+  }
+
+  /**
+   * Takes over the databases `dbs` (their putSync/removeSync are recorded from now on and refuse
+   * to run outside transact()), replays the log and checkpoints. Synchronous: start-up only.
+   */
+  static startSync(env: RootDatabase, dbs: AnyDb[], counters: AnyDb, metaDir: string, options: WalOptions): WalEngine {
+    const e = new WalEngine(env, dbs, counters, metaDir, options);
+    // Pinned before any write: the checkpoint in force (from before a crash) stays intact
+    // until the one below replaces it.
+    e.pin = env.useReadTransaction();
+    const walSeq = (counters.get('walSeq') as number | undefined) ?? 0;
+    const plan = planReplay(e.pool, walSeq);
+    if (plan.gap) options.log.warn('metadata log: records after a gap ignored (never acknowledged)', plan.gap);
+    e.committedSeq = walSeq;
+    if (plan.records.length > 0) {
+      const last = plan.records[plan.records.length - 1]!.seq;
+      env.transactionSync(() => {
+        for (const r of plan.records) e.apply(r.payload);
+        e.putCounter('walSeq', last);
+      });
+      e.committedSeq = last;
+      options.log.info('metadata log replayed', { from: walSeq, to: last, records: plan.records.length });
+    }
+    e.lastSeq = Math.max(plan.maxSeenSeq, e.committedSeq);
+    e.counter = e.ckpt.latest?.counter ?? 0;
+    e.checkpointSync();
+    for (const seg of e.pool.segments) if (seg.header) e.pool.invalidateSync(seg);
+    while (e.pool.segments.length < 2 && e.pool.addSync());
+    e.log = new WalLog(e.pool, plan.maxSegNo + 1, options.log);
+    return e;
+  }
+
+  transact<T>(fn: () => T): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(this.failed());
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.runBatch());
+      }
+    });
+  }
+
+  /** Takes a checkpoint now (tests, benchmarks); resolves when it is on disk. */
+  async checkpoint(): Promise<void> {
+    while (this.checkpointing) await this.checkpointing;
+    await this.runCheckpoint(true);
+  }
+
+  /** Waits for everything queued, takes a final checkpoint and lets go of the files. */
+  async close(): Promise<void> {
+    while (this.queue.length > 0 || this.acks.length > 0) {
+      await new Promise((r) => setImmediate(r));
+      if (this.failure !== undefined) break;
+    }
+    clearTimeout(this.timer);
+    await this.log.drain();
+    if (this.failure === undefined) await this.checkpoint().catch(() => undefined);
+    this.pin?.done();
+    this.pin = undefined;
+    await this.pool.close();
+    this.ckpt.close();
+    fs.closeSync(this.dataFd);
+  }
+
+  private instrument(db: AnyDb, index: number): void {
+    const put = db.putSync.bind(db) as (k: unknown, v: unknown) => boolean;
+    const remove = db.removeSync.bind(db) as (k: unknown) => boolean;
+    this.raw[index] = { put: (k, v) => void put(k, v), remove: (k) => void remove(k) };
+    const self = this;
+    Object.assign(db, {
+      putSync(key: unknown, value: unknown, ...rest: unknown[]): boolean {
+        const ops = self.recorder(rest);
+        const r = put(key, value);
+        ops.push(packr.pack([index, key, value]));
+        return r;
+      },
+      removeSync(key: unknown, ...rest: unknown[]): boolean {
+        const ops = self.recorder(rest);
+        const r = remove(key);
+        ops.push(packr.pack([index, key]));
+        return r;
+      },
+    });
+  }
+
+  /** Where the current write is recorded; refuses writes that would escape the log. */
+  private recorder(rest: unknown[]): Buffer[] {
+    if (!this.recording) throw new Error('metadata write outside MetadataStore.transact()');
+    if (rest.length > 0 && rest[0] !== undefined) throw new Error('metadata writes take no options (the log could not replay them)');
+    return this.recording;
+  }
+
+  private apply(payload: Buffer): void {
+    for (const op of packr.unpackMultiple(payload) as Array<[number, unknown, unknown?]>) {
+      const db = this.raw[op[0]];
+      if (!db) throw new Error(`metadata log names database ${op[0]}, which does not exist`);
+      if (op.length === 3) db.put(op[1], op[2]);
+      else db.remove(op[1]);
+    }
+  }
+
+  private runBatch(): void {
+    this.scheduled = false;
+    const queued = this.queue;
+    this.queue = [];
+    const done: Array<[Queued, unknown]> = [];
+    const ops: Buffer[] = [];
+    let seq = 0;
+    try {
+      this.env.transactionSync(() => {
+        for (const q of queued) {
+          const mine: Buffer[] = [];
+          this.recording = mine;
+          try {
+            // A child transaction: if fn throws, its writes are rolled back and its records dropped.
+            const r = this.env.transactionSync(q.fn);
+            for (const b of mine) ops.push(b);
+            done.push([q, r]);
+          } catch (err) {
+            q.reject(err);
+          } finally {
+            this.recording = undefined;
+          }
+        }
+        if (ops.length > 0) {
+          seq = this.lastSeq + 1;
+          this.putCounter('walSeq', seq);
+        }
+      });
+    } catch (err) {
+      // The commit failed (a full disk, ...): nothing of the batch happened, nothing is logged.
+      for (const [q] of done) q.reject(commitFailure(err));
+      return;
+    }
+    if (ops.length === 0) {
+      this.enqueueAck({ seq: this.committedSeq, durable: true, done });
+      return;
+    }
+    const prev = this.committedSeq;
+    this.lastSeq = seq;
+    this.committedSeq = seq;
+    const batch: Batch = { seq, durable: false, done };
+    this.enqueueAck(batch);
+    const synced = this.log.append(seq, prev, Buffer.concat(ops), this.durableSeq);
+    if (!synced) {
+      batch.viaCheckpoint = true;
+      this.requestCheckpoint(true);
+      return;
+    }
+    synced.then(
+      () => {
+        batch.durable = true;
+        this.flushAcks();
+      },
+      () => {
+        batch.viaCheckpoint = true;
+        this.requestCheckpoint(true);
+      },
+    );
+    this.requestCheckpoint(this.log.starved);
+  }
+
+  private enqueueAck(b: Batch): void {
+    this.acks.push(b);
+    this.flushAcks();
+  }
+
+  /** Resolves batches in commit order, each once it and all before it are durable. */
+  private flushAcks(): void {
+    while (this.acks.length > 0 && (this.acks[0]!.durable || this.acks[0]!.seq <= this.durableSeq)) {
+      for (const [q, r] of this.acks.shift()!.done) q.resolve(r);
+    }
+  }
+
+  private requestCheckpoint(urgent: boolean): void {
+    if (this.failure !== undefined) return;
+    if (this.checkpointing || (this.timer && !urgent)) return;
+    clearTimeout(this.timer);
+    const wait = urgent ? 0 : Math.max(0, (this.options.checkpointIntervalMs ?? 20) - (Date.now() - this.lastCheckpointAt));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.runCheckpoint(false);
+    }, wait);
+    this.timer.unref();
+  }
+
+  /**
+   * Pins the current snapshot, copies the meta pages and the seq they stand for (all in one
+   * synchronous step, between two transactions: no commit can interleave), syncs data.mdb, then
+   * writes the checkpoint. See wal-checkpoint.ts.
+   */
+  private runCheckpoint(force: boolean): Promise<void> {
+    if (this.checkpointing) return this.checkpointing;
+    const seq = this.committedSeq;
+    if (this.failure !== undefined || (!force && seq === this.durableSeq)) return Promise.resolve();
+    const pin = this.env.useReadTransaction();
+    let metas: Buffer;
+    try {
+      metas = readMetaPages(this.dataFd, this.psize);
+    } catch (err) {
+      pin.done();
+      this.fail(err);
+      return Promise.resolve();
+    }
+    const cp = { counter: ++this.counter, seq, bootId: this.options.bootId, psize: this.psize, metas };
+    this.checkpointing = fdatasync(this.dataFd)
+      .then(() => this.ckpt.write(cp))
+      .then(
+        () => this.checkpointDone(pin, seq),
+        (err: unknown) => {
+          pin.done();
+          this.fail(err);
+        },
+      )
+      .finally(() => {
+        this.checkpointing = undefined;
+        this.lastCheckpointAt = Date.now();
+        // Writes went on meanwhile, or a record is waiting for a checkpoint to be acknowledged.
+        if (this.committedSeq !== this.durableSeq) this.requestCheckpoint(this.acks.some((b) => b.viaCheckpoint));
+      });
+    return this.checkpointing;
+  }
+
+  private checkpointSync(): void {
+    const pin = this.env.useReadTransaction();
+    const metas = readMetaPages(this.dataFd, this.psize);
+    fs.fdatasyncSync(this.dataFd);
+    this.ckpt.writeSync({ counter: ++this.counter, seq: this.committedSeq, bootId: this.options.bootId, psize: this.psize, metas });
+    this.checkpointDone(pin, this.committedSeq);
+  }
+
+  private checkpointDone(pin: Transaction, seq: number): void {
+    this.pin?.done();
+    this.pin = pin;
+    this.durableSeq = Math.max(this.durableSeq, seq);
+    if (this.log) this.log.starved = false;
+    this.flushAcks();
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.options.log.error('metadata database cannot be made durable; refusing further changes', { err: String(err) });
+    const waiting = this.acks.splice(0);
+    for (const b of waiting) for (const [q] of b.done) q.reject(this.failed());
+    for (const q of this.queue.splice(0)) q.reject(this.failed());
+  }
+
+  private failed(): FsError {
+    return new FsError('EIO', 'metadata database cannot be made durable', { cause: this.failure });
+  }
+}
+
+const ERRNO_CODES: Record<number, 'ENOSPC' | 'EDQUOT' | 'EIO'> = { 28: 'ENOSPC', 122: 'EDQUOT', 5: 'EIO' };
+
+/** lmdb-js throws a failed commit with the errno (or an LMDB code) as a number in `code`. */
+function commitFailure(err: unknown): FsError {
+  if (err instanceof FsError) return err;
+  const errno = (err as { code?: unknown } | undefined)?.code;
+  const code = typeof errno === 'number' ? (ERRNO_CODES[errno] ?? 'EIO') : 'EIO';
+  return new FsError(code, 'metadata commit failed', { cause: err });
+}
+
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
