@@ -67,6 +67,8 @@ export class FsCore {
     this.capacity = new Capacity(parts.dir, parts.inodes, parts.capacityBytes);
     this.deps = { store: parts.store, inodes: parts.inodes, clock: parts.clock, maxInodes: parts.maxInodes, linked: parts.linked };
     this.events.setMaxListeners(0);
+    // The store is open and recovered: records change only through the inode table now.
+    parts.inodes.cacheCommitted();
   }
 
   now(): Timestamp {

@@ -18,6 +18,7 @@ describe('cache inode table: clean record cache', () => {
     dir = tempDir();
     store = MetadataStore.open(dir);
     inodes = new InodeTable(store, 4);
+    inodes.cacheCommitted();
     deps = { store, inodes, clock: systemClock() };
     await store.transact(() => {
       for (let ino = 10; ino < 16; ino++) store.inodes.putSync(ino, newInodeRecord(ino, { type: 'file', mode: 0o644, uid: 1, gid: 1 }, { sec: 1, nsec: 0 }));
@@ -63,6 +64,15 @@ describe('cache inode table: clean record cache', () => {
     inodes.get(13);
     inodes.update(13, (r) => (r.size = 4096));
     assert.equal(inodes.get(13)?.size, 4096);
+  });
+
+  it('[cache] nothing is remembered before cacheCommitted() (recovery writes LMDB directly)', async () => {
+    const fresh = new InodeTable(store, 4);
+    assert.equal(fresh.get(14)?.mode, 0o644);
+    await store.transact(() => store.inodes.putSync(14, { ...store.inodes.get(14)!, mode: 0o600 }));
+    assert.equal(fresh.get(14)?.mode, 0o600);
+    fresh.cacheCommitted();
+    assert.equal(fresh.get(14)?.mode, 0o600);
   });
 
   it('[cache] stays within its bound and still answers for evicted records', () => {

@@ -35,8 +35,12 @@ export function chargedBytes(rec: InodeRecord | null | undefined): number {
   return rec && rec.type === 'file' ? rec.used : 0;
 }
 
-/** Committed records kept in memory; ~300 bytes each. */
-export const CLEAN_RECORDS = 32768;
+/**
+ * Committed records kept in memory, per file system (~350 bytes each, so ~3 MiB): one node
+ * plugin serves an export per staged volume, so this is per volume. Enough for a 2,000-entry
+ * READDIRPLUS and the LOOKUP/GETATTR bursts that follow it.
+ */
+export const CLEAN_RECORDS = 8192;
 
 export class InodeTable {
   private readonly hot = new Map<number, HotEntry>();
@@ -48,11 +52,23 @@ export class InodeTable {
   private readonly clean = new Map<number, InodeRecord>();
   /** Bytes charged by all regular files as they are in memory now. */
   memoryUsed = 0;
+  /** Off until cacheCommitted(): recovery writes records straight to LMDB before that. */
+  private caching = false;
 
   constructor(
     readonly store: MetadataStore,
     private readonly maxClean = CLEAN_RECORDS,
   ) {}
+
+  /**
+   * From now on every change to a record goes through this table, so committed records may be
+   * kept in memory. Called once the file system is open (after crash recovery, which repairs
+   * records in LMDB directly); anything remembered before is dropped.
+   */
+  cacheCommitted(): void {
+    this.clean.clear();
+    this.caching = true;
+  }
 
   get(ino: number): InodeRecord | undefined {
     const e = this.hot.get(ino);
@@ -63,7 +79,7 @@ export class InodeTable {
   /** Reads LMDB and remembers the record (outside `hot`, LMDB is the newest state). */
   private committed(ino: number): InodeRecord | undefined {
     const rec = this.store.inodes.get(ino);
-    if (rec === undefined || this.maxClean === 0 || this.inWriteTransaction()) return rec;
+    if (rec === undefined || !this.caching || this.maxClean === 0 || this.inWriteTransaction()) return rec;
     if (this.clean.size >= this.maxClean) {
       const oldest = this.clean.keys().next();
       if (oldest.done !== true) this.clean.delete(oldest.value);
