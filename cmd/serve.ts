@@ -4,6 +4,8 @@
 import path from 'node:path';
 import { logger } from '../pkg/log/logger';
 import { startStatusServer, type StatusServer } from '../pkg/metrics/status-server';
+import { openCacheFileSystem } from '../pkg/cache';
+import type { ExportOptions } from '../pkg/nfs/exports';
 import { NfsServer } from '../pkg/nfs/server';
 import type { LinkedExport } from '../pkg/reconcile';
 import { parseBytes, parseDuration, parseId, parseListen } from './flags';
@@ -25,6 +27,8 @@ const HELP = `usage: s3files serve [flags]
 
   --bucket B             link the exports to S3 bucket B (default: an embedded object store
                          in CACHE_DIR/objects)
+  --local                link to nothing: plain NFS exports of local file systems under
+                         CACHE_DIR/local (nothing is uploaded; the S3 flags do not apply)
   --prefix P             key prefix in the bucket; with several exports each gets P/NAME/
   --endpoint URL         S3-compatible endpoint (default: AWS S3)
   --region R             region (default: AWS_REGION, else us-east-1)
@@ -59,6 +63,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'anon-uid': { type: 'string', default: '65534' },
       'anon-gid': { type: 'string', default: '65534' },
       bucket: { type: 'string' },
+      local: { type: 'boolean', default: false },
       prefix: { type: 'string', default: '' },
       endpoint: { type: 'string' },
       region: { type: 'string' },
@@ -100,8 +105,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
     anonGid: parseId(values['anon-gid'], '--anon-gid'),
   };
 
-  const opened = await openStore(cacheDir, settings);
+  if (values.local && values.bucket) throw new Error('--local and --bucket exclude each other');
   const server = await NfsServer.create({ stateDir: cacheDir, logger: logger('nfs') });
+  if (values.local) {
+    const statusAt = values['status-listen'] ? parseListen(values['status-listen']) : undefined;
+    return serveLocal(server, cacheDir, names, { ...exportOptions, capacityBytes: settings.capacityBytes }, { host, port }, statusAt);
+  }
+
+  const opened = await openStore(cacheDir, settings);
   const exports = new Map<string, LinkedExport>();
   const unregister: Array<() => void> = [];
   for (const name of names) {
@@ -130,6 +141,33 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await server.close();
   for (const off of unregister) off();
   opened.close();
+  log.info('stopped');
+  return 0;
+}
+
+/**
+ * `--local`: the NFS server and its cache file system alone, the way issue 2 built and
+ * benchmarks them. The caches live apart from linked ones (CACHE_DIR/local/NAME), so a cache
+ * that was linked is never opened unlinked and its changes never miss the upload queue.
+ */
+type Address = { host: string; port: number };
+
+async function serveLocal(server: NfsServer, cacheDir: string, names: string[], options: ExportOptions & { capacityBytes?: number }, listen: Address, statusAt?: Address): Promise<number> {
+  const log = logger('serve');
+  for (const name of names) {
+    const fs = await openCacheFileSystem({ dir: path.join(cacheDir, 'local', name.replace(/\//g, '_')), capacityBytes: options.capacityBytes, logger: logger('cache') });
+    server.addExport(name, fs, options);
+  }
+  // /metrics (NFS calls) and /status; no file is ever "in the bucket" here.
+  const status = statusAt
+    ? await startStatusServer(statusAt.host, statusAt.port, { status: () => ({ exports: Object.fromEntries(names.map((n) => [n, { local: true }])) }), fileStatus: async () => undefined })
+    : undefined;
+  const address = await server.listen(listen.host, listen.port);
+  log.info('serving', { local: true, address: address.address, port: address.port, exports: names, cacheDir });
+  await waitForSignal();
+  log.info('shutting down');
+  await status?.close();
+  await server.close();
   log.info('stopped');
   return 0;
 }

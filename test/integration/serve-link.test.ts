@@ -1,6 +1,6 @@
-// `s3files serve` linked to a bucket, through an independent NFS client (libnfs-utils): with no
-// bucket (the embedded FolderStore under <cache-dir>/objects, the README's main job), and with
-// --bucket on a real Ceph RGW (credentials from AWS_* variables, never logged). The status
+// `s3files serve` through an independent NFS client (libnfs-utils): with no bucket (the
+// embedded FolderStore under <cache-dir>/objects, the README's main job), with --local (linked
+// to nothing), and with --bucket on a real Ceph RGW (credentials from AWS_* variables, never logged). The status
 // endpoint (/status, /status/file, /metrics) and `s3files status` are checked on the way.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -102,6 +102,28 @@ describe('integration: serve linked to a bucket', function () {
     const obj = await store.getBuffer('in.bin');
     assert.equal(obj.data.length, 3 * 1024 * 1024 + 7);
     assert.equal(Number(obj.info.metadata.mode) & 0o170000, 0o100000, JSON.stringify(obj.info.metadata));
+  });
+
+  it('--local: a plain NFS export under <cache-dir>/local, kept across a restart, no object store at all', async () => {
+    const payload = randomBytes(1024 * 1024 + 3);
+    fs.writeFileSync(path.join(tmp, 'in.bin'), payload);
+    let r = await startServe(tmp, ['--local']);
+    try {
+      await nfsCp(path.join(tmp, 'in.bin'), r.url('in.bin'));
+      const st = (await (await fetch(`${r.statusUrl}/status`)).json()) as { exports: Record<string, unknown> };
+      assert.deepEqual(st.exports, { data: { local: true } });
+    } finally {
+      await r.server.stop();
+    }
+    assert.equal(fs.existsSync(path.join(tmp, 'cache', 'objects')), false, 'no embedded object store was made');
+    assert.ok(fs.existsSync(path.join(tmp, 'cache', 'local', 'data')));
+    r = await startServe(tmp, ['--local']);
+    try {
+      assert.equal(md5(await nfsCat(r.url('in.bin'))), md5(payload));
+    } finally {
+      await r.server.stop();
+    }
+    await assert.rejects(execFileP(process.execPath, [S3FILES_BIN, 'serve', '--local', '--bucket', 'b', '--cache-dir', path.join(tmp, 'x')]), /--local and --bucket exclude each other/);
   });
 
   (skipS3() ? describe.skip : describe)('with --bucket on Ceph RGW', () => {
