@@ -40,6 +40,7 @@ import path from 'node:path';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import { CheckpointFile, currentBootId, restoreMetaPages } from './wal-checkpoint';
 import { WalEngine } from './wal-engine';
+import { FsError } from '../vfs';
 import type { InodeRecord } from './inode';
 import type { BlockMapRecord, RemoteState, Tombstone } from './remote-state';
 
@@ -62,6 +63,12 @@ export interface MetadataStoreOptions {
   walSegmentBytes?: number;
   /** Least time between background checkpoints (default 20 ms; env S3FILES_WAL_CHECKPOINT_MS). */
   checkpointIntervalMs?: number;
+  /**
+   * Log + checkpoints (true) or a synced LMDB commit per transaction (false). Default: the log,
+   * unless the database's file system is smaller than 1 GiB (env S3FILES_METADATA_WAL=1/0).
+   * A directory that has a log keeps it (its recovery needs it).
+   */
+  wal?: boolean;
   logger?: Logger;
 }
 
@@ -80,12 +87,13 @@ export class MetadataStore {
   readonly blocks: Database<BlockMapRecord, number>;
   readonly settings: Database<string, string>;
 
-  private readonly wal: WalEngine;
+  /** Undefined: synced commits (see useWal). */
+  private readonly wal?: WalEngine;
 
   private constructor(
     private readonly env: RootDatabase,
     metaDir: string,
-    options: MetadataStoreOptions,
+    options: MetadataStoreOptions & { wal: boolean },
   ) {
     this.inodes = env.openDB<InodeRecord, number>('inodes', {});
     this.dirents = env.openDB<DirentValue, [number, string]>('dirents', {});
@@ -104,6 +112,7 @@ export class MetadataStore {
     const dbs = [this.inodes, this.dirents, this.cookies, this.counters, this.dirty, this.orphans, this.links];
     const linked = [this.remote, this.rkeys, this.pending, this.tombstones, this.blocks, this.settings];
     const all = [...dbs, ...linked] as unknown as Array<Database<unknown, Key>>;
+    if (!options.wal) return;
     const log = options.logger ?? makeLogger('cache-metadata');
     const fromEnv = Number(process.env.S3FILES_WAL_CHECKPOINT_MS);
     this.wal = WalEngine.startSync(env, all, this.counters as unknown as Database<unknown, Key>, metaDir, {
@@ -121,25 +130,30 @@ export class MetadataStore {
   static open(dir: string, options: MetadataStoreOptions = {}): MetadataStore {
     const metaDir = path.join(dir, 'meta');
     const bootId = options.bootId ?? currentBootId();
-    const cp = CheckpointFile.peekSync(path.join(metaDir, 'wal', 'checkpoint'));
-    const dataFile = path.join(metaDir, 'data.mdb');
-    // Another boot wrote the last checkpoint: a power cut may have left data.mdb with meta pages
-    // that point at pages which never reached the disk. An empty boot id means unknown.
-    if (cp && (cp.bootId !== bootId || bootId === '') && fs.existsSync(dataFile)) {
-      restoreMetaPages(dataFile, cp);
-      (options.logger ?? makeLogger('cache-metadata')).info('metadata database returned to its last checkpoint after a restart', { seq: cp.seq });
+    const wal = useWal(metaDir, options.wal);
+    if (wal) {
+      const cp = CheckpointFile.peekSync(path.join(metaDir, 'wal', 'checkpoint'));
+      const dataFile = path.join(metaDir, 'data.mdb');
+      // Another boot wrote the last checkpoint: a power cut may have left data.mdb with meta
+      // pages that point at pages which never reached the disk. An empty boot id means unknown.
+      if (cp && (cp.bootId !== bootId || bootId === '') && fs.existsSync(dataFile)) {
+        restoreMetaPages(dataFile, cp);
+        (options.logger ?? makeLogger('cache-metadata')).info('metadata database returned to its last checkpoint after a restart', { seq: cp.seq });
+      }
     }
     const env = open(metaDir, {
-      // Durability comes from the log and the checkpoints (see above).
-      noSync: true,
+      // With the log, durability comes from the log and the checkpoints (see above); without,
+      // each commit is synced (and so need not be pinned against page reuse).
+      noSync: wal,
       overlappingSync: false,
+      eventTurnBatching: false,
       maxDbs: 16,
       // Records are small and read far more often than written; LMDB's own page cache (the
       // OS page cache through mmap) is enough, no object cache on top.
       noMemInit: true,
     });
     try {
-      return new MetadataStore(env, metaDir, { ...options, bootId });
+      return new MetadataStore(env, metaDir, { ...options, bootId, wal });
     } catch (err) {
       void env.close();
       throw err;
@@ -152,12 +166,20 @@ export class MetadataStore {
    * and the promise rejects with the thrown error.
    */
   transact<T>(fn: () => T): Promise<T> {
-    return this.wal.transact(fn);
+    if (this.wal) return this.wal.transact(fn);
+    // Synced: the outer async transaction joins lmdb's group commit on its writer thread, the
+    // nested transactionSync is a child transaction that rolls back alone if fn throws.
+    return this.env.transaction(() => this.env.transactionSync(fn)).catch(syncedCommitFailure);
+  }
+
+  /** Whether changes go through the redo log (false: a synced commit each). */
+  get logged(): boolean {
+    return this.wal !== undefined;
   }
 
   /** Makes LMDB's file durable now and records it as the checkpoint (tests, benchmarks). */
-  checkpoint(): Promise<void> {
-    return this.wal.checkpoint();
+  async checkpoint(): Promise<void> {
+    await this.wal?.checkpoint();
   }
 
   counter(name: CounterName): number {
@@ -180,7 +202,42 @@ export class MetadataStore {
   }
 
   async close(): Promise<void> {
-    await this.wal.close();
+    await this.wal?.close();
     await this.env.close();
   }
+}
+
+/**
+ * The log's checkpoints pin a snapshot, so LMDB's file grows by the pages written between two
+ * checkpoints (measured: 3,000 mkdirs left a 4.5 MB file instead of 1.4 MB). On a small file
+ * system that slack can be what file data or the metadata reserve needs (the 8 MiB disk-full
+ * test ran out), so small ones keep synced commits. A directory with a log keeps using it.
+ */
+function useWal(metaDir: string, explicit: boolean | undefined): boolean {
+  if (fs.existsSync(path.join(metaDir, 'wal', 'checkpoint'))) return true;
+  if (explicit !== undefined) return explicit;
+  const env = process.env.S3FILES_METADATA_WAL;
+  if (env === '1' || env === '0') return env === '1';
+  fs.mkdirSync(metaDir, { recursive: true });
+  const st = fs.statfsSync(metaDir);
+  return st.blocks * st.bsize >= 1024 * 1024 * 1024;
+}
+
+const ERRNO_CODES: Record<number, 'ENOSPC' | 'EDQUOT' | 'EIO'> = { 28: 'ENOSPC', 122: 'EDQUOT', 5: 'EIO' };
+
+/**
+ * lmdb-js rejects a failed async commit with "Commit failed" and the real cause (with a numeric
+ * errno) in a second promise, `commitError`, which must also be handled. Errors thrown by the
+ * operation's own code (FsError) pass through.
+ */
+async function syncedCommitFailure(err: unknown): Promise<never> {
+  const pending = (err as { commitError?: Promise<unknown> } | undefined)?.commitError;
+  if (!pending || typeof pending.then !== 'function') throw err;
+  const cause = await pending.then(
+    () => err,
+    (e: unknown) => e,
+  );
+  const errno = (cause as { code?: unknown } | undefined)?.code;
+  const code = typeof errno === 'number' ? (ERRNO_CODES[errno] ?? 'EIO') : 'EIO';
+  throw new FsError(code, 'metadata commit failed', { cause });
 }

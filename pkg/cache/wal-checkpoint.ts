@@ -119,13 +119,10 @@ export class CheckpointFile {
     fs.fdatasyncSync(this.fd);
   }
 
+  /** The slot goes into the page cache at once (overwrite, no allocation); one async sync. */
   async write(cp: Checkpoint): Promise<void> {
-    const slot = encodeSlot(this.slotBytes, cp);
-    await new Promise<void>((resolve, reject) =>
-      fs.write(this.fd, slot, 0, slot.length, (cp.counter & 1) * this.slotBytes, (err) =>
-        err ? reject(err) : fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve())),
-      ),
-    );
+    writeSlot(this.fd, this.slotBytes, cp);
+    await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve())));
   }
 
   close(): void {

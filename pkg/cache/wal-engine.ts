@@ -77,6 +77,13 @@ export class WalEngine {
   private checkpointing?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private lastCheckpointAt = 0;
+  private urgent = false;
+  private timerUrgent = false;
+  /** Counter of the checkpoint whose snapshot `pin` holds (the one recovery would use). */
+  private inForce = 0;
+  private sizeAtCheckpoint = 0;
+  /** LMDB file growth allowed between checkpoints: 1/1024 of its file system, 64 KiB to 8 MiB. */
+  private readonly growthBudget: number;
   private failure?: unknown;
   private log!: WalLog;
   private readonly psize: number;
@@ -90,7 +97,7 @@ export class WalEngine {
     private readonly env: RootDatabase,
     dbs: AnyDb[],
     counters: AnyDb,
-    metaDir: string,
+    private readonly metaDir: string,
     private readonly options: WalOptions,
   ) {
     // walSeq is the log's own bookkeeping, written outside the recording (its value is implied
@@ -101,6 +108,8 @@ export class WalEngine {
     this.psize = (env.getStats() as { pageSize: number }).pageSize;
     this.dataFd = fs.openSync(path.join(metaDir, 'data.mdb'), 'r+');
     fs.mkdirSync(path.join(metaDir, 'wal'), { recursive: true });
+    const st = fs.statfsSync(metaDir);
+    this.growthBudget = Math.min(8 << 20, Math.max(64 << 10, Math.floor((st.blocks * st.bsize) / 1024)));
     this.ckpt = CheckpointFile.openSync(path.join(metaDir, 'wal', 'checkpoint'), this.psize);
     this.pool = SegmentPool.openSync(path.join(metaDir, 'wal'), options.segmentBytes ?? 1024 * 1024);
   }
@@ -236,7 +245,7 @@ export class WalEngine {
       });
     } catch (err) {
       // The commit failed (a full disk, ...): nothing of the batch happened, nothing is logged.
-      for (const [q] of done) q.reject(commitFailure(err));
+      for (const [q] of done) q.reject(commitFailure(err, this.metaDir));
       return;
     }
     if (ops.length === 0) {
@@ -264,7 +273,15 @@ export class WalEngine {
         this.requestCheckpoint(true);
       },
     );
-    this.requestCheckpoint(this.log.starved);
+    if (this.growth() > this.growthBudget) {
+      try {
+        this.checkpointSync();
+      } catch (err) {
+        this.fail(err);
+      }
+    } else {
+      this.requestCheckpoint(this.log.starved);
+    }
   }
 
   private enqueueAck(b: Batch): void {
@@ -279,16 +296,35 @@ export class WalEngine {
     }
   }
 
+  /**
+   * Schedules a background checkpoint: at once if `urgent` (a batch waits for one, or LMDB's
+   * file grew past its budget), else once the interval since the last one has passed.
+   */
   private requestCheckpoint(urgent: boolean): void {
     if (this.failure !== undefined) return;
-    if (this.checkpointing || (this.timer && !urgent)) return;
+    if (urgent) this.urgent = true;
+    if (this.checkpointing) return; // its end looks again
+    // A pending timer is only ever brought forward, never pushed back (requests can come faster
+    // than a timer fires).
+    if (this.timer && (this.timerUrgent || !this.urgent)) return;
     clearTimeout(this.timer);
-    const wait = urgent ? 0 : Math.max(0, (this.options.checkpointIntervalMs ?? 20) - (Date.now() - this.lastCheckpointAt));
+    this.timerUrgent = this.urgent;
+    const wait = this.urgent ? 0 : Math.max(0, (this.options.checkpointIntervalMs ?? 20) - (Date.now() - this.lastCheckpointAt));
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.urgent = false;
       void this.runCheckpoint(false);
     }, wait);
     this.timer.unref();
+  }
+
+  /**
+   * While a checkpoint's snapshot is pinned, pages freed since cannot be reused and LMDB's file
+   * grows by the pages the transactions copy (~50 KiB per small transaction). Past the budget, a
+   * checkpoint is due now rather than at the interval.
+   */
+  private growth(): number {
+    return fs.fstatSync(this.dataFd).size - this.sizeAtCheckpoint;
   }
 
   /**
@@ -304,6 +340,7 @@ export class WalEngine {
     let metas: Buffer;
     try {
       metas = readMetaPages(this.dataFd, this.psize);
+      this.sizeAtCheckpoint = fs.fstatSync(this.dataFd).size;
     } catch (err) {
       pin.done();
       this.fail(err);
@@ -313,7 +350,7 @@ export class WalEngine {
     this.checkpointing = fdatasync(this.dataFd)
       .then(() => this.ckpt.write(cp))
       .then(
-        () => this.checkpointDone(pin, seq),
+        () => this.checkpointDone(pin, seq, cp.counter),
         (err: unknown) => {
           pin.done();
           this.fail(err);
@@ -323,20 +360,48 @@ export class WalEngine {
         this.checkpointing = undefined;
         this.lastCheckpointAt = Date.now();
         // Writes went on meanwhile, or a record is waiting for a checkpoint to be acknowledged.
-        if (this.committedSeq !== this.durableSeq) this.requestCheckpoint(this.acks.some((b) => b.viaCheckpoint));
+        if (this.urgent || this.acks.some((b) => b.viaCheckpoint)) {
+          this.urgent = false;
+          void this.runCheckpoint(false);
+        } else if (this.committedSeq !== this.durableSeq) {
+          this.requestCheckpoint(false);
+        }
       });
     return this.checkpointing;
   }
 
+  /**
+   * The same, blocking: at start-up, and when LMDB's file outgrew its budget (a small disk, or
+   * writes faster than background checkpoints): the growth must stop now, not after more
+   * transactions. On the main thread between transactions, so nothing interleaves.
+   */
   private checkpointSync(): void {
     const pin = this.env.useReadTransaction();
-    const metas = readMetaPages(this.dataFd, this.psize);
-    fs.fdatasyncSync(this.dataFd);
-    this.ckpt.writeSync({ counter: ++this.counter, seq: this.committedSeq, bootId: this.options.bootId, psize: this.psize, metas });
-    this.checkpointDone(pin, this.committedSeq);
+    const seq = this.committedSeq;
+    const counter = ++this.counter;
+    try {
+      const metas = readMetaPages(this.dataFd, this.psize);
+      this.sizeAtCheckpoint = fs.fstatSync(this.dataFd).size;
+      fs.fdatasyncSync(this.dataFd);
+      this.ckpt.writeSync({ counter, seq, bootId: this.options.bootId, psize: this.psize, metas });
+    } catch (err) {
+      pin.done();
+      throw err;
+    }
+    this.checkpointDone(pin, seq, counter);
   }
 
-  private checkpointDone(pin: Transaction, seq: number): void {
+  /**
+   * A checkpoint is on disk: its pin replaces the one of the checkpoint it supersedes. One that
+   * finished after a newer one (a background checkpoint overtaken by a blocking one) is not the
+   * one recovery would use (the higher counter wins), so it only lets go of its own pin.
+   */
+  private checkpointDone(pin: Transaction, seq: number, counter: number): void {
+    if (counter < this.inForce) {
+      pin.done();
+      return;
+    }
+    this.inForce = counter;
     this.pin?.done();
     this.pin = pin;
     this.durableSeq = Math.max(this.durableSeq, seq);
@@ -360,12 +425,29 @@ export class WalEngine {
 
 const ERRNO_CODES: Record<number, 'ENOSPC' | 'EDQUOT' | 'EIO'> = { 28: 'ENOSPC', 122: 'EDQUOT', 5: 'EIO' };
 
-/** lmdb-js throws a failed commit with the errno (or an LMDB code) as a number in `code`. */
-function commitFailure(err: unknown): FsError {
+/**
+ * lmdb-js throws a failed commit with the errno (or an LMDB code) as a number in `code`. LMDB
+ * turns a short write into EIO (mdb_page_flush), which is what a disk that fills up half-way
+ * through a commit gives: with no room left on the database's file system, that is ENOSPC.
+ */
+function commitFailure(err: unknown, dir: string): FsError {
   if (err instanceof FsError) return err;
   const errno = (err as { code?: unknown } | undefined)?.code;
-  const code = typeof errno === 'number' ? (ERRNO_CODES[errno] ?? 'EIO') : 'EIO';
+  let code = typeof errno === 'number' ? (ERRNO_CODES[errno] ?? 'EIO') : 'EIO';
+  if (code === 'EIO' && freeBytes(dir) < SHORT_WRITE_ROOM) code = 'ENOSPC';
   return new FsError(code, 'metadata commit failed', { cause: err });
+}
+
+/** Less room than this after a failed commit means the commit ran out of space. */
+const SHORT_WRITE_ROOM = 1024 * 1024;
+
+function freeBytes(dir: string): number {
+  try {
+    const st = fs.statfsSync(dir);
+    return st.bavail * st.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 function fdatasync(fd: number): Promise<void> {

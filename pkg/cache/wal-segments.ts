@@ -117,7 +117,7 @@ export class SegmentPool {
    * the log then lives with the segments it has, freed by checkpoints.
    */
   addInBackground(onError: (err: unknown) => void): void {
-    if (this.creating) return;
+    if (this.creating || !this.roomForAnother()) return;
     const file = this.nextFile();
     this.creating = (async () => {
       const h = await fs.promises.open(file, 'wx+');
@@ -143,6 +143,19 @@ export class SegmentPool {
       .finally(() => {
         this.creating = undefined;
       });
+  }
+
+  /**
+   * The log never takes the last 5 % of its disk (nor less than 16 segments' worth): a spare
+   * segment is a convenience, the space may be what file data and LMDB need.
+   */
+  private roomForAnother(): boolean {
+    try {
+      const st = fs.statfsSync(this.dir);
+      return st.bavail * st.bsize > Math.max(16 * this.segmentBytes, 0.05 * st.blocks * st.bsize) + this.segmentBytes;
+    } catch {
+      return false;
+    }
   }
 
   async close(): Promise<void> {
