@@ -384,6 +384,7 @@ export class WalEngine {
       this.sizeAtCheckpoint = fs.fstatSync(this.dataFd).size;
       fs.fdatasyncSync(this.dataFd);
       this.ckpt.writeSync({ counter, seq, bootId: this.options.bootId, psize: this.psize, metas });
+      this.lastCheckpointAt = Date.now();
     } catch (err) {
       pin.done();
       throw err;
