@@ -15,25 +15,33 @@
 //   blocks      ino   → BlockMapRecord  blocks present locally / written since the upload
 //   settings    name  → string        linkId
 //
-// Durability (issue 2: metadata operations at concurrency 1 were bound by LMDB's fsyncs).
-// Every mutation is durable before transact() resolves - after a kill -9 and after a power cut
-// (RFC 1813 wants metadata on stable storage before the reply; DESIGN.md decision 5) - and it
-// now costs one log fdatasync instead of an LMDB commit's two flushes:
-//   - LMDB runs with noSync: a transaction commits on the main thread into the page cache and is
-//     visible at once (wal-engine.ts batches all transact() calls of one event-loop turn into
-//     one write transaction, each fn a child transaction that rolls back alone if it throws).
-//   - Its writes are logged: a redo record per commit, appended after the commit succeeded and
-//     fdatasynced with group commit (wal-log.ts, wal-format.ts, wal-segments.ts).
-//   - Frequent background checkpoints (wal-checkpoint.ts) pin a snapshot, fdatasync data.mdb and
-//     keep a copy of its meta pages; after a reboot the file is returned to the last checkpoint
-//     and the log replayed (wal-recovery.ts). A kill -9 loses nothing: the page cache survives.
-// Why not lmdb-js's overlappingSync: its commit promise resolves only after the fsync (the sync
-// runs inside mdb_txn_commit before TXN_COMMITTED is set; the writer lock is handed on only after
-// the previous sync), measured at the same ~1 ms per operation as a synced commit.
-// Measured with bench/cache-metadata-sync.ts (one get and two puts per operation, awaited until
-// durable; ops/s at 1 / 4 / 32 / 128 in flight; 2 shared cores, runs vary by ±30%):
-//   transaction(() => transactionSync(fn)), synced commit (before)      see README (table)
-//   MetadataStore.transact: noSync + log + checkpoints (now)            see README (table)
+// Durability. Every mutation is durable before transact() resolves - after a kill -9 and after a
+// power cut (RFC 1813 wants metadata on stable storage before the reply; DESIGN.md decision 5).
+// Two ways, chosen at open (useWal below):
+// 1. Synced commits (default): `env.transaction(() => env.transactionSync(fn))`, overlappingSync
+//    and eventTurnBatching off. The outer async transaction joins lmdb's group commit (one
+//    fdatasync on its writer thread for every operation queued meanwhile); the nested
+//    transactionSync is a child transaction, so an FsError thrown half-way rolls back that
+//    operation alone. eventTurnBatching is off: with it on, a failed commit (ENOSPC) also
+//    rejects a promise lmdb-js never hands out, an unhandled rejection (verified on a full tmpfs).
+// 2. Redo log (S3FILES_METADATA_WAL=1 or { wal: true }): LMDB with noSync; all transact() calls
+//    of one event-loop turn run as one write transaction on the main thread (each fn a child
+//    transaction), the writes are recorded and appended as one log record after the commit
+//    succeeded, fdatasynced with group commit (wal-engine.ts, wal-log.ts, wal-format.ts,
+//    wal-segments.ts). Background checkpoints (wal-checkpoint.ts) pin a snapshot, fdatasync
+//    data.mdb and keep its meta pages; after a reboot the file returns to the last checkpoint
+//    and the log is replayed (wal-recovery.ts). One log flush per group instead of LMDB's two.
+// Not overlappingSync: its commit promise resolves only after the fsync (mdb_txn_commit syncs
+// before lmdb-js sets TXN_COMMITTED, and the writer lock passes on only after the previous sync);
+// measured at the same latency as a synced commit.
+// bench/cache-metadata-sync.ts, MetadataStore rows (one get and two puts per transaction,
+// awaited; ops/s at 1 / 4 / 32 / 128 in flight; medians of 3 runs, 2 shared cores, ±30%):
+//   synced commits                     2,070 / 7,240 / 26,800 / 59,500
+//   redo log, sync on the thread pool  2,510 / 9,600 / 37,700 / 66,300
+//   redo log, sync on the main thread  2,880 / 10,450 / 46,100 / 74,300 (2 runs)
+// cache-fs-bench through the file system (synced / log): create at 1 in flight ~1,450 / ~1,650,
+// create at 32 ~15,700 / ~16,500, but remove at 32 ~14,700 / ~4,400 (main-thread sync: ~1,900),
+// file-sync writes at 16 ~9,000 / ~6,800. Hence the log stays opt-in (useWal).
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,9 +72,8 @@ export interface MetadataStoreOptions {
   /** Least time between background checkpoints (default 20 ms; env S3FILES_WAL_CHECKPOINT_MS). */
   checkpointIntervalMs?: number;
   /**
-   * Log + checkpoints (true) or a synced LMDB commit per transaction (false). Default: the log,
-   * unless the database's file system is smaller than 1 GiB (env S3FILES_METADATA_WAL=1/0).
-   * A directory that has a log keeps it (its recovery needs it).
+   * Log + checkpoints (true) or a synced LMDB commit per transaction (false, the default; env
+   * S3FILES_METADATA_WAL=1 turns the log on). A directory that has a log keeps it.
    */
   wal?: boolean;
   logger?: Logger;
@@ -208,19 +215,17 @@ export class MetadataStore {
 }
 
 /**
- * The log's checkpoints pin a snapshot, so LMDB's file grows by the pages written between two
- * checkpoints (measured: 3,000 mkdirs left a 4.5 MB file instead of 1.4 MB). On a small file
- * system that slack can be what file data or the metadata reserve needs (the 8 MiB disk-full
- * test ran out), so small ones keep synced commits. A directory with a log keeps using it.
+ * Whether to open with the redo log. Off unless asked for (option, or S3FILES_METADATA_WAL=1):
+ * on this machine it did not pay for itself (see the header's table: ~1.2-1.4x at concurrency 1
+ * in the micro-benchmark, but 32 concurrent REMOVEs through the file system fell from ~14,000 to
+ * ~4,400/s), and its checkpoints pin a snapshot, so LMDB's file grows by the pages written
+ * between two checkpoints (3,000 mkdirs: 4.5 MB instead of 1.4 MB; too much for the 8 MiB
+ * disk-full test's reserve). A directory that has a log keeps it: its recovery needs it.
  */
 function useWal(metaDir: string, explicit: boolean | undefined): boolean {
   if (fs.existsSync(path.join(metaDir, 'wal', 'checkpoint'))) return true;
   if (explicit !== undefined) return explicit;
-  const env = process.env.S3FILES_METADATA_WAL;
-  if (env === '1' || env === '0') return env === '1';
-  fs.mkdirSync(metaDir, { recursive: true });
-  const st = fs.statfsSync(metaDir);
-  return st.blocks * st.bsize >= 1024 * 1024 * 1024;
+  return process.env.S3FILES_METADATA_WAL === '1';
 }
 
 const ERRNO_CODES: Record<number, 'ENOSPC' | 'EDQUOT' | 'EIO'> = { 28: 'ENOSPC', 122: 'EDQUOT', 5: 'EIO' };

@@ -21,10 +21,10 @@
 // transaction (wal-recovery.ts), a checkpoint is taken and the old segments are invalidated.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Packr } from 'msgpackr';
 import type { Database, Key, RootDatabase, Transaction } from 'lmdb';
 import { CheckpointFile, readMetaPages } from './wal-checkpoint';
 import { WalLog } from './wal-log';
+import { commitFailure, OpRecorder } from './wal-ops';
 import { planReplay } from './wal-recovery';
 import { SegmentPool } from './wal-segments';
 import type { Logger } from '../log/logger';
@@ -55,17 +55,10 @@ interface Batch {
 }
 
 type AnyDb = Database<unknown, Key>;
-interface RawDb {
-  put(key: unknown, value: unknown): void;
-  remove(key: unknown): void;
-}
 
-// Plain msgpack (no shared record structures): a record must decode in any later process.
-const packr = new Packr({ useRecords: false });
 
 export class WalEngine {
-  private readonly raw: RawDb[] = [];
-  private recording?: Buffer[];
+  private readonly ops = new OpRecorder();
   private queue: Queued[] = [];
   private scheduled = false;
   private readonly acks: Batch[] = [];
@@ -104,7 +97,7 @@ export class WalEngine {
     // by each record's seq): keep the unrecorded putSync before the databases are taken over.
     const put = counters.putSync.bind(counters);
     this.putCounter = (name, value) => void put(name, value);
-    dbs.forEach((db, i) => this.instrument(db, i));
+    dbs.forEach((db, i) => this.ops.instrument(db, i));
     this.psize = (env.getStats() as { pageSize: number }).pageSize;
     this.dataFd = fs.openSync(path.join(metaDir, 'data.mdb'), 'r+');
     fs.mkdirSync(path.join(metaDir, 'wal'), { recursive: true });
@@ -130,7 +123,7 @@ export class WalEngine {
     if (plan.records.length > 0) {
       const last = plan.records[plan.records.length - 1]!.seq;
       env.transactionSync(() => {
-        for (const r of plan.records) e.apply(r.payload);
+        for (const r of plan.records) e.ops.apply(r.payload);
         e.putCounter('walSeq', last);
       });
       e.committedSeq = last;
@@ -178,43 +171,6 @@ export class WalEngine {
     fs.closeSync(this.dataFd);
   }
 
-  private instrument(db: AnyDb, index: number): void {
-    const put = db.putSync.bind(db) as (k: unknown, v: unknown) => boolean;
-    const remove = db.removeSync.bind(db) as (k: unknown) => boolean;
-    this.raw[index] = { put: (k, v) => void put(k, v), remove: (k) => void remove(k) };
-    const self = this;
-    Object.assign(db, {
-      putSync(key: unknown, value: unknown, ...rest: unknown[]): boolean {
-        const ops = self.recorder(rest);
-        const r = put(key, value);
-        ops.push(packr.pack([index, key, value]));
-        return r;
-      },
-      removeSync(key: unknown, ...rest: unknown[]): boolean {
-        const ops = self.recorder(rest);
-        const r = remove(key);
-        ops.push(packr.pack([index, key]));
-        return r;
-      },
-    });
-  }
-
-  /** Where the current write is recorded; refuses writes that would escape the log. */
-  private recorder(rest: unknown[]): Buffer[] {
-    if (!this.recording) throw new Error('metadata write outside MetadataStore.transact()');
-    if (rest.length > 0 && rest[0] !== undefined) throw new Error('metadata writes take no options (the log could not replay them)');
-    return this.recording;
-  }
-
-  private apply(payload: Buffer): void {
-    for (const op of packr.unpackMultiple(payload) as Array<[number, unknown, unknown?]>) {
-      const db = this.raw[op[0]];
-      if (!db) throw new Error(`metadata log names database ${op[0]}, which does not exist`);
-      if (op.length === 3) db.put(op[1], op[2]);
-      else db.remove(op[1]);
-    }
-  }
-
   private runBatch(): void {
     this.scheduled = false;
     const queued = this.queue;
@@ -226,7 +182,7 @@ export class WalEngine {
       this.env.transactionSync(() => {
         for (const q of queued) {
           const mine: Buffer[] = [];
-          this.recording = mine;
+          this.ops.recording = mine;
           try {
             // A child transaction: if fn throws, its writes are rolled back and its records dropped.
             const r = this.env.transactionSync(q.fn);
@@ -235,7 +191,7 @@ export class WalEngine {
           } catch (err) {
             q.reject(err);
           } finally {
-            this.recording = undefined;
+            this.ops.recording = undefined;
           }
         }
         if (ops.length > 0) {
@@ -421,33 +377,6 @@ export class WalEngine {
 
   private failed(): FsError {
     return new FsError('EIO', 'metadata database cannot be made durable', { cause: this.failure });
-  }
-}
-
-const ERRNO_CODES: Record<number, 'ENOSPC' | 'EDQUOT' | 'EIO'> = { 28: 'ENOSPC', 122: 'EDQUOT', 5: 'EIO' };
-
-/**
- * lmdb-js throws a failed commit with the errno (or an LMDB code) as a number in `code`. LMDB
- * turns a short write into EIO (mdb_page_flush), which is what a disk that fills up half-way
- * through a commit gives: with no room left on the database's file system, that is ENOSPC.
- */
-function commitFailure(err: unknown, dir: string): FsError {
-  if (err instanceof FsError) return err;
-  const errno = (err as { code?: unknown } | undefined)?.code;
-  let code = typeof errno === 'number' ? (ERRNO_CODES[errno] ?? 'EIO') : 'EIO';
-  if (code === 'EIO' && freeBytes(dir) < SHORT_WRITE_ROOM) code = 'ENOSPC';
-  return new FsError(code, 'metadata commit failed', { cause: err });
-}
-
-/** Less room than this after a failed commit means the commit ran out of space. */
-const SHORT_WRITE_ROOM = 1024 * 1024;
-
-function freeBytes(dir: string): number {
-  try {
-    const st = fs.statfsSync(dir);
-    return st.bavail * st.bsize;
-  } catch {
-    return Number.POSITIVE_INFINITY;
   }
 }
 
