@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { MetadataStore } from './metadata-store';
 import { ALICE, BOB, expectCode, freshFs, makeFile, ROOT, type TestFs } from './test-helpers';
+
+/** Counts metadata transactions from now until `stop()`. */
+function countTransactions(): { readonly n: number; stop(): void } {
+  const original = MetadataStore.prototype.transact;
+  const counter = { n: 0, stop: () => (MetadataStore.prototype.transact = original) };
+  MetadataStore.prototype.transact = function <T>(this: MetadataStore, fn: () => T): Promise<T> {
+    counter.n++;
+    return original.call(this, fn) as Promise<T>;
+  };
+  return counter;
+}
 
 describe('cache file system: file data', () => {
   let t: TestFs;
@@ -107,6 +119,31 @@ describe('cache file system: file data', () => {
     const r2 = await t.fs.read(ROOT, ino, 0, 60_001);
     assert.ok(r2.data.subarray(0, 60_000).equals(Buffer.alloc(60_000)));
     assert.equal(r2.data.toString('latin1', 60_000), 'z');
+  });
+
+  it('a stable write to a new file costs no metadata commit (it is born marked); once a flush drops the mark, a stable write commits its attributes again', async () => {
+    const data = randomBytes(4096);
+    const tx = countTransactions();
+    try {
+      const c = await t.fs.create(ROOT, 1, 'fresh', { kind: 'guarded', attributes: { mode: 0o644 } });
+      const afterCreate = tx.n;
+      assert.equal(afterCreate, 1);
+      const w = await t.fs.write(ROOT, c.ino, 0, data, 'file-sync');
+      assert.equal(w.committed, 'file-sync');
+      assert.equal(w.file.after?.size, 4096);
+      assert.equal(tx.n, afterCreate, 'the write of a marked file only fdatasyncs');
+      await t.fs.flush(); // saves the size and drops the mark
+      const afterFlush = tx.n;
+      assert.ok(afterFlush > afterCreate);
+      await t.fs.write(ROOT, c.ino, 4096, data, 'file-sync');
+      assert.ok(tx.n > afterFlush, 'an unmarked file: the stable write persists its attributes');
+    } finally {
+      tx.stop();
+    }
+    await t.reopen();
+    const ino = (await t.fs.lookup(ROOT, 1, 'fresh')).ino;
+    assert.equal((await t.fs.getattr(ino)).size, 8192);
+    assert.ok((await t.fs.read(ROOT, ino, 0, 8192)).data.equals(Buffer.concat([data, data])));
   });
 
   it('answers honestly about stability', async () => {

@@ -88,7 +88,11 @@ export async function create(core: FsCore, cred: Credentials, dirIno: number, na
     const before = toWccAttributes(dir);
     const existing = findEntry(m.store, dirIno, name);
     if (!existing) {
-      return { made: created(makeNode(m, cred, dir, name, { type: 'file', mode: attrs.mode ?? 0, verifier }, attrs), before, dir), existed: false };
+      const rec = makeNode(m, cred, dir, name, { type: 'file', mode: attrs.mode ?? 0, verifier }, attrs);
+      // Born with its durable dirty mark (free in this transaction): its first stable write
+      // then needs no LMDB commit of its own (ops-data.ts).
+      m.store.dirty.putSync(rec.ino, 1);
+      return { made: created(rec, before, dir), existed: false };
     }
     const rec = m.inode(existing.ino);
     const reuse =
@@ -97,6 +101,7 @@ export async function create(core: FsCore, cred: Credentials, dirIno: number, na
     if (!reuse) throw new FsError('EEXIST', `'${name}' exists`);
     return { made: created(rec, before, dir), existed: true };
   });
+  if (!result.existed) core.states.get(result.made.ino).marking ??= Promise.resolve();
   // UNCHECKED on an existing file is open(O_CREAT) without O_EXCL: only a size (O_TRUNC) applies.
   if (result.existed && how.kind === 'unchecked' && how.attributes.size !== undefined) {
     await setattr(core, cred, result.made.ino, { size: how.attributes.size });

@@ -7,6 +7,11 @@
 //
 // Crash rule (see recovery.ts): every file's durable dirty mark is set before an unstable write
 // first changes its data file after a commit, so a crash at any point is noticed on restart.
+// A stable write to a file whose mark is durable (new files are created marked) needs only the
+// fdatasync: recovery takes a marked file's size from its data file, so the attributes may
+// reach LMDB with the next periodic flush. That keeps one LMDB commit (~0.6-0.9 ms, two fsyncs)
+// off every O_DIRECT write and every small file written at close; after a power cut such a
+// file keeps every acknowledged byte and gets the recovery time as its mtime.
 import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
 import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
@@ -115,6 +120,8 @@ export async function write(
     const release = core.capacity.reserve(growth.bytes);
     st.writesStarted++;
     st.inflight++;
+    /** The mark this stable write relies on, if the file had one (see the header). */
+    let durableMark: Promise<void> | undefined;
     try {
       await core.capacity.admitOnDisk(growth.bytes);
       // A stable write needs no dirty mark: it is acknowledged only after its data and the
@@ -127,6 +134,11 @@ export async function write(
         core.link.evictor.touch(ino);
       }
       if (stability === 'unstable') await core.ensureDirtyMark(ino, st);
+      else if (st.marking) {
+        const mark = st.marking;
+        // If the mark failed, this write persists its attributes itself.
+        if (await mark.then(() => true, () => false)) durableMark = mark;
+      }
       await core.data.write(ino, offset, data);
     } catch (err) {
       st.inflight--;
@@ -147,7 +159,14 @@ export async function write(
     }
     core.emit(ino, 'data');
     let committed: Stability = 'unstable';
-    if (stability !== 'unstable' || after.mode !== modeBefore) {
+    if (stability !== 'unstable' && after.mode === modeBefore && durableMark !== undefined && st.marking === durableMark) {
+      // The mark cannot have been dropped since: a flush drops it only once no write is in
+      // flight and the data file needs no sync, and then it saves these attributes with it.
+      await core.data.sync(ino).catch((err: unknown) => {
+        throw fromSystemError(err, `syncing inode ${ino}`);
+      });
+      committed = 'file-sync';
+    } else if (stability !== 'unstable' || after.mode !== modeBefore) {
       // A stable write, or one that cleared set-id bits (a metadata change, durable now).
       await syncFile(core, ino, stability !== 'unstable');
       if (stability !== 'unstable') committed = 'file-sync';
