@@ -15,6 +15,7 @@
 import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
 import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
+import type { Mutation } from './mutation';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
 
 const BLOCK = 4096;
@@ -159,7 +160,7 @@ export async function write(
     }
     core.emit(ino, 'data');
     let committed: Stability = 'unstable';
-    if (stability !== 'unstable' && after.mode === modeBefore && durableMark !== undefined && st.marking === durableMark) {
+    if (stability !== 'unstable' && after.mode === modeBefore && durableMark !== undefined && st.marking === durableMark && stillQueued(core, ino)) {
       // The mark cannot have been dropped since: a flush drops it only once no write is in
       // flight and the data file needs no sync, and then it saves these attributes with it.
       await core.data.sync(ino).catch((err: unknown) => {
@@ -169,10 +170,21 @@ export async function write(
     } else if (stability !== 'unstable' || after.mode !== modeBefore) {
       // A stable write, or one that cleared set-id bits (a metadata change, durable now).
       await syncFile(core, ino, stability !== 'unstable');
+      // Marked from now on (the mark went into that commit): the file's next stable writes,
+      // e.g. a run of O_DIRECT writes, are a bare fdatasync until a flush finds it quiet.
+      if (stability !== 'unstable') st.marking ??= Promise.resolve();
       if (stability !== 'unstable') committed = 'file-sync';
     }
     return { count: data.length, committed, file: { before, after: core.attributes(ino) } };
   });
+}
+
+/**
+ * Linked: whether the file is still in the persistent upload queue. If an upload emptied it
+ * since, the stable write takes the committing path, whose commit queues the file again.
+ */
+function stillQueued(core: FsCore, ino: number): boolean {
+  return core.link === undefined || core.store.pending.get(ino) !== undefined;
 }
 
 /**
@@ -209,7 +221,8 @@ function applyWrite(core: FsCore, cred: Credentials, ino: number, offset: number
 }
 
 /**
- * fdatasync (if `data`) and persist the file's attributes, both at once: the reply waits for
+ * fdatasync (if `data`) and persist the file's attributes, both at once (with `data`, the
+ * file's dirty mark goes into the same commit): the reply waits for
  * both, and if we crash in between the client has no reply and resends the write (after a
  * restart the recorded size is trusted and the data file trimmed or zero-extended to it).
  */
@@ -219,7 +232,12 @@ async function syncFile(core: FsCore, ino: number, data: boolean): Promise<void>
         throw fromSystemError(err, `syncing inode ${ino}`);
       })
     : Promise.resolve();
-  const [synced, persisted] = await Promise.allSettled([dataSynced, core.persist([ino])]);
+  const markInSameCommit = (m: Mutation): void => {
+    if (!data) return;
+    m.store.dirty.putSync(ino, 1);
+    if (core.link) m.store.pending.putSync(ino, 1);
+  };
+  const [synced, persisted] = await Promise.allSettled([dataSynced, core.persist([ino], markInSameCommit)]);
   if (synced.status === 'rejected') throw synced.reason;
   if (persisted.status === 'rejected') throw persisted.reason;
 }
