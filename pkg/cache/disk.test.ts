@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir } from './test-helpers';
+import { canUnshare, tempDir } from './test-helpers';
 
 // A full cache disk, for real: the fixture runs in a private mount namespace on an 8 MiB tmpfs
 // (needs root and unshare(1); the mount disappears with the process).
-function canUnshare(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('unshare', ['-m', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('cache file system: a full cache disk', function () {
   this.timeout(60_000);

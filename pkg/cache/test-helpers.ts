@@ -1,6 +1,7 @@
 // Helpers for the cache file system's tests: a fresh directory per file system, credentials
 // for the permission matrix, and an assertion on FsError codes.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,5 +106,16 @@ export async function names(f: CacheFileSystem, dir: number, cred: Credentials =
     if (r.eof || r.entries.length === 0) return out;
     cookie = r.entries[r.entries.length - 1]!.cookie;
     verifier = r.verifier;
+  }
+}
+
+/** Whether tests may make a private mount namespace (root and unshare(1)), for tmpfs-backed disks. */
+export function canUnshare(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync('unshare', ['-m', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }

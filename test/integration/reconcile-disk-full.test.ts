@@ -6,20 +6,12 @@
 // other operations fail cleanly (ENOSPC/EIO), nothing committed is lost, and everything works
 // again once there is space.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { canUnshare } from '../../pkg/cache/test-helpers';
 
-function canUnshare(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('unshare', ['-m', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('linked export: a full cache disk', function () {
   this.timeout(120_000);
