@@ -27,6 +27,8 @@ export class Capacity {
     private readonly dir: string,
     private readonly inodes: InodeTable,
     readonly capacityBytes?: number,
+    /** Waits for data files of removed files still being unlinked (core.ts frees them after the reply). */
+    private readonly settleFrees: () => Promise<void> = async () => undefined,
   ) {}
 
   /**
@@ -43,7 +45,11 @@ export class Capacity {
       this.disk = { avail: s.bavail * s.bsize, reserve: metadataReserve(s.blocks * s.bsize), checkedAt: performance.now(), spent: 0 };
     }
     if (this.disk.avail - this.disk.spent - bytes < this.disk.reserve) {
-      throw new FsError('ENOSPC', 'the cache disk is full');
+      // Space of files removed just before may still be on its way back.
+      await this.settleFrees();
+      const s = await this.statfs();
+      this.disk = { avail: s.bavail * s.bsize, reserve: metadataReserve(s.blocks * s.bsize), checkedAt: performance.now(), spent: 0 };
+      if (this.disk.avail - bytes < this.disk.reserve) throw new FsError('ENOSPC', 'the cache disk is full');
     }
     this.disk.spent += bytes;
   }

@@ -53,6 +53,8 @@ export class FsCore {
   private readonly deps: MutationDeps;
   /** Data files unlinked whose orphan marks can go (removed with the next flush). */
   private readonly unlinkedOrphans = new Set<number>();
+  /** Unlinks of freed inodes' data files still running (see mutate). */
+  private readonly freeing = new Set<Promise<void>>();
   private flushing: Promise<void> | undefined;
 
   constructor(parts: CoreParts) {
@@ -64,7 +66,7 @@ export class FsCore {
     this.log = parts.log;
     this.maxFileSize = parts.maxFileSize;
     this.maxInodes = parts.maxInodes;
-    this.capacity = new Capacity(parts.dir, parts.inodes, parts.capacityBytes);
+    this.capacity = new Capacity(parts.dir, parts.inodes, parts.capacityBytes, () => this.settleFrees());
     this.deps = { store: parts.store, inodes: parts.inodes, clock: parts.clock, maxInodes: parts.maxInodes, linked: parts.linked };
     this.events.setMaxListeners(0);
     // The store is open and recovered: records change only through the inode table now.
@@ -88,12 +90,27 @@ export class FsCore {
     return toAttributes(this.record(ino));
   }
 
-  /** Runs one atomic, durable metadata operation, then unlinks data of freed inodes. */
+  /**
+   * Runs one atomic, durable metadata operation, then starts unlinking the data files of freed
+   * inodes without waiting (~0.15 ms of a REMOVE's reply): their orphan marks are durable, so a
+   * crash before the unlink still frees them, and inode numbers are never reused.
+   */
   async mutate<T>(fn: (m: Mutation) => T, options?: MutationOptions): Promise<T> {
     const { result, mutation } = await runMutation(this.deps, fn, options);
     this.emitAll(mutation.changes);
-    for (const ino of mutation.freed) await this.freeData(ino);
+    for (const ino of mutation.freed) {
+      const freeing = this.freeData(ino).catch((err: unknown) => {
+        this.log.warn('could not free data of an inode', { ino, err: String(err) });
+      });
+      this.freeing.add(freeing);
+      void freeing.finally(() => this.freeing.delete(freeing));
+    }
     return result;
+  }
+
+  /** Resolves once every data file unlink started so far is done. */
+  async settleFrees(): Promise<void> {
+    await Promise.all(Array.from(this.freeing));
   }
 
   onChange(listener: ChangeListener): () => void {
@@ -187,6 +204,7 @@ export class FsCore {
 
   /** Syncs every file written since its last commit, then flushes (clean shutdown). */
   async syncAll(): Promise<void> {
+    await this.settleFrees();
     await this.flushing;
     for (const [ino, st] of Array.from(this.states.entries())) {
       if (!st.marking && !this.data.needsSync(ino)) continue;
@@ -200,6 +218,7 @@ export class FsCore {
   }
 
   private async flushOnce(): Promise<void> {
+    await this.settleFrees();
     await this.syncQuietFiles();
     const dirty = this.inodes.dirtyInodes();
     if (this.link) dirty.push(...(await this.link.blockMapsToSave(dirty)));

@@ -86,6 +86,8 @@ describe('cache file system: persistence', () => {
     const shard = path.join(t.dir, 'data', (f % 256).toString(16).padStart(2, '0'));
     assert.deepEqual(fs.readdirSync(shard), [f.toString(16)]);
     await t.fs.remove(ROOT, 1, 'f');
+    // Unlinked right after the reply (the orphan mark covers a crash); a flush waits for it.
+    await t.fs.flush();
     assert.deepEqual(fs.readdirSync(shard), []);
   });
 
