@@ -99,6 +99,8 @@ export class S3filesServer {
     await new Promise<void>((resolve, reject) => {
       let buffered = '';
       const timer = setTimeout(() => {
+        // Not left running behind a failed test (it would hold its port and a core).
+        child.kill('SIGKILL');
         reject(new Error(`s3files serve not ready after ${o.readyTimeoutMs ?? 20000} ms\n${this.logTail()}`));
       }, o.readyTimeoutMs ?? 20000);
       const onData = (chunk: Buffer): void => {
