@@ -5,6 +5,7 @@
 // can check every acknowledged byte after reopening.
 import { openCacheFileSystem } from './index';
 import type { Credentials } from '../vfs';
+import { ack } from '../../test/support/acks';
 
 export const CHUNK = 16 * 1024;
 
@@ -15,10 +16,6 @@ export function pattern(fileNo: number, chunk: number): Buffer {
 }
 
 const root: Credentials = { uid: 0, gid: 0, gids: [] };
-
-function ack(o: object): void {
-  process.stdout.write(`ack ${JSON.stringify(o)}\n`);
-}
 
 async function worker(fs: Awaited<ReturnType<typeof openCacheFileSystem>>, w: number, dirIno: number): Promise<void> {
   for (let n = 0; ; n++) {

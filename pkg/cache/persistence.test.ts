@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openCacheFileSystem } from './index';
 import { CHUNK, pattern } from './crash-writer.fixture';
+import { readAcks } from '../../test/support/acks';
 import { expectCode, freshFs, makeDir, makeFile, names, quietLog, ROOT, tempDir, type TestFs } from './test-helpers';
 
 describe('cache file system: persistence', () => {
@@ -152,21 +153,12 @@ function runAndKill(dir: string, n: number): Promise<Ack[]> {
   const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: Ack[] = [];
   let counted = 0;
-  let buffered = '';
   let stderr = '';
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (!line.startsWith('ack ')) continue;
-        const a = JSON.parse(line.slice(4)) as Ack;
-        acks.push(a);
-        if (a.op !== 'unstable-write' && ++counted === n) child.kill('SIGKILL');
-      }
+    readAcks<Ack>(child.stdout, (a) => {
+      acks.push(a);
+      if (a.op !== 'unstable-write' && ++counted === n) child.kill('SIGKILL');
     });
     child.on('exit', (code, signal) => {
       if (signal === 'SIGKILL') resolve(acks);

@@ -5,6 +5,7 @@
 // the bucket under the file's final name, renamed-away and removed names must be gone, and
 // nothing else may be there but files whose creation was in flight at the kill.
 import assert from 'node:assert/strict';
+import { readAcks } from '../support/acks';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,7 +37,6 @@ async function runUntilKilled(cfg: WriterConfig, killAfterMs: number): Promise<A
   const child = spawn(process.execPath, [script, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: Ack[] = [];
   let stderr = '';
-  let buffered = '';
   let timer: NodeJS.Timeout | undefined;
   child.stderr.on('data', (c: Buffer) => {
     const text = c.toString();
@@ -44,16 +44,9 @@ async function runUntilKilled(cfg: WriterConfig, killAfterMs: number): Promise<A
     stderr += text;
     if (stderr.length > 1e6) stderr = stderr.slice(-1e5);
   });
-  child.stdout.on('data', (c: Buffer) => {
-    buffered += c.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.startsWith('ack ')) continue;
-      const a = JSON.parse(line.slice(4)) as Ack;
-      acks.push(a);
-      if (a.op === 'open') timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    }
+  readAcks<Ack>(child.stdout, (a) => {
+    acks.push(a);
+    if (a.op === 'open') timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c, sig) => resolve(sig === 'SIGKILL' ? null : c)));
   clearTimeout(timer);

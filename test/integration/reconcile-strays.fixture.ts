@@ -11,6 +11,7 @@ import { FolderStore } from '../../pkg/s3/folder-store';
 import type { ObjectStore, PutOptions } from '../../pkg/s3/object-store';
 import { S3Store } from '../../pkg/s3/s3-store';
 import type { Credentials } from '../../pkg/vfs';
+import { ack } from '../support/acks';
 
 export type StoreConfig =
   | { kind: 'folder'; dir: string }
@@ -28,10 +29,6 @@ export const V2 = Buffer.from('second version, longer than the first\n'.repeat(3
 export const linkIdOf = (prefix: string): string => `strays-test:${prefix}`;
 
 const root: Credentials = { uid: 0, gid: 0, gids: [] };
-
-function ack(o: object): void {
-  process.stdout.write(`ack ${JSON.stringify(o)}\n`);
-}
 
 export async function openStore(c: StoreConfig): Promise<ObjectStore & { destroy?(): void }> {
   if (c.kind === 'folder') return FolderStore.open(c.dir);

@@ -12,6 +12,7 @@ import { openCacheFileSystem } from '../../pkg/cache';
 import { KeyMap, ObjectStoreSource, openLinkedExport } from '../../pkg/reconcile';
 import type { ObjectStore } from '../../pkg/s3/object-store';
 import { skipS3, useSharedRgw } from '../support/ceph-rgw';
+import { readAcks } from '../support/acks';
 import { ROOT, bucketKeys, exists, objectBytes, quietLog, resolve } from '../support/linked-fs';
 import { linkIdOf, openStore, V1, V2, type StoreConfig, type StrayConfig } from './reconcile-strays.fixture';
 
@@ -22,18 +23,10 @@ async function killWhenLanded(cfg: StrayConfig): Promise<string[]> {
   const child = spawn(process.execPath, [path.join(__dirname, 'reconcile-strays.fixture.js'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: string[] = [];
   let stderr = '';
-  let buffered = '';
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)));
-  child.stdout.on('data', (c: Buffer) => {
-    buffered += c.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.startsWith('ack ')) continue;
-      const op = (JSON.parse(line.slice(4)) as { op: string }).op;
-      acks.push(op);
-      if (op === 'landed') child.kill('SIGKILL');
-    }
+  readAcks<{ op: string }>(child.stdout, ({ op }) => {
+    acks.push(op);
+    if (op === 'landed') child.kill('SIGKILL');
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const signal = await new Promise<string | null>((r) => child.once('exit', (_code, sig) => r(sig)));

@@ -8,6 +8,7 @@ import { openLinkedExport } from '../../pkg/reconcile';
 import { S3Store } from '../../pkg/s3/s3-store';
 import type { Credentials } from '../../pkg/vfs';
 import type { CacheFileSystem } from '../../pkg/cache';
+import { ack } from './acks';
 
 export const CHUNK = 64 * 1024;
 export const BIG_CHUNK = 1024 * 1024;
@@ -31,10 +32,6 @@ export function pattern(fileNo: number, chunk: number, size = CHUNK): Buffer {
 }
 
 const root: Credentials = { uid: 0, gid: 0, gids: [] };
-
-function ack(o: object): void {
-  process.stdout.write(`ack ${JSON.stringify(o)}\n`);
-}
 
 async function worker(fs: CacheFileSystem, w: number, dirIno: number): Promise<void> {
   for (let n = 0; ; n++) {
