@@ -3,6 +3,7 @@
 import type { CacheSync } from '../cache';
 import { RwLock } from '../cache/rw-lock';
 import type { Logger } from '../log/logger';
+import { KeyedMutex } from '../s3/keyed-mutex';
 import type { ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
 import type { UploadTuning } from './upload';
@@ -28,30 +29,17 @@ export class SyncStats {
  * tombstone's DELETE never overtakes an upload to the same key, nor the other way round.
  */
 export class KeyLocks {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly mutex = new KeyedMutex();
 
   async run<T>(keys: Array<string | undefined>, fn: () => Promise<T>): Promise<T> {
     const sorted = Array.from(new Set(keys.filter((k): k is string => k !== undefined))).sort();
     const releases: Array<() => void> = [];
     try {
-      for (const key of sorted) releases.push(await this.acquire(key));
+      for (const key of sorted) releases.push(await this.mutex.acquire(key));
       return await fn();
     } finally {
       for (const release of releases.reverse()) release();
     }
-  }
-
-  private async acquire(key: string): Promise<() => void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
-    return () => {
-      done();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    };
   }
 }
 
