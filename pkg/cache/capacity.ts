@@ -40,18 +40,19 @@ export class Capacity {
     if (bytes <= 0) return;
     const d = this.disk;
     const fresh = performance.now() - d.checkedAt < STATFS_TTL_MS;
-    if (!fresh || d.avail - d.spent - bytes < d.reserve + 64 * MiB) {
-      const s = await this.statfs();
-      this.disk = { avail: s.bavail * s.bsize, reserve: metadataReserve(s.blocks * s.bsize), checkedAt: performance.now(), spent: 0 };
-    }
+    if (!fresh || d.avail - d.spent - bytes < d.reserve + 64 * MiB) await this.refreshDisk();
     if (this.disk.avail - this.disk.spent - bytes < this.disk.reserve) {
       // Space of files removed just before may still be on its way back.
       await this.settleFrees();
-      const s = await this.statfs();
-      this.disk = { avail: s.bavail * s.bsize, reserve: metadataReserve(s.blocks * s.bsize), checkedAt: performance.now(), spent: 0 };
+      await this.refreshDisk();
       if (this.disk.avail - bytes < this.disk.reserve) throw new FsError('ENOSPC', 'the cache disk is full');
     }
     this.disk.spent += bytes;
+  }
+
+  private async refreshDisk(): Promise<void> {
+    const s = await this.statfs();
+    this.disk = { avail: s.bavail * s.bsize, reserve: metadataReserve(s.blocks * s.bsize), checkedAt: performance.now(), spent: 0 };
   }
 
   /**

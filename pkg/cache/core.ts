@@ -127,17 +127,21 @@ export class FsCore {
   }
 
   /**
+   * In a transaction: the file's dirty mark (recovery.ts) and, linked, its place in the upload
+   * queue, which learns of the change in the same transaction.
+   */
+  putDirtyMark(ino: number): void {
+    this.store.dirty.putSync(ino, 1);
+    if (this.link) this.store.pending.putSync(ino, 1);
+  }
+
+  /**
    * Makes sure the file's durable dirty mark is in LMDB before its data changes, so that a
    * crash after the data file was touched is always noticed on restart (recovery.ts).
    */
   ensureDirtyMark(ino: number, st: FileState): Promise<void> {
     if (!st.marking) {
-      // Linked: the upload queue learns of the change in the same transaction.
-      const linked = this.link !== undefined;
-      const marking = this.store.transact(() => {
-        this.store.dirty.putSync(ino, 1);
-        if (linked) this.store.pending.putSync(ino, 1);
-      }).then(
+      const marking = this.store.transact(() => this.putDirtyMark(ino)).then(
         () => undefined,
         (err: unknown) => {
           if (st.marking === marking) st.marking = undefined;

@@ -15,7 +15,6 @@
 import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
 import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
-import type { Mutation } from './mutation';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
 
 const BLOCK = 4096;
@@ -125,9 +124,10 @@ export async function write(
     let durableMark: Promise<void> | undefined;
     try {
       await core.capacity.admitOnDisk(growth.bytes);
-      // A stable write needs no dirty mark: it is acknowledged only after its data and the
-      // attributes are durable, and if we crash before that, recovery trusts the recorded size
-      // (trimming the data file) and the client, having no reply, sends the write again.
+      // A stable write takes no dirty mark first: it is acknowledged only once its data is
+      // durable and either the file was already marked (see the header) or its attributes and
+      // the mark are committed with it (syncFile); a crash before that leaves the client with no
+      // reply, and it sends the write again.
       if (core.link) {
         // Remote-backed blocks this write covers only in part are fetched first.
         await core.link.fetcher.prepareWrite(ino, offset, offset + data.length);
@@ -163,17 +163,17 @@ export async function write(
     if (stability !== 'unstable' && after.mode === modeBefore && durableMark !== undefined && st.marking === durableMark && stillQueued(core, ino)) {
       // The mark cannot have been dropped since: a flush drops it only once no write is in
       // flight and the data file needs no sync, and then it saves these attributes with it.
-      await core.data.sync(ino).catch((err: unknown) => {
-        throw fromSystemError(err, `syncing inode ${ino}`);
-      });
+      await syncData(core, ino);
       committed = 'file-sync';
     } else if (stability !== 'unstable' || after.mode !== modeBefore) {
       // A stable write, or one that cleared set-id bits (a metadata change, durable now).
       await syncFile(core, ino, stability !== 'unstable');
-      // Marked from now on (the mark went into that commit): the file's next stable writes,
-      // e.g. a run of O_DIRECT writes, are a bare fdatasync until a flush finds it quiet.
-      if (stability !== 'unstable') st.marking ??= Promise.resolve();
-      if (stability !== 'unstable') committed = 'file-sync';
+      if (stability !== 'unstable') {
+        // Marked from now on (the mark went into that commit): the file's next stable writes,
+        // e.g. a run of O_DIRECT writes, are a bare fdatasync until a flush finds it quiet.
+        st.marking ??= Promise.resolve();
+        committed = 'file-sync';
+      }
     }
     return { count: data.length, committed, file: { before, after: core.attributes(ino) } };
   });
@@ -220,26 +220,25 @@ function applyWrite(core: FsCore, cred: Credentials, ino: number, offset: number
   return after;
 }
 
+/** fdatasync of the file's data file, its failure as an FsError. */
+function syncData(core: FsCore, ino: number): Promise<void> {
+  return core.data.sync(ino).catch((err: unknown) => {
+    throw fromSystemError(err, `syncing inode ${ino}`);
+  });
+}
+
 /**
  * fdatasync (if `data`) and persist the file's attributes, both at once (with `data`, the
- * file's dirty mark goes into the same commit): the reply waits for
- * both, and if we crash in between the client has no reply and resends the write (after a
- * restart the recorded size is trusted and the data file trimmed or zero-extended to it).
+ * file's dirty mark goes into the same commit): the reply waits for both, and if we crash in
+ * between the client has no reply and resends the write (after a restart the marked file's
+ * size is the larger of the recorded one and its data file's, recovery.ts).
  */
 async function syncFile(core: FsCore, ino: number, data: boolean): Promise<void> {
-  const dataSynced = data
-    ? core.data.sync(ino).catch((err: unknown) => {
-        throw fromSystemError(err, `syncing inode ${ino}`);
-      })
-    : Promise.resolve();
-  const markInSameCommit = (m: Mutation): void => {
-    if (!data) return;
-    m.store.dirty.putSync(ino, 1);
-    if (core.link) m.store.pending.putSync(ino, 1);
-  };
-  const [synced, persisted] = await Promise.allSettled([dataSynced, core.persist([ino], markInSameCommit)]);
+  const dataSynced = data ? syncData(core, ino) : Promise.resolve();
+  const persisted = core.persist([ino], data ? () => core.putDirtyMark(ino) : undefined);
+  const [synced, committed] = await Promise.allSettled([dataSynced, persisted]);
   if (synced.status === 'rejected') throw synced.reason;
-  if (persisted.status === 'rejected') throw persisted.reason;
+  if (committed.status === 'rejected') throw committed.reason;
 }
 
 export async function commit(core: FsCore, ino: number): Promise<Wcc> {
