@@ -1,8 +1,9 @@
 // How `s3files serve` links its exports: to a bucket/prefix through S3Store (credentials from
 // the AWS_* environment or the SDK's default chain, never logged), or, with no bucket, to the
 // embedded FolderStore under <cache-dir>/objects. One export is linked to the prefix itself;
-// several are linked to PREFIX/<export>/ each.
+// several are linked to PREFIX/<export>/ each. With --local, exports are linked to nothing.
 import path from 'node:path';
+import { openCacheFileSystem, type CacheFileSystem } from '../pkg/cache';
 import { logger } from '../pkg/log/logger';
 import { registerExportSync } from '../pkg/metrics/sync-metrics';
 import { openLinkedExport, type LinkedExport } from '../pkg/reconcile';
@@ -60,10 +61,24 @@ export function exportPrefix(prefix: string, name: string, exportCount: number):
   return exportCount === 1 ? p : `${p}${name.replace(/^\/+|\/+$/g, '')}/`;
 }
 
+/** An export's directory name under the cache directory ("a/b" → "a_b"). */
+function exportDirName(name: string): string {
+  return name.replace(/\//g, '_');
+}
+
+/**
+ * `--local`: the cache file system linked to nothing, under CACHE_DIR/local/NAME — apart from
+ * linked caches, so a cache that was linked is never opened unlinked and its changes never miss
+ * the upload queue.
+ */
+export function openLocalExport(cacheDir: string, name: string, capacityBytes: number | undefined): Promise<CacheFileSystem> {
+  return openCacheFileSystem({ dir: path.join(cacheDir, 'local', exportDirName(name)), capacityBytes, logger: logger('cache') });
+}
+
 export async function openExport(cacheDir: string, name: string, exportCount: number, opened: OpenedStore, s: LinkSettings): Promise<{ linked: LinkedExport; unregister: () => void }> {
   const prefix = exportPrefix(s.prefix, name, exportCount);
   const linked = await openLinkedExport({
-    cacheDir: path.join(cacheDir, 'exports', name.replace(/\//g, '_')),
+    cacheDir: path.join(cacheDir, 'exports', exportDirName(name)),
     store: opened.store,
     prefix,
     linkId: `${opened.location}${prefix}`,

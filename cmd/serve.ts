@@ -4,13 +4,11 @@
 import path from 'node:path';
 import { logger } from '../pkg/log/logger';
 import { startStatusServer, type StatusServer } from '../pkg/metrics/status-server';
-import { openCacheFileSystem } from '../pkg/cache';
-import type { ExportOptions } from '../pkg/nfs/exports';
 import { NfsServer } from '../pkg/nfs/server';
 import type { LinkedExport } from '../pkg/reconcile';
 import { parseBytes, parseDuration, parseId, parseListen } from './flags';
 import { waitForSignal } from './plugin-common';
-import { openExport, openStore, type LinkSettings } from './serve-link';
+import { openExport, openLocalExport, openStore, type LinkSettings } from './serve-link';
 import { exportFileStatus } from './status';
 import { parseModeFlags } from './mode-flags';
 
@@ -107,15 +105,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   if (values.local && values.bucket) throw new Error('--local and --bucket exclude each other');
   const server = await NfsServer.create({ stateDir: cacheDir, logger: logger('nfs') });
-  if (values.local) {
-    const statusAt = values['status-listen'] ? parseListen(values['status-listen']) : undefined;
-    return serveLocal(server, cacheDir, names, { ...exportOptions, capacityBytes: settings.capacityBytes }, { host, port }, statusAt);
-  }
-
-  const opened = await openStore(cacheDir, settings);
+  // --local: no object store; the caches live apart from linked ones (serve-link.ts).
+  const opened = values.local ? undefined : await openStore(cacheDir, settings);
   const exports = new Map<string, LinkedExport>();
   const unregister: Array<() => void> = [];
   for (const name of names) {
+    if (!opened) {
+      server.addExport(name, await openLocalExport(cacheDir, name, settings.capacityBytes), exportOptions);
+      continue;
+    }
     const { linked, unregister: off } = await openExport(cacheDir, name, names.length, opened, settings);
     exports.set(name, linked);
     unregister.push(off);
@@ -124,14 +122,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let status: StatusServer | undefined;
   if (values['status-listen']) {
     const s = parseListen(values['status-listen']);
+    const exportStatus = (n: string) => {
+      const e = exports.get(n);
+      return e ? { prefix: e.keys.prefix, ...e.reconciler.status() } : { local: true };
+    };
     status = await startStatusServer(s.host, s.port, {
-      status: () => ({ exports: Object.fromEntries(Array.from(exports, ([n, e]) => [n, { prefix: e.keys.prefix, ...e.reconciler.status() }])) }),
+      status: () => ({ exports: Object.fromEntries(names.map((n) => [n, exportStatus(n)])) }),
       fileStatus: (exp, p) => exportFileStatus(exports.get(exp), p),
     });
     log.info('status endpoint', { address: status.address.address, port: status.address.port });
   }
   const address = await server.listen(host, port);
-  log.info('serving', { address: address.address, port: address.port, exports: names, cacheDir, bucket: settings.bucket ?? null, prefix: settings.prefix });
+  log.info('serving', { address: address.address, port: address.port, exports: names, cacheDir, local: values.local, bucket: settings.bucket ?? null, prefix: settings.prefix });
 
   await waitForSignal();
   log.info('shutting down');
@@ -140,34 +142,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   for (const e of exports.values()) await e.reconciler.stop();
   await server.close();
   for (const off of unregister) off();
-  opened.close();
-  log.info('stopped');
-  return 0;
-}
-
-/**
- * `--local`: the NFS server and its cache file system alone, the way issue 2 built and
- * benchmarks them. The caches live apart from linked ones (CACHE_DIR/local/NAME), so a cache
- * that was linked is never opened unlinked and its changes never miss the upload queue.
- */
-type Address = { host: string; port: number };
-
-async function serveLocal(server: NfsServer, cacheDir: string, names: string[], options: ExportOptions & { capacityBytes?: number }, listen: Address, statusAt?: Address): Promise<number> {
-  const log = logger('serve');
-  for (const name of names) {
-    const fs = await openCacheFileSystem({ dir: path.join(cacheDir, 'local', name.replace(/\//g, '_')), capacityBytes: options.capacityBytes, logger: logger('cache') });
-    server.addExport(name, fs, options);
-  }
-  // /metrics (NFS calls) and /status; no file is ever "in the bucket" here.
-  const status = statusAt
-    ? await startStatusServer(statusAt.host, statusAt.port, { status: () => ({ exports: Object.fromEntries(names.map((n) => [n, { local: true }])) }), fileStatus: async () => undefined })
-    : undefined;
-  const address = await server.listen(listen.host, listen.port);
-  log.info('serving', { local: true, address: address.address, port: address.port, exports: names, cacheDir });
-  await waitForSignal();
-  log.info('shutting down');
-  await status?.close();
-  await server.close();
+  opened?.close();
   log.info('stopped');
   return 0;
 }
