@@ -9,6 +9,7 @@ import { cpus, loadavg, release, totalmem } from 'os';
 import { dirname, join, resolve } from 'path';
 import { parseArgs } from 'util';
 import { guestModules, TestNetwork, umlPrerequisites } from '../test/support/uml';
+import { formatOpStats } from './client-op-stats';
 import { buildRows, formatTable, resultsJson, ServerRun } from './report';
 import { combineRuns, RunOptions, runTarget } from './run-target';
 import { ganeshaTarget, s3filesTarget, TargetDef } from './servers';
@@ -139,7 +140,7 @@ async function main(): Promise<number> {
   load.after = loadavg()[0] ?? 0;
   const runs = o.targets.map((t) => combineRuns(t.name, perServer.get(t.name) ?? []));
   const rows = buildRows(o.params, runs);
-  process.stdout.write(`\n${formatTable(rows, runs)}\n`);
+  process.stdout.write(`\n${formatTable(rows, runs)}\n\n${formatOpStats(runs)}\n`);
   const env = {
     cpus: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), hostKernel: release(),
     umlKernel: guestModules().version, guestMemMb: o.memMb, mountOptions: o.mountOptions,

@@ -1,4 +1,5 @@
 // Turns per-server measurements into the comparison table and the JSON results file.
+import type { PhaseOpStats } from './client-op-stats';
 import { BenchParams, Measurement, Unit, WORKLOADS } from './workloads';
 
 export interface ServerRun {
@@ -10,6 +11,8 @@ export interface ServerRun {
   failedWorkload?: string;
   durationMs?: number;
   workloads: Record<string, Measurement & { unit: Unit }>;
+  /** The client's calls in the small-file phases (the last run's, when repeated). */
+  opStats?: PhaseOpStats;
 }
 
 export interface Row {

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { nfsMountCommand, runGuest, TestNetwork } from '../test/support/uml';
+import { readPhaseOpStats } from './client-op-stats';
 import { ServerRun } from './report';
 import { TargetDef } from './servers';
 import { BenchParams, benchScript, Measurement, parseResults, Unit, WORKLOADS } from './workloads';
@@ -35,6 +36,7 @@ export async function runTarget(net: TestNetwork, target: TargetDef, o: RunOptio
     log(`guest running workloads (timeout ${o.timeoutMs / 1000} s)`);
     const r = await runGuest(net, { script: benchScript(mount, o.params), timeoutMs: o.timeoutMs, memMb: o.memMb });
     run.durationMs = r.durationMs;
+    run.opStats = readPhaseOpStats(r.outDir);
     const resultsFile = join(r.outDir, 'results.txt');
     const measured = parseResults(existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '');
     for (const [id, m] of measured) {
@@ -79,6 +81,7 @@ export function combineRuns(name: string, runs: ServerRun[]): ServerRun {
     out.failedWorkload = failed.failedWorkload;
   }
   out.durationMs = runs.reduce((a, r) => a + (r.durationMs ?? 0), 0);
+  out.opStats = runs[runs.length - 1]?.opStats;
   for (const w of WORKLOADS) {
     const ms = runs.map((r) => r.workloads[w.id]).filter((m): m is Measurement & { unit: Unit } => m !== undefined);
     if (ms.length === 0) continue;

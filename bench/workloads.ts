@@ -69,6 +69,8 @@ export function benchScript(mount: string, p: BenchParams): string {
     'begin() { echo "$1" > "$OUT/current"; echo "[bench] $1"; }',
     'record() { echo "$1 $2 $3 $4 $5" >> "$R"; }',
     'check() { echo "check $1 $2" >> "$R"; }',
+    // The client's own per-operation counts and round-trip times (see opStats in report.ts).
+    'opstats() { cat /proc/self/mountstats > "$OUT/mountstats-$1"; }',
     // Drop the client's page, dentry and attribute caches between write and read phases.
     `remount() { umount "$MNT"; echo 3 > /proc/sys/vm/drop_caches; ${mount}; }`,
     'begin mount',
@@ -118,16 +120,16 @@ function smallFileLines(p: BenchParams): string[] {
   // Shell builtins only (printf, [ -f ]): forking a process per file would measure UML, not NFS.
   return [
     'mkdir "$MNT/small"; BLK=$(head -c 3072 /dev/urandom | base64 -w0)',
-    'begin create; t0=$(now); i=0',
+    'begin create; opstats create-start; t0=$(now); i=0',
     `while [ $i -lt ${p.files} ]; do printf '%s' "$BLK" > "$MNT/small/f$i"; i=$((i+1)); done`,
-    `t1=$(now); record create $t0 $t1 ${p.files * 4096} ${p.files}`,
+    `t1=$(now); opstats create-end; record create $t0 $t1 ${p.files * 4096} ${p.files}`,
     'remount',
-    'begin stat; t0=$(now); i=0',
+    'begin stat; opstats stat-start; t0=$(now); i=0',
     `while [ $i -lt ${p.files} ]; do [ -f "$MNT/small/f$i" ]; i=$((i+1)); done`,
-    `t1=$(now); record stat $t0 $t1 0 ${p.files}`,
-    'begin delete; t0=$(now)',
+    `t1=$(now); opstats stat-end; record stat $t0 $t1 0 ${p.files}`,
+    'begin delete; opstats delete-start; t0=$(now)',
     'rm -rf "$MNT/small"',
-    `t1=$(now); record delete $t0 $t1 0 ${p.files}`,
+    `t1=$(now); opstats delete-end; record delete $t0 $t1 0 ${p.files}`,
   ];
 }
 

@@ -9,6 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Logger } from '../log/logger';
+import { DataFilePool } from './data-file-pool';
 import { FdCache } from './fd-cache';
 
 const pread = promisify(fs.read);
@@ -37,6 +39,10 @@ export interface DataStoreOptions {
   maxOpenFiles?: number;
   /** The logical size of a file, or undefined if the inode is gone. */
   logicalSize(ino: number): number | undefined;
+  /** With both: empty data files are prepared ahead for the next inode numbers (data-file-pool.ts). */
+  nextIno?: () => number;
+  isRegularFile?: (ino: number) => boolean | undefined;
+  logger?: Logger;
 }
 
 export class DataStore {
@@ -58,9 +64,20 @@ export class DataStore {
    * verifier, so clients resend what they had not seen committed).
    */
   private readonly failed = new Map<number, unknown>();
+  private readonly pool?: DataFilePool;
 
   private constructor(private readonly opts: DataStoreOptions) {
     this.root = path.join(opts.dir, 'data');
+    const { nextIno, isRegularFile, logger } = opts;
+    if (nextIno && isRegularFile && logger) {
+      this.pool = new DataFilePool({
+        pathOf: (ino) => this.pathOf(ino),
+        dirOf: (ino) => this.shardDir(ino % SHARDS),
+        nextIno,
+        isRegularFile,
+        log: logger,
+      });
+    }
     this.fds = new FdCache(
       {
         open: (ino, create) => this.openData(ino, create),
@@ -75,6 +92,11 @@ export class DataStore {
     await fs.promises.mkdir(store.root, { recursive: true });
     for (let i = 0; i < SHARDS; i++) await fs.promises.mkdir(store.shardDir(i), { recursive: true });
     return store;
+  }
+
+  /** Starts preparing data files for the next inode numbers (once the metadata is recovered). */
+  startPreparing(): void {
+    this.pool?.refillSoon();
   }
 
   get openFiles(): number {
@@ -210,6 +232,7 @@ export class DataStore {
 
   /** Deletes the data file (the inode is gone). Missing files are fine. */
   async remove(ino: number): Promise<void> {
+    await this.pool?.discard(ino);
     await this.fds.drop(ino).catch(() => undefined);
     this.progress.delete(ino);
     this.newFiles.delete(ino);
@@ -220,6 +243,7 @@ export class DataStore {
   }
 
   async close(): Promise<void> {
+    await this.pool?.close();
     await this.fds.closeAll();
   }
 
@@ -260,6 +284,9 @@ export class DataStore {
   }
 
   private async openData(ino: number, create: boolean): Promise<number> {
+    // A prepared file is empty and its name already durable: nothing to trim, no directory sync.
+    const prepared = await this.pool?.take(ino);
+    if (prepared !== undefined) return prepared;
     const file = this.pathOf(ino);
     try {
       const fd = await openFile(file, fs.constants.O_RDWR);

@@ -60,7 +60,18 @@ export async function openCacheFileSystem(options: CacheFileSystemOptions): Prom
   try {
     store = MetadataStore.open(options.dir);
     const inodes = new InodeTable(store);
-    data = await DataStore.create({ dir: options.dir, maxOpenFiles: options.maxOpenFiles, logicalSize: (ino) => inodes.get(ino)?.size });
+    const metadata = store;
+    data = await DataStore.create({
+      dir: options.dir,
+      maxOpenFiles: options.maxOpenFiles,
+      logicalSize: (ino) => inodes.get(ino)?.size,
+      nextIno: () => metadata.counter('nextIno'),
+      isRegularFile: (ino) => {
+        const type = inodes.get(ino)?.type;
+        return type === undefined ? undefined : type === 'file';
+      },
+      logger: log,
+    });
     const clock = options.clock ?? systemClock();
     const owner = options.defaultOwner ?? { uid: 0, gid: 0, mode: 0o755 };
     await ensureRoot(store, clock, owner);
@@ -68,6 +79,7 @@ export async function openCacheFileSystem(options: CacheFileSystemOptions): Prom
     await recover(store, data, clock, log);
     inodes.memoryUsed = store.counter('usedBytes');
     const maxFileSize = await data.probeMaxFileSize();
+    data.startPreparing();
     const core = new FsCore({
       dir: options.dir,
       store,

@@ -45,6 +45,7 @@
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import { CheckpointFile, currentBootId, restoreMetaPages } from './wal-checkpoint';
 import { WalEngine } from './wal-engine';
@@ -96,6 +97,12 @@ export class MetadataStore {
 
   /** Undefined: synced commits (see useWal). */
   private readonly wal?: WalEngine;
+  /** Transactions handed to lmdb's writer thread and not settled yet. */
+  private groupCommits = 0;
+  /** A transaction committed on this thread in the current event-loop turn (commitHere). */
+  private committedHereThisTurn = false;
+  /** performance.now() until which transactions use the group commit (see commitHere). */
+  private groupUntil = 0;
 
   private constructor(
     private readonly env: RootDatabase,
@@ -174,9 +181,40 @@ export class MetadataStore {
    */
   transact<T>(fn: () => T): Promise<T> {
     if (this.wal) return this.wal.transact(fn);
-    // Synced: the outer async transaction joins lmdb's group commit on its writer thread, the
-    // nested transactionSync is a child transaction that rolls back alone if fn throws.
-    return this.env.transaction(() => this.env.transactionSync(fn)).catch(syncedCommitFailure);
+    const now = performance.now();
+    // Another transaction pending, or one already committed in this turn: a burst.
+    if (this.groupCommits > 0 || this.committedHereThisTurn) this.groupUntil = now + GROUP_MODE_MS;
+    if (now >= this.groupUntil) return this.commitHere(fn);
+    // Synced, grouped: the outer async transaction joins lmdb's group commit on its writer
+    // thread, the nested transactionSync is a child transaction that rolls back alone if fn throws.
+    this.groupCommits++;
+    return this.env
+      .transaction(() => this.env.transactionSync(fn))
+      .catch(syncedCommitFailure)
+      .finally(() => this.groupCommits--);
+  }
+
+  /**
+   * With no other transaction around, one commits (synced) on this thread: lmdb's writer thread
+   * costs four thread hand-offs per transaction, ~0.25-0.35 ms on this machine's VM against
+   * ~0.45 ms for the synced commit itself, and that is what a client doing one thing at a time
+   * (rm -rf, a shell loop of creates) waits for. As soon as transactions overlap (one pending on
+   * the writer thread, or a second in the same event-loop turn), they go to the group commit for
+   * GROUP_MODE_MS, so a busy server keeps batching and this thread does not wait on the writer's
+   * lock.
+   */
+  private commitHere<T>(fn: () => T): Promise<T> {
+    if (!this.committedHereThisTurn) {
+      this.committedHereThisTurn = true;
+      setImmediate(() => {
+        this.committedHereThisTurn = false;
+      });
+    }
+    try {
+      return Promise.resolve(this.env.transactionSync(fn));
+    } catch (err) {
+      return Promise.reject(directCommitFailure(err));
+    }
   }
 
   /** Whether changes go through the redo log (false: a synced commit each). */
@@ -228,7 +266,26 @@ function useWal(metaDir: string, explicit: boolean | undefined): boolean {
   return process.env.S3FILES_METADATA_WAL === '1';
 }
 
+/** How long overlapping transactions keep the store on the group commit, ms. */
+const GROUP_MODE_MS = 50;
+
 const ERRNO_CODES: Record<number, 'ENOSPC' | 'EDQUOT' | 'EIO'> = { 28: 'ENOSPC', 122: 'EDQUOT', 5: 'EIO' };
+
+/** A numeric errno from lmdb (`code`) as the FsError NFS can answer with. */
+function commitErrno(cause: unknown): FsError | undefined {
+  const errno = (cause as { code?: unknown } | undefined)?.code;
+  if (typeof errno !== 'number') return undefined;
+  return new FsError(ERRNO_CODES[errno] ?? 'EIO', 'metadata commit failed', { cause });
+}
+
+/**
+ * transactionSync throws lmdb's own error (numeric `code`) when the commit or a write fails;
+ * errors thrown by the operation's own code (FsError and the like) pass through.
+ */
+function directCommitFailure(err: unknown): unknown {
+  if (err instanceof FsError) return err;
+  return commitErrno(err) ?? err;
+}
 
 /**
  * lmdb-js rejects a failed async commit with "Commit failed" and the real cause (with a numeric
@@ -242,7 +299,5 @@ async function syncedCommitFailure(err: unknown): Promise<never> {
     () => err,
     (e: unknown) => e,
   );
-  const errno = (cause as { code?: unknown } | undefined)?.code;
-  const code = typeof errno === 'number' ? (ERRNO_CODES[errno] ?? 'EIO') : 'EIO';
-  throw new FsError(code, 'metadata commit failed', { cause });
+  throw commitErrno(cause) ?? new FsError('EIO', 'metadata commit failed', { cause });
 }

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DataFilePool } from './data-file-pool';
+import { freshFs, quietLog, ROOT, tempDir } from './test-helpers';
+
+/** A pool over a temporary directory, with the allocation and inode kinds under the test's control. */
+function poolIn(dir: string, state: { next: number; kinds: Map<number, 'file' | 'dir'> }): DataFilePool {
+  return new DataFilePool({
+    pathOf: (ino) => path.join(dir, String(ino)),
+    dirOf: () => dir,
+    nextIno: () => state.next,
+    isRegularFile: (ino) => {
+      const kind = state.kinds.get(ino);
+      return kind === undefined ? undefined : kind === 'file';
+    },
+    depth: 8,
+    log: quietLog,
+  });
+}
+
+/** Waits until the pool's background refill has made the file for `ino`. */
+async function prepared(file: string): Promise<void> {
+  for (let i = 0; i < 200 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 5));
+  // The name exists before the refill's directory fsync ends; take() waits for that itself.
+  assert.ok(fs.existsSync(file), `${file} was never prepared`);
+}
+
+describe('cache data file pool', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hands out an open descriptor of an empty file for each of the next numbers, once', async () => {
+    const state = { next: 10, kinds: new Map<number, 'file' | 'dir'>() };
+    const pool = poolIn(dir, state);
+    pool.refillSoon();
+    await prepared(path.join(dir, '17'));
+    for (const ino of [10, 13, 17]) {
+      const fd = await pool.take(ino);
+      assert.ok(fd !== undefined, `no prepared file for ${ino}`);
+      assert.equal(fs.fstatSync(fd).size, 0);
+      fs.writeSync(fd, Buffer.from(`ino ${ino}`), 0, undefined, 0);
+      fs.closeSync(fd);
+      assert.equal(fs.readFileSync(path.join(dir, String(ino)), 'utf8'), `ino ${ino}`);
+      assert.equal(await pool.take(ino), undefined, 'a descriptor is handed out only once');
+    }
+    assert.equal(await pool.take(9), undefined, 'numbers already allocated are not prepared');
+    assert.equal(await pool.take(18), undefined, 'only depth numbers ahead');
+    await pool.close();
+  });
+
+  it('unlinks what it prepared for numbers that became another kind, keeps regular files, empty', async () => {
+    const state = { next: 1, kinds: new Map<number, 'file' | 'dir'>() };
+    const pool = poolIn(dir, state);
+    pool.refillSoon();
+    await prepared(path.join(dir, '8'));
+    // 1-8 allocated: odd numbers directories, even numbers files never written.
+    for (let ino = 1; ino <= 8; ino++) state.kinds.set(ino, ino % 2 === 1 ? 'dir' : 'file');
+    state.next = 30; // more than depth past them: stale now
+    const fd = await pool.take(30); // a take starts the refill that releases stale files
+    if (fd !== undefined) fs.closeSync(fd);
+    await prepared(path.join(dir, '37'));
+    await pool.take(31).then((d) => d !== undefined && fs.closeSync(d));
+    for (let ino = 1; ino <= 8; ino++) {
+      const file = path.join(dir, String(ino));
+      if (ino % 2 === 1) assert.equal(fs.existsSync(file), false, `directory ${ino} kept a data file`);
+      else assert.equal(fs.statSync(file).size, 0, `file ${ino}`);
+    }
+    await pool.close();
+  });
+
+  it('a number whose inode is not visible yet is never unlinked (a write may be opening it)', async () => {
+    const state = { next: 1, kinds: new Map<number, 'file' | 'dir'>() };
+    const pool = poolIn(dir, state);
+    pool.refillSoon();
+    await prepared(path.join(dir, '8'));
+    state.next = 40;
+    await pool.take(40).then((d) => d !== undefined && fs.closeSync(d));
+    await prepared(path.join(dir, '47'));
+    for (let ino = 1; ino <= 8; ino++) assert.ok(fs.existsSync(path.join(dir, String(ino))), `${ino} unlinked`);
+    await pool.close();
+  });
+
+  it('empties a file an earlier run left for a number not allocated yet', async () => {
+    fs.writeFileSync(path.join(dir, '5'), 'stale bytes of nobody');
+    const pool = poolIn(dir, { next: 5, kinds: new Map() });
+    pool.refillSoon();
+    await prepared(path.join(dir, '12'));
+    const fd = await pool.take(5);
+    assert.ok(fd !== undefined);
+    assert.equal(fs.fstatSync(fd).size, 0);
+    fs.closeSync(fd);
+    await pool.close();
+  });
+
+  it('discard closes the descriptor of a removed number; close() closes the rest', async () => {
+    const pool = poolIn(dir, { next: 1, kinds: new Map() });
+    pool.refillSoon();
+    await prepared(path.join(dir, '8'));
+    await pool.discard(3);
+    assert.equal(await pool.take(3), undefined);
+    await pool.close();
+    assert.equal(await pool.take(4), undefined);
+  });
+});
+
+describe('cache file system: prepared data files', () => {
+  it('a new file written with FILE_SYNC uses its prepared data file and keeps every byte across a restart', async () => {
+    const t = await freshFs();
+    try {
+      const bodies = new Map<number, Buffer>();
+      for (let i = 0; i < 100; i++) {
+        const { ino } = await t.fs.create(ROOT, 1, `f${i}`, { kind: 'guarded', attributes: { mode: 0o644 } });
+        const body = randomBytes(1 + (i * 997) % 9000);
+        await t.fs.write(ROOT, ino, 0, body, 'file-sync');
+        bodies.set(ino, body);
+      }
+      const dataFile = (ino: number) => path.join(t.dir, 'data', (ino % 256).toString(16).padStart(2, '0'), ino.toString(16));
+      const [last] = [...bodies.keys()].slice(-1);
+      await prepared(dataFile((last as number) + 5));
+      // A directory made from a prepared number never shows a data file once allocation moved on.
+      const dirIno = (await t.fs.mkdir(ROOT, 1, 'sub', { mode: 0o755 })).ino;
+      for (let i = 0; i < 80; i++) {
+        const { ino } = await t.fs.create(ROOT, 1, `g${i}`, { kind: 'guarded', attributes: { mode: 0o644 } });
+        await t.fs.write(ROOT, ino, 0, Buffer.from('x'), 'file-sync');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(fs.existsSync(dataFile(dirIno)), false, 'a directory kept a prepared data file');
+      await t.reopen();
+      for (const [ino, body] of bodies) {
+        const r = await t.fs.read(ROOT, ino, 0, 16384);
+        assert.deepEqual(r.data, body, `file ${ino}`);
+        assert.equal(r.eof, true);
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
