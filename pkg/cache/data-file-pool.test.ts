@@ -87,6 +87,41 @@ describe('cache data file pool', () => {
     await pool.close();
   });
 
+  it('a stale number taken while a refill releases the others keeps its descriptor open', async () => {
+    const state = { next: 1, kinds: new Map<number, 'file' | 'dir'>() };
+    const pool = poolIn(dir, state);
+    pool.refillSoon();
+    await prepared(path.join(dir, '8'));
+    for (let ino = 1; ino <= 8; ino++) state.kinds.set(ino, 'file');
+    state.next = 30;
+    pool.refillSoon(); // releases 1-8, one close at a time
+    const fd = await pool.take(8); // a late first write of file 8, meanwhile
+    assert.ok(fd !== undefined);
+    await prepared(path.join(dir, '37'));
+    await pool.take(30).then((d) => d !== undefined && fs.closeSync(d));
+    fs.writeSync(fd, Buffer.from('still mine'), 0, undefined, 0);
+    fs.closeSync(fd);
+    // (A descriptor closed under its taker may have been reused for another file by now.)
+    assert.equal(fs.readFileSync(path.join(dir, '8'), 'utf8'), 'still mine');
+    await pool.close();
+  });
+
+  it('never remakes (empties) the file of a number allocated and written while a refill ran', async () => {
+    const state = { next: 1, kinds: new Map<number, 'file' | 'dir'>() };
+    const pool = poolIn(dir, state);
+    pool.refillSoon();
+    await prepared(path.join(dir, '8'));
+    for (let ino = 1; ino <= 8; ino++) state.kinds.set(ino, 'file');
+    state.next = 20;
+    pool.refillSoon(); // sees 20 as the next number, then releases 1-8
+    // Meanwhile 20 is allocated and written through the ordinary path (no prepared file).
+    state.next = 21;
+    fs.writeFileSync(path.join(dir, '20'), 'written by its file');
+    await prepared(path.join(dir, '28'));
+    assert.equal(fs.readFileSync(path.join(dir, '20'), 'utf8'), 'written by its file');
+    await pool.close();
+  });
+
   it('empties a file an earlier run left for a number not allocated yet', async () => {
     fs.writeFileSync(path.join(dir, '5'), 'stale bytes of nobody');
     const pool = poolIn(dir, { next: 5, kinds: new Map() });

@@ -21,6 +21,8 @@ const openFile = promisify(fs.open);
 const closeFd = promisify(fs.close);
 const fsync = promisify(fs.fsync);
 
+const RETRY_AFTER_FAILURE_MS = 5_000;
+
 export interface DataFilePoolOptions {
   pathOf(ino: number): string;
   dirOf(ino: number): string;
@@ -40,6 +42,8 @@ export class DataFilePool {
   private readonly making = new Set<number>();
   private filling?: Promise<void>;
   private closed = false;
+  /** Date.now() before which no refill starts (after a failed one). */
+  private retryAt = 0;
   private readonly depth: number;
 
   constructor(private readonly o: DataFilePoolOptions) {
@@ -69,7 +73,7 @@ export class DataFilePool {
 
   /** Starts a refill unless one runs or enough numbers ahead are ready. */
   refillSoon(): void {
-    if (this.closed || this.filling) return;
+    if (this.closed || this.filling || Date.now() < this.retryAt) return;
     const next = this.o.nextIno();
     let ahead = 0;
     for (const ino of this.ready.keys()) if (ino >= next) ahead++;
@@ -82,6 +86,8 @@ export class DataFilePool {
       },
       (err: unknown) => {
         this.filling = undefined;
+        // A full or failing disk: new files make their own data files meanwhile.
+        this.retryAt = Date.now() + RETRY_AFTER_FAILURE_MS;
         this.o.log.warn('preparing data files failed; new files create theirs on first write', { err });
       },
     );
@@ -100,8 +106,11 @@ export class DataFilePool {
     return false;
   }
 
-  private async refill(next: number): Promise<void> {
-    await this.releaseStale(next);
+  private async refill(allocatedBelow: number): Promise<void> {
+    await this.releaseStale(allocatedBelow);
+    // Read again after the awaits: a number allocated meanwhile may already be taken and
+    // written, and must never be made (O_TRUNC) again. Between here and `making` nothing awaits.
+    const next = this.o.nextIno();
     const wanted: number[] = [];
     for (let ino = next; ino < next + this.depth; ino++) if (!this.ready.has(ino)) wanted.push(ino);
     if (wanted.length === 0) return;
@@ -127,7 +136,8 @@ export class DataFilePool {
 
   private async releaseStale(next: number): Promise<void> {
     for (const [ino, fd] of [...this.ready]) {
-      if (ino >= next - this.depth) continue;
+      // Taken meanwhile (during an await below): the descriptor is its taker's now.
+      if (ino >= next - this.depth || this.ready.get(ino) !== fd) continue;
       this.ready.delete(ino);
       await closeFd(fd).catch(() => undefined);
       // Only a number that is certainly not a regular file: one whose record is not visible

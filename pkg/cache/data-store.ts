@@ -1,5 +1,5 @@
 // File contents: one sparse local file per regular-file inode, <dir>/data/<ino & 0xff>/<ino>,
-// created on the first write. Holes read back as zeros; bytes past the data file's end (a file
+// created on the first write, or ahead of it by the pool of prepared files (data-file-pool.ts). Holes read back as zeros; bytes past the data file's end (a file
 // extended by SETATTR) are zeros too, so extending never touches the data file.
 //
 // Invariant: the data file is never longer than the file's logical size except during a write

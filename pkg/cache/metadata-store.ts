@@ -24,6 +24,7 @@
 //    transactionSync is a child transaction, so an FsError thrown half-way rolls back that
 //    operation alone. eventTurnBatching is off: with it on, a failed commit (ENOSPC) also
 //    rejects a promise lmdb-js never hands out, an unhandled rejection (verified on a full tmpfs).
+//    A transaction with nothing else around skips the writer thread (commitHere below).
 // 2. Redo log (S3FILES_METADATA_WAL=1 or { wal: true }): LMDB with noSync; all transact() calls
 //    of one event-loop turn run as one write transaction on the main thread (each fn a child
 //    transaction), the writes are recorded and appended as one log record after the commit
