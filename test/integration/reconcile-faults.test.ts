@@ -84,7 +84,9 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     for (const [p, data] of written) assert.equal(md5((await direct.getBuffer(`v/${p}`)).data), md5(data), p);
     assert.equal((await direct.head('v/out/f4.bin')).metadata.mode, String(0o100600));
     assert.equal(t.reconciler.ctx.stats.conflicts, 0);
-    assert.ok(injected >= proxy.counts.requests * 0.1, `only ${injected} faults injected in ${proxy.counts.requests} requests`);
+    // At a 20% rate over ~130 requests the count is binomial (mean ~27, sd ~4.6): 10% failed a
+    // CI run once (13 of 135); 5% (~7) is ~4 sd below, and still shows faults were injected.
+    assert.ok(injected >= proxy.counts.requests * 0.05, `only ${injected} faults injected in ${proxy.counts.requests} requests`);
     console.log(`      (seed ${seed}: ${proxy.counts.requests} requests, ${injected} faults injected; ${t.reconciler.ctx.stats.errors} sync attempts failed and were retried)`);
   });
 });
