@@ -5,9 +5,20 @@ import path from 'node:path';
 import { DataFilePool } from './data-file-pool';
 import { freshFs, quietLog, ROOT, tempDir } from './test-helpers';
 
-/** A pool over a temporary directory, with the allocation and inode kinds under the test's control. */
-function poolIn(dir: string, state: { next: number; kinds: Map<number, 'file' | 'dir'> }): DataFilePool {
-  return new DataFilePool({
+const DEPTH = 8;
+
+interface PoolState {
+  next: number;
+  kinds: Map<number, 'file' | 'dir'>;
+}
+
+/**
+ * A pool over a temporary directory, the allocation and inode kinds under the test's control,
+ * with its first batch (numbers next .. next + DEPTH - 1) made.
+ */
+async function filledPool(dir: string, next: number): Promise<{ pool: DataFilePool; state: PoolState }> {
+  const state: PoolState = { next, kinds: new Map() };
+  const pool = new DataFilePool({
     pathOf: (ino) => path.join(dir, String(ino)),
     dirOf: () => dir,
     nextIno: () => state.next,
@@ -15,9 +26,12 @@ function poolIn(dir: string, state: { next: number; kinds: Map<number, 'file' | 
       const kind = state.kinds.get(ino);
       return kind === undefined ? undefined : kind === 'file';
     },
-    depth: 8,
+    depth: DEPTH,
     log: quietLog,
   });
+  pool.refillSoon();
+  await prepared(path.join(dir, String(next + DEPTH - 1)));
+  return { pool, state };
 }
 
 /** Waits until the pool's background refill has made the file for `ino`. */
@@ -37,10 +51,7 @@ describe('cache data file pool', () => {
   });
 
   it('hands out an open descriptor of an empty file for each of the next numbers, once', async () => {
-    const state = { next: 10, kinds: new Map<number, 'file' | 'dir'>() };
-    const pool = poolIn(dir, state);
-    pool.refillSoon();
-    await prepared(path.join(dir, '17'));
+    const { pool } = await filledPool(dir, 10);
     for (const ino of [10, 13, 17]) {
       const fd = await pool.take(ino);
       assert.ok(fd !== undefined, `no prepared file for ${ino}`);
@@ -56,10 +67,7 @@ describe('cache data file pool', () => {
   });
 
   it('unlinks what it prepared for numbers that became another kind, keeps regular files, empty', async () => {
-    const state = { next: 1, kinds: new Map<number, 'file' | 'dir'>() };
-    const pool = poolIn(dir, state);
-    pool.refillSoon();
-    await prepared(path.join(dir, '8'));
+    const { pool, state } = await filledPool(dir, 1);
     // 1-8 allocated: odd numbers directories, even numbers files never written.
     for (let ino = 1; ino <= 8; ino++) state.kinds.set(ino, ino % 2 === 1 ? 'dir' : 'file');
     state.next = 30; // more than depth past them: stale now
@@ -76,10 +84,7 @@ describe('cache data file pool', () => {
   });
 
   it('a number whose inode is not visible yet is never unlinked (a write may be opening it)', async () => {
-    const state = { next: 1, kinds: new Map<number, 'file' | 'dir'>() };
-    const pool = poolIn(dir, state);
-    pool.refillSoon();
-    await prepared(path.join(dir, '8'));
+    const { pool, state } = await filledPool(dir, 1);
     state.next = 40;
     await pool.take(40).then((d) => d !== undefined && fs.closeSync(d));
     await prepared(path.join(dir, '47'));
@@ -88,10 +93,7 @@ describe('cache data file pool', () => {
   });
 
   it('a stale number taken while a refill releases the others keeps its descriptor open', async () => {
-    const state = { next: 1, kinds: new Map<number, 'file' | 'dir'>() };
-    const pool = poolIn(dir, state);
-    pool.refillSoon();
-    await prepared(path.join(dir, '8'));
+    const { pool, state } = await filledPool(dir, 1);
     for (let ino = 1; ino <= 8; ino++) state.kinds.set(ino, 'file');
     state.next = 30;
     pool.refillSoon(); // releases 1-8, one close at a time
@@ -107,10 +109,7 @@ describe('cache data file pool', () => {
   });
 
   it('never remakes (empties) the file of a number allocated and written while a refill ran', async () => {
-    const state = { next: 1, kinds: new Map<number, 'file' | 'dir'>() };
-    const pool = poolIn(dir, state);
-    pool.refillSoon();
-    await prepared(path.join(dir, '8'));
+    const { pool, state } = await filledPool(dir, 1);
     for (let ino = 1; ino <= 8; ino++) state.kinds.set(ino, 'file');
     state.next = 20;
     pool.refillSoon(); // sees 20 as the next number, then releases 1-8
@@ -124,9 +123,7 @@ describe('cache data file pool', () => {
 
   it('empties a file an earlier run left for a number not allocated yet', async () => {
     fs.writeFileSync(path.join(dir, '5'), 'stale bytes of nobody');
-    const pool = poolIn(dir, { next: 5, kinds: new Map() });
-    pool.refillSoon();
-    await prepared(path.join(dir, '12'));
+    const { pool } = await filledPool(dir, 5);
     const fd = await pool.take(5);
     assert.ok(fd !== undefined);
     assert.equal(fs.fstatSync(fd).size, 0);
@@ -135,9 +132,7 @@ describe('cache data file pool', () => {
   });
 
   it('discard closes the descriptor of a removed number; close() closes the rest', async () => {
-    const pool = poolIn(dir, { next: 1, kinds: new Map() });
-    pool.refillSoon();
-    await prepared(path.join(dir, '8'));
+    const { pool } = await filledPool(dir, 1);
     await pool.discard(3);
     assert.equal(await pool.take(3), undefined);
     await pool.close();

@@ -16,10 +16,10 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Logger } from '../log/logger';
+import { syncDir } from './dir-sync';
 
 const openFile = promisify(fs.open);
 const closeFd = promisify(fs.close);
-const fsync = promisify(fs.fsync);
 
 const RETRY_AFTER_FAILURE_MS = 5_000;
 
@@ -145,14 +145,5 @@ export class DataFilePool {
       if (this.o.isRegularFile(ino) !== false) continue;
       await fs.promises.unlink(this.o.pathOf(ino)).catch(() => undefined);
     }
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fd = await openFile(dir, fs.constants.O_RDONLY);
-  try {
-    await fsync(fd);
-  } finally {
-    await closeFd(fd);
   }
 }

@@ -1,6 +1,7 @@
 // File contents: one sparse local file per regular-file inode, <dir>/data/<ino & 0xff>/<ino>,
-// created on the first write, or ahead of it by the pool of prepared files (data-file-pool.ts). Holes read back as zeros; bytes past the data file's end (a file
-// extended by SETATTR) are zeros too, so extending never touches the data file.
+// created on the first write, or ahead of it by the pool of prepared files (data-file-pool.ts).
+// Holes read back as zeros; bytes past the data file's end (a file extended by SETATTR) are
+// zeros too, so extending never touches the data file.
 //
 // Invariant: the data file is never longer than the file's logical size except during a write
 // that extends it. A data file found longer when opened (left by a crash before its record was
@@ -11,12 +12,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../log/logger';
 import { DataFilePool } from './data-file-pool';
+import { syncDir } from './dir-sync';
 import { FdCache } from './fd-cache';
 
 const pread = promisify(fs.read);
 const pwrite = promisify(fs.write);
 const fdatasync = promisify(fs.fdatasync);
-const fsync = promisify(fs.fsync);
 const ftruncate = promisify(fs.ftruncate);
 const fstat = promisify(fs.fstat);
 const openFile = promisify(fs.open);
@@ -39,7 +40,7 @@ export interface DataStoreOptions {
   maxOpenFiles?: number;
   /** The logical size of a file, or undefined if the inode is gone. */
   logicalSize(ino: number): number | undefined;
-  /** With both: empty data files are prepared ahead for the next inode numbers (data-file-pool.ts). */
+  /** With all three: empty data files are prepared ahead for the next inode numbers (data-file-pool.ts). */
   nextIno?: () => number;
   isRegularFile?: (ino: number) => boolean | undefined;
   logger?: Logger;
@@ -167,7 +168,7 @@ export class DataStore {
       }
     }
     if (this.newFiles.has(ino)) {
-      await this.syncDir(this.shardDir(ino % SHARDS));
+      await syncDir(this.shardDir(ino % SHARDS));
       this.newFiles.delete(ino);
     }
   }
@@ -327,15 +328,6 @@ export class DataStore {
       });
     } catch (err) {
       this.failed.set(ino, err);
-    }
-  }
-
-  private async syncDir(dir: string): Promise<void> {
-    const fd = await openFile(dir, fs.constants.O_RDONLY);
-    try {
-      await fsync(fd);
-    } finally {
-      await closeFd(fd);
     }
   }
 }

@@ -9,6 +9,7 @@
 // for an append, more for unwritten extents).
 import fs from 'node:fs';
 import path from 'node:path';
+import { syncDir, syncDirSync } from './dir-sync';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type SegmentHeader } from './wal-format';
 
 export interface Segment {
@@ -173,22 +174,4 @@ export class SegmentPool {
 export function isNoSpace(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
-export function syncDirSync(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const h = await fs.promises.open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
