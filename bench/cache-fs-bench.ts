@@ -57,6 +57,7 @@ async function run(f: CacheFileSystem): Promise<void> {
       verifier = r.verifier;
     }
   });
+  await timed('remove, 1 in flight (rm -rf)', 1000, 'ops/s', () => pool(1000, 1, (i) => f.remove(root, d.ino, `a${i}`)));
   await timed('remove, 32 in flight', 10000, 'ops/s', () => pool(10000, 32, (i) => f.remove(root, d.ino, `b${i}`)));
 }
 

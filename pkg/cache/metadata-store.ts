@@ -18,31 +18,30 @@
 // Durability. Every mutation is durable before transact() resolves - after a kill -9 and after a
 // power cut (RFC 1813 wants metadata on stable storage before the reply; DESIGN.md decision 5).
 // Two ways, chosen at open (useWal below):
-// 1. Synced commits (default): `env.transaction(() => env.transactionSync(fn))`, overlappingSync
-//    and eventTurnBatching off. The outer async transaction joins lmdb's group commit (one
+// 1. Redo log (the default; S3FILES_METADATA_WAL=0 or { wal: false } turns it off for a new
+//    directory): LMDB with noSync; all transact() calls of one event-loop turn run as one write
+//    transaction on the main thread (each fn a child transaction), the writes are recorded and
+//    appended as one log record after the commit succeeded and fdatasynced on the calling thread
+//    (wal-engine.ts, wal-log.ts, wal-format.ts, wal-segments.ts). Background checkpoints
+//    (wal-checkpoint.ts) pin a snapshot, fdatasync data.mdb and keep its meta pages; after a
+//    reboot the file returns to the last checkpoint and the log is replayed (wal-recovery.ts).
+//    One flush per operation (or per turn's group) instead of LMDB's two.
+// 2. Synced commits: `env.transaction(() => env.transactionSync(fn))`, overlappingSync and
+//    eventTurnBatching off. The outer async transaction joins lmdb's group commit (one
 //    fdatasync on its writer thread for every operation queued meanwhile); the nested
 //    transactionSync is a child transaction, so an FsError thrown half-way rolls back that
 //    operation alone. eventTurnBatching is off: with it on, a failed commit (ENOSPC) also
 //    rejects a promise lmdb-js never hands out, an unhandled rejection (verified on a full tmpfs).
 //    A transaction with nothing else around skips the writer thread (commitHere below).
-// 2. Redo log (S3FILES_METADATA_WAL=1 or { wal: true }): LMDB with noSync; all transact() calls
-//    of one event-loop turn run as one write transaction on the main thread (each fn a child
-//    transaction), the writes are recorded and appended as one log record after the commit
-//    succeeded, fdatasynced with group commit (wal-engine.ts, wal-log.ts, wal-format.ts,
-//    wal-segments.ts). Background checkpoints (wal-checkpoint.ts) pin a snapshot, fdatasync
-//    data.mdb and keep its meta pages; after a reboot the file returns to the last checkpoint
-//    and the log is replayed (wal-recovery.ts). One log flush per group instead of LMDB's two.
 // Not overlappingSync: its commit promise resolves only after the fsync (mdb_txn_commit syncs
 // before lmdb-js sets TXN_COMMITTED, and the writer lock passes on only after the previous sync);
 // measured at the same latency as a synced commit.
-// bench/cache-metadata-sync.ts, MetadataStore rows (one get and two puts per transaction,
-// awaited; ops/s at 1 / 4 / 32 / 128 in flight; medians of 3 runs, 2 shared cores, ±30%):
-//   synced commits                     2,070 / 7,240 / 26,800 / 59,500
-//   redo log, sync on the thread pool  2,510 / 9,600 / 37,700 / 66,300
-//   redo log, sync on the main thread  2,880 / 10,450 / 46,100 / 74,300 (2 runs)
-// cache-fs-bench through the file system (synced / log): create at 1 in flight ~1,450 / ~1,650,
-// create at 32 ~15,700 / ~16,500, but remove at 32 ~14,700 / ~4,400 (main-thread sync: ~1,900),
-// file-sync writes at 16 ~9,000 / ~6,800. Hence the log stays opt-in (useWal).
+// bench/cache-fs-bench.ts through the file system, ops/s, two runs each (2 shared cores, ±30%):
+//                       create 1 / 32 in flight   remove 1 / 32 in flight
+//   redo log            1,514-2,154 / 14,713-15,520   1,752-1,779 / 13,160-15,542
+//   synced commits      1,296-1,364 / 12,217-14,050   1,042-1,265 / 12,403-14,924
+// The log's cost: while a checkpoint's snapshot is pinned (20 ms apart) freed pages wait, so
+// data.mdb is larger (3,000 creates and removes: ~5-6 MB instead of ~1.5 MB).
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -74,8 +73,8 @@ export interface MetadataStoreOptions {
   /** Least time between background checkpoints (default 20 ms; env S3FILES_WAL_CHECKPOINT_MS). */
   checkpointIntervalMs?: number;
   /**
-   * Log + checkpoints (true) or a synced LMDB commit per transaction (false, the default; env
-   * S3FILES_METADATA_WAL=1 turns the log on). A directory that has a log keeps it.
+   * Log + checkpoints (true, the default; env S3FILES_METADATA_WAL=0 turns it off) or a synced
+   * LMDB commit per transaction (false). A directory that has a log keeps it.
    */
   wal?: boolean;
   logger?: Logger;
@@ -254,17 +253,14 @@ export class MetadataStore {
 }
 
 /**
- * Whether to open with the redo log. Off unless asked for (option, or S3FILES_METADATA_WAL=1):
- * on this machine it did not pay for itself (see the header's table: ~1.2-1.4x at concurrency 1
- * in the micro-benchmark, but 32 concurrent REMOVEs through the file system fell from ~14,000 to
- * ~4,400/s), and its checkpoints pin a snapshot, so LMDB's file grows by the pages written
- * between two checkpoints (3,000 mkdirs: 4.5 MB instead of 1.4 MB; too much for the 8 MiB
- * disk-full test's reserve). A directory that has a log keeps it: its recovery needs it.
+ * Whether to open with the redo log: yes unless asked not to ({ wal: false }, or
+ * S3FILES_METADATA_WAL=0) - one flush per operation instead of two (see the header). A
+ * directory that has a log keeps it: its recovery needs it.
  */
 function useWal(metaDir: string, explicit: boolean | undefined): boolean {
   if (fs.existsSync(path.join(metaDir, 'wal', 'checkpoint'))) return true;
   if (explicit !== undefined) return explicit;
-  return process.env.S3FILES_METADATA_WAL === '1';
+  return process.env.S3FILES_METADATA_WAL !== '0';
 }
 
 /** How long overlapping transactions keep the store on the group commit, ms. */

@@ -21,10 +21,11 @@
 // transaction (wal-recovery.ts), a checkpoint is taken and the old segments are invalidated.
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Database, Key, RootDatabase, Transaction } from 'lmdb';
 import { CheckpointFile, readMetaPages } from './wal-checkpoint';
 import { WalLog } from './wal-log';
-import { commitFailure, OpRecorder } from './wal-ops';
+import { commitFailure, freeBytes, OpRecorder } from './wal-ops';
 import { planReplay } from './wal-recovery';
 import { SegmentPool } from './wal-segments';
 import type { Logger } from '../log/logger';
@@ -56,6 +57,26 @@ interface Batch {
 
 type AnyDb = Database<unknown, Key>;
 
+/**
+ * One hold on a read snapshot. lmdb-js hands out one shared, reference-counted transaction, so
+ * two holds may be the same Transaction object; each must let go exactly once.
+ */
+class Pin {
+  private released = false;
+
+  constructor(private readonly txn: Transaction) {}
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.txn.done();
+  }
+}
+
+/** Free space past which releasePinIfShortOfSpace looks again only after SPACE_CHECK_MS. */
+const ROOMY_BYTES = 1 << 30;
+const SPACE_CHECK_MS = 50;
+
 
 export class WalEngine {
   private readonly ops = new OpRecorder();
@@ -66,7 +87,9 @@ export class WalEngine {
   private committedSeq = 0;
   private durableSeq = 0;
   private counter = 0;
-  private pin?: Transaction;
+  private pin?: Pin;
+  /** The snapshot of the last background checkpoint started (runCheckpoint). */
+  private backgroundPin?: Pin;
   private checkpointing?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private lastCheckpointAt = 0;
@@ -78,6 +101,8 @@ export class WalEngine {
   /** LMDB file growth allowed between checkpoints: 1/1024 of its file system, 64 KiB to 8 MiB. */
   private readonly growthBudget: number;
   private failure?: unknown;
+  /** performance.now() until which the disk is taken to have room (releasePinIfShortOfSpace). */
+  private roomyUntil = 0;
   private log!: WalLog;
   private readonly psize: number;
   private readonly dataFd: number;
@@ -115,7 +140,7 @@ export class WalEngine {
     const e = new WalEngine(env, dbs, counters, metaDir, options);
     // Pinned before any write: the checkpoint in force (from before a crash) stays intact
     // until the one below replaces it.
-    e.pin = env.useReadTransaction();
+    e.pin = new Pin(env.useReadTransaction());
     const walSeq = (counters.get('walSeq') as number | undefined) ?? 0;
     const plan = planReplay(e.pool, walSeq);
     if (plan.gap) options.log.warn('metadata log: records after a gap ignored (never acknowledged)', plan.gap);
@@ -144,7 +169,10 @@ export class WalEngine {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(() => this.runBatch());
+        // At the end of this event-loop turn, not at the next microtask: callers resumed by the
+        // previous batch reach transact() several promise hops apart, and a microtask batch would
+        // hold only the first of them (then one sync each).
+        setImmediate(() => this.runBatch());
       }
     });
   }
@@ -164,7 +192,7 @@ export class WalEngine {
     clearTimeout(this.timer);
     await this.log.drain();
     if (this.failure === undefined) await this.checkpoint().catch(() => undefined);
-    this.pin?.done();
+    this.pin?.release();
     this.pin = undefined;
     await this.pool.close();
     this.ckpt.close();
@@ -178,6 +206,7 @@ export class WalEngine {
     const done: Array<[Queued, unknown]> = [];
     const ops: Buffer[] = [];
     let seq = 0;
+    const unpinned = this.unpinIfShortOfSpace();
     try {
       this.env.transactionSync(() => {
         for (const q of queued) {
@@ -201,9 +230,11 @@ export class WalEngine {
       });
     } catch (err) {
       // The commit failed (a full disk, ...): nothing of the batch happened, nothing is logged.
+      if (unpinned) this.repin();
       for (const [q] of done) q.reject(commitFailure(err, this.metaDir));
       return;
     }
+    if (unpinned) this.repin();
     if (ops.length === 0) {
       this.enqueueAck({ seq: this.committedSeq, durable: true, done });
       return;
@@ -237,6 +268,47 @@ export class WalEngine {
       }
     } else {
       this.requestCheckpoint(this.log.starved);
+    }
+  }
+
+  /**
+   * Pages freed since the pinned snapshot cannot be reused (nor those the newest transaction
+   * freed, while the pin is on it), so on a nearly full disk a batch that only frees space (a
+   * remove) could fail for want of new pages where a synced commit reuses them. Short of space,
+   * the batch therefore runs unpinned between two blocking checkpoints: the first makes
+   * everything so far durable, the batch can only write into pages free as of that checkpoint
+   * (never into its snapshot), and repin() checkpoints again before any other transaction could
+   * reuse the checkpoint's pages. Returns whether it unpinned.
+   */
+  private unpinIfShortOfSpace(): boolean {
+    if (this.failure !== undefined) return false;
+    // statfs costs ~8 µs a batch. With plenty of room (at least ROOMY_BYTES) it is enough to
+    // look again SPACE_CHECK_MS later: no writer fills that much in that time.
+    const now = performance.now();
+    if (this.roomyUntil > now) return false;
+    const free = freeBytes(this.metaDir);
+    if (free >= ROOMY_BYTES) this.roomyUntil = now + SPACE_CHECK_MS;
+    if (free >= 2 * this.growthBudget) return false;
+    try {
+      this.checkpointSync();
+    } catch (err) {
+      this.options.log.warn('metadata checkpoint on a nearly full disk failed', { err: String(err) });
+      return false;
+    }
+    this.pin?.release();
+    this.pin = undefined;
+    // A background checkpoint still syncing holds its own, older snapshot; the one just taken
+    // supersedes it, so its pin may go now (its completion then finds it released).
+    this.backgroundPin?.release();
+    return true;
+  }
+
+  /** After an unpinned batch: a checkpoint (and its pin) before anything else commits. */
+  private repin(): void {
+    try {
+      this.checkpointSync();
+    } catch (err) {
+      this.fail(err);
     }
   }
 
@@ -292,13 +364,14 @@ export class WalEngine {
     if (this.checkpointing) return this.checkpointing;
     const seq = this.committedSeq;
     if (this.failure !== undefined || (!force && seq === this.durableSeq)) return Promise.resolve();
-    const pin = this.env.useReadTransaction();
+    const pin = new Pin(this.env.useReadTransaction());
+    this.backgroundPin = pin;
     let metas: Buffer;
     try {
       metas = readMetaPages(this.dataFd, this.psize);
       this.sizeAtCheckpoint = fs.fstatSync(this.dataFd).size;
     } catch (err) {
-      pin.done();
+      pin.release();
       this.fail(err);
       return Promise.resolve();
     }
@@ -308,7 +381,7 @@ export class WalEngine {
       .then(
         () => this.checkpointDone(pin, seq, cp.counter),
         (err: unknown) => {
-          pin.done();
+          pin.release();
           this.fail(err);
         },
       )
@@ -332,7 +405,7 @@ export class WalEngine {
    * transactions. On the main thread between transactions, so nothing interleaves.
    */
   private checkpointSync(): void {
-    const pin = this.env.useReadTransaction();
+    const pin = new Pin(this.env.useReadTransaction());
     const seq = this.committedSeq;
     const counter = ++this.counter;
     try {
@@ -342,7 +415,7 @@ export class WalEngine {
       this.ckpt.writeSync({ counter, seq, bootId: this.options.bootId, psize: this.psize, metas });
       this.lastCheckpointAt = Date.now();
     } catch (err) {
-      pin.done();
+      pin.release();
       throw err;
     }
     this.checkpointDone(pin, seq, counter);
@@ -353,13 +426,13 @@ export class WalEngine {
    * finished after a newer one (a background checkpoint overtaken by a blocking one) is not the
    * one recovery would use (the higher counter wins), so it only lets go of its own pin.
    */
-  private checkpointDone(pin: Transaction, seq: number, counter: number): void {
+  private checkpointDone(pin: Pin, seq: number, counter: number): void {
     if (counter < this.inForce) {
-      pin.done();
+      pin.release();
       return;
     }
     this.inForce = counter;
-    this.pin?.done();
+    this.pin?.release();
     this.pin = pin;
     this.durableSeq = Math.max(this.durableSeq, seq);
     if (this.log) this.log.starved = false;

@@ -2,9 +2,9 @@
 //
 // append() writes the record into the page cache at once (a synchronous pwrite of a few hundred
 // bytes, ~5 µs) and returns a promise that resolves when an fdatasync that began after that
-// write has finished. One fdatasync runs at a time; every record written while it runs waits
-// for the next one, so N concurrent operations share one sync. The write is synchronous, the
-// sync one thread-pool call: a write and a sync as two async calls cost ~300 µs, not ~220 µs.
+// write has finished. By default the fdatasync runs at once on the calling thread (see `inline`);
+// with the thread pool, one runs at a time and every record written while it runs waits for the
+// next one, so N concurrent operations share one sync.
 //
 // Failures are not fatal here: a record that could not be written or synced (EIO, a full log)
 // is reported to the caller, which then makes that transaction durable through a checkpoint
@@ -32,11 +32,13 @@ export class WalLog {
   /** Set when a rotation found no free segment: a checkpoint would free some. */
   starved = false;
   /**
-   * Sync on the main thread (env S3FILES_WAL_INLINE=1): faster alone (~130 µs instead of two
-   * thread-pool hand-offs), but records arriving from separate event-loop turns then never share
-   * a sync - 32 concurrent REMOVEs fell from ~4,400 to ~1,900/s. Off by default.
+   * Sync on the main thread (the default; env S3FILES_WAL_INLINE=0 for the thread pool): one
+   * fdatasync of ~110-150 µs blocks the event loop, against two thread-pool hand-offs (~0.1-0.3
+   * ms on this 2-vCPU VM) around it. Records still share a sync: wal-engine.ts gathers the
+   * transactions of a whole event-loop turn into one record, and requests that arrive during the
+   * blocked sync are read together in the next turn.
    */
-  private readonly inline = process.env.S3FILES_WAL_INLINE === '1';
+  private readonly inline = process.env.S3FILES_WAL_INLINE !== '0';
 
   constructor(
     private readonly pool: SegmentPool,

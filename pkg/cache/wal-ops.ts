@@ -77,7 +77,8 @@ export function commitFailure(err: unknown, dir: string): FsError {
 /** Less room than this after a failed commit means the commit ran out of space. */
 const SHORT_WRITE_ROOM = 1024 * 1024;
 
-function freeBytes(dir: string): number {
+/** Bytes free for us on the file system of `dir` (unknown: infinite). */
+export function freeBytes(dir: string): number {
   try {
     const st = fs.statfsSync(dir);
     return st.bavail * st.bsize;
