@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { FsError, fromSystemError, type Attributes, type Timestamp } from '../vfs';
 import type { Logger } from '../log/logger';
 import { Capacity } from './capacity';
+import { DeferredFrees } from './deferred-frees';
 import { relatimeDue, type Clock } from './clock';
 import type { DataStore } from './data-store';
 import { FileStates, type FileState } from './file-state';
@@ -53,8 +54,12 @@ export class FsCore {
   private readonly deps: MutationDeps;
   /** Data files unlinked whose orphan marks can go (removed with the next flush). */
   private readonly unlinkedOrphans = new Set<number>();
-  /** Unlinks of freed inodes' data files still running (see mutate). */
-  private readonly freeing = new Set<Promise<void>>();
+  /** Freed inodes whose data files are still to be unlinked (see mutate). */
+  private readonly frees = new DeferredFrees((ino) =>
+    this.freeData(ino).catch((err: unknown) => {
+      this.log.warn('could not free data of an inode', { ino, err: String(err) });
+    }),
+  );
   private flushing: Promise<void> | undefined;
 
   constructor(parts: CoreParts) {
@@ -91,26 +96,20 @@ export class FsCore {
   }
 
   /**
-   * Runs one atomic, durable metadata operation, then starts unlinking the data files of freed
-   * inodes without waiting (~0.15 ms of a REMOVE's reply): their orphan marks are durable, so a
+   * Runs one atomic, durable metadata operation. The data files of inodes it freed are unlinked
+   * later, without the reply waiting (deferred-frees.ts): their orphan marks are durable, so a
    * crash before the unlink still frees them, and inode numbers are never reused.
    */
   async mutate<T>(fn: (m: Mutation) => T, options?: MutationOptions): Promise<T> {
     const { result, mutation } = await runMutation(this.deps, fn, options);
     this.emitAll(mutation.changes);
-    for (const ino of mutation.freed) {
-      const freeing = this.freeData(ino).catch((err: unknown) => {
-        this.log.warn('could not free data of an inode', { ino, err: String(err) });
-      });
-      this.freeing.add(freeing);
-      void freeing.finally(() => this.freeing.delete(freeing));
-    }
+    for (const ino of mutation.freed) this.frees.add(ino);
     return result;
   }
 
-  /** Resolves once every data file unlink started so far is done. */
+  /** Unlinks every freed inode's data file now; resolves once all are done. */
   async settleFrees(): Promise<void> {
-    await Promise.all(Array.from(this.freeing));
+    await this.frees.settle();
   }
 
   onChange(listener: ChangeListener): () => void {
@@ -222,7 +221,8 @@ export class FsCore {
   }
 
   private async flushOnce(): Promise<void> {
-    await this.settleFrees();
+    // Only the unlinks under way: the periodic flush must not pull queued ones into a burst.
+    await this.frees.settleStarted();
     await this.syncQuietFiles();
     const dirty = this.inodes.dirtyInodes();
     if (this.link) dirty.push(...(await this.link.blockMapsToSave(dirty)));

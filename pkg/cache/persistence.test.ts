@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -87,7 +88,9 @@ describe('cache file system: persistence', () => {
     const shard = path.join(t.dir, 'data', (f % 256).toString(16).padStart(2, '0'));
     assert.deepEqual(fs.readdirSync(shard), [f.toString(16)]);
     await t.fs.remove(ROOT, 1, 'f');
-    // Unlinked right after the reply (the orphan mark covers a crash); a flush waits for it.
+    // Unlinked once removes pause (deferred-frees.ts; the orphan mark covers a crash).
+    assert.deepEqual(fs.readdirSync(shard), [f.toString(16)], 'not while the client may send the next remove');
+    await sleep(150);
     await t.fs.flush();
     assert.deepEqual(fs.readdirSync(shard), []);
   });

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeferredFrees } from './deferred-frees';
+
+describe('cache: deferred frees (unlinks of removed inodes after the removes pause)', () => {
+  function recording(): { freed: number[]; frees: DeferredFrees } {
+    const freed: number[] = [];
+    return { freed, frees: new DeferredFrees(async (ino) => void freed.push(ino)) };
+  }
+
+  it('waits while removes keep coming, then frees everything once they pause', async () => {
+    const { freed, frees } = recording();
+    for (let i = 1; i <= 5; i++) {
+      frees.add(i);
+      await sleep(20); // less than the quiet time between two removes
+    }
+    assert.deepEqual(freed, [], 'nothing is unlinked while removes keep coming');
+    assert.equal(frees.queued, 5);
+    await sleep(150);
+    assert.deepEqual(freed, [1, 2, 3, 4, 5]);
+    assert.equal(frees.queued, 0);
+  });
+
+  it('settle() starts the queued ones at once and waits for them; settleStarted() does not start any', async () => {
+    const { freed, frees } = recording();
+    frees.add(7);
+    frees.add(8);
+    await frees.settleStarted();
+    assert.deepEqual(freed, []);
+    await frees.settle();
+    assert.deepEqual(freed, [7, 8]);
+  });
+
+  it('a long queue starts without waiting for a pause', () => {
+    const { freed, frees } = recording();
+    for (let i = 0; i < 4096; i++) frees.add(i);
+    assert.equal(freed.length, 4096, 'the 4,096th queued inode starts them all');
+    assert.equal(frees.queued, 0);
+  });
+});

@@ -1,0 +1,71 @@
+// Unlinking the data files of removed inodes, a little after the removes.
+//
+// A REMOVE's reply never waited for its data file's unlink: the orphan mark is durable, so a
+// crash before the unlink still frees the file (recovery.ts), and inode numbers are never
+// reused. But an unlink started right after each reply ran alongside the client's next call:
+// ~100-200 µs of kernel time on ext4 (with discard) competing for this 2-vCPU machine's CPUs
+// and its disk queue. In process, removes at 1 in flight went from ~2,150 to ~2,450/s without
+// it. So freed inodes wait here and are unlinked once removes have paused for QUIET_MS, as soon
+// as MAX_QUEUED are waiting, or when someone needs the space or a clean state (settle(): a
+// nearly full cache disk, a clean shutdown).
+import { performance } from 'node:perf_hooks';
+
+/** Removes must have paused this long before the queued unlinks start, ms. */
+const QUIET_MS = 50;
+/** This many freed inodes waiting start their unlinks at once. */
+const MAX_QUEUED = 4096;
+
+export class DeferredFrees {
+  private queue: number[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private timer?: NodeJS.Timeout;
+  private lastQueuedAt = 0;
+
+  /** `free` unlinks one inode's data file; it must not reject. */
+  constructor(private readonly free: (ino: number) => Promise<void>) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  add(ino: number): void {
+    this.queue.push(ino);
+    this.lastQueuedAt = performance.now();
+    if (this.queue.length >= MAX_QUEUED) this.startAll();
+    else this.arm(QUIET_MS);
+  }
+
+  /** Starts every queued unlink now; resolves when they and all earlier ones are done. */
+  async settle(): Promise<void> {
+    this.startAll();
+    await this.settleStarted();
+  }
+
+  /** Resolves when the unlinks already started are done; queued ones stay queued. */
+  async settleStarted(): Promise<void> {
+    await Promise.all(Array.from(this.running));
+  }
+
+  private arm(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const quietFor = performance.now() - this.lastQueuedAt;
+      if (quietFor >= QUIET_MS) this.startAll();
+      else this.arm(QUIET_MS - quietFor);
+    }, ms);
+    this.timer.unref();
+  }
+
+  private startAll(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const inos = this.queue;
+    this.queue = [];
+    for (const ino of inos) {
+      const p = this.free(ino);
+      this.running.add(p);
+      void p.finally(() => this.running.delete(p));
+    }
+  }
+}
