@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger';
 import { DataFilePool } from './data-file-pool';
 import { syncDir } from './dir-sync';
 import { FdCache } from './fd-cache';
+import { ReadBuffers } from './read-buffers';
 
 const pread = promisify(fs.read);
 const pwrite = promisify(fs.write);
@@ -48,6 +49,8 @@ export interface DataStoreOptions {
 
 export class DataStore {
   readonly root: string;
+  /** Buffers for large reads (read-buffers.ts), up to the 1 MiB a client reads at a time. */
+  readonly readBuffers = new ReadBuffers(1024 * 1024, 32);
   private readonly fds: FdCache;
   /**
    * Per file: writes completed, and how many of them an fdatasync has covered. A count is
@@ -108,11 +111,14 @@ export class DataStore {
     return path.join(this.shardDir(ino % SHARDS), ino.toString(16));
   }
 
-  /** Reads up to `length` bytes; shorter at the data file's end, empty if there is no data file. */
-  async read(ino: number, offset: number, length: number): Promise<Buffer> {
+  /**
+   * Reads up to `length` bytes, into `into` if given (at least `length` bytes long); shorter at
+   * the data file's end, empty if there is no data file.
+   */
+  async read(ino: number, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     try {
       return await this.fds.use(ino, false, async (fd) => {
-        const buf = Buffer.allocUnsafe(length);
+        const buf = into ?? Buffer.allocUnsafe(length);
         let got = 0;
         while (got < length) {
           const { bytesRead } = await pread(fd, buf, got, length - got, offset + got);

@@ -16,6 +16,7 @@ import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult,
 import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
+import { POOLED_READ_MIN, type Lease } from './read-buffers';
 
 const BLOCK = 4096;
 const roundUp = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
@@ -41,22 +42,32 @@ export async function read(core: FsCore, cred: Credentials, ino: number, offset:
     const rec = core.record(ino);
     const n = Math.max(0, Math.min(count, rec.size - offset));
     let data: Buffer = Buffer.alloc(0);
+    let lease: Lease | undefined;
     const streamed = n > 0 && core.link ? await streamRead(core, ino, offset, n) : undefined;
     if (streamed) data = streamed;
     else if (n > 0) {
       // Linked: blocks not present locally are fetched first (or, on a full cache disk, read through).
       const through = core.link ? await fetchForRead(core, ino, offset, n) : false;
+      // A pooled buffer only where the bytes go straight back to the caller (read-through
+      // hands them on to the fetcher).
+      const pool = core.data.readBuffers;
+      lease = !through && n >= POOLED_READ_MIN && n <= pool.size ? pool.lend(n) : undefined;
       try {
-        data = await core.data.read(ino, offset, n);
+        data = await core.data.read(ino, offset, n, lease?.data);
       } catch (err) {
+        lease?.release();
         throw fromSystemError(err, `reading inode ${ino}`);
       }
       // Past the data file's end (a file extended by SETATTR) the file reads as zeros.
-      if (data.length < n) data = Buffer.concat([data, Buffer.alloc(n - data.length)]);
+      if (data.length < n) {
+        data = Buffer.concat([data, Buffer.alloc(n - data.length)]);
+        lease?.release();
+        lease = undefined;
+      }
       if (through) data = await core.link!.fetcher.readThrough(ino, offset, data);
     }
     core.touchAtime(ino);
-    return { data, eof: offset + n >= rec.size, attributes: core.attributes(ino) };
+    return { data, eof: offset + n >= rec.size, attributes: core.attributes(ino), release: lease?.release };
   });
 }
 

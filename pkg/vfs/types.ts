@@ -92,6 +92,12 @@ export interface ReadResult {
   data: Buffer;
   eof: boolean;
   attributes: Attributes;
+  /**
+   * If present, the caller calls it once it no longer needs `data` (a reply sent), and must
+   * not touch `data` afterwards: the file system may reuse the buffer for another read. Not
+   * calling it is safe (the buffer is then garbage-collected).
+   */
+  release?: () => void;
 }
 
 export interface WriteResult {

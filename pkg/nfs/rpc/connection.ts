@@ -123,7 +123,7 @@ export class RpcConnection {
     if (this.closed || this.socket.destroyed) return;
     switch (outcome.kind) {
       case 'reply':
-        this.replies.send(outcome.message);
+        this.replies.send(outcome.message, outcome.afterSend);
         break;
       case 'drop':
         this.options.log.debug('dropped record', { ...this.fields(), reason: outcome.reason });

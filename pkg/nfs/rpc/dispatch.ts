@@ -25,7 +25,7 @@ export interface Peer {
 
 export type DispatchOutcome =
   /** The reply message, not yet framed. */
-  | { kind: 'reply'; message: Buffer[] }
+  | { kind: 'reply'; message: Buffer[]; afterSend?: () => void }
   /** Nothing to answer (a REPLY sent to us). */
   | { kind: 'drop'; reason: string }
   /** The stream is garbage: close the connection. */
@@ -111,10 +111,11 @@ export class Dispatcher {
       const key = ReplyCache.key(peer.address, h.xid, h.prog, h.vers, h.proc, record.subarray(args.offset));
       const { message, replayed } = await this.replyCache.run(key, () => this.execute(entry.program, handler, args, ctx));
       if (replayed) this.log.debug('replayed a retransmitted call', { program: entry.program.name, procedure: h.proc, xid: h.xid, client: peer.address });
+      // No afterSend here: a kept reply may be sent again, so its buffers are never reused.
       return { kind: 'reply', message };
     }
-    const { message } = await this.execute(entry.program, handler, args, ctx);
-    return { kind: 'reply', message };
+    const { message, afterSend } = await this.execute(entry.program, handler, args, ctx);
+    return { kind: 'reply', message, afterSend };
   }
 
   /** Runs the handler; a reply is worth replaying unless the call failed with SYSTEM_ERR. */
@@ -140,7 +141,7 @@ export class Dispatcher {
       durationNs: process.hrtime.bigint() - started,
       outcome: 'success',
     });
-    return { message: out.chunks(), cacheable: true };
+    return { message: out.chunks(), cacheable: true, afterSend: out.sentHook() };
   }
 
   private failureStat(

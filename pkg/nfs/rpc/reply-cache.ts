@@ -19,6 +19,8 @@ export interface ReplyCacheOptions {
 export interface CacheableReply {
   message: Buffer[];
   cacheable: boolean;
+  /** To call once the message has been sent (buffers it references may be reused then). */
+  afterSend?: () => void;
 }
 
 interface Entry {

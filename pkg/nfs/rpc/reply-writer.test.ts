@@ -3,9 +3,13 @@ import type { Socket } from 'node:net';
 import { RecordDecoder } from './record';
 import { ReplyWriter } from './reply-writer';
 
-/** Records every socket write; corked writes are grouped as the one writev they become. */
-function fakeSocket(): { socket: Socket; writes: Buffer[][] } {
+/**
+ * Records every socket write; corked writes are grouped as the one writev they become. Write
+ * callbacks are held in `callbacks` until the test "completes" the writes by calling them.
+ */
+function fakeSocket(): { socket: Socket; writes: Buffer[][]; callbacks: Array<() => void> } {
   const writes: Buffer[][] = [];
+  const callbacks: Array<() => void> = [];
   let corked: Buffer[] | undefined;
   const socket = {
     writable: true,
@@ -14,9 +18,12 @@ function fakeSocket(): { socket: Socket; writes: Buffer[][] } {
       writes.push(corked!);
       corked = undefined;
     },
-    write: (b: Buffer) => (corked ? corked.push(b) : writes.push([b]), true),
+    write: (b: Buffer, cb?: () => void) => {
+      if (cb) callbacks.push(cb);
+      return (corked ? corked.push(b) : writes.push([b]), true);
+    },
   };
-  return { socket: socket as unknown as Socket, writes };
+  return { socket: socket as unknown as Socket, writes, callbacks };
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -75,5 +82,31 @@ describe('rpc reply writer', () => {
     (socket as unknown as { writable: boolean }).writable = false;
     await tick();
     assert.equal(writes.length, 0);
+  });
+
+  it('[afterSend] buffers are handed back only once the socket has written them, once per message', async () => {
+    const { socket, writes, callbacks } = fakeSocket();
+    const w = new ReplyWriter(socket);
+    const sent: string[] = [];
+    w.send([Buffer.from('hdr1'), Buffer.alloc(64 * 1024, 1)], () => sent.push('first'));
+    w.send([Buffer.from('small')]);
+    w.send([Buffer.from('hdr3'), Buffer.alloc(64 * 1024, 3)], () => sent.push('third'));
+    await tick();
+    assert.equal(writes.length, 1, 'one writev');
+    assert.deepEqual(sent, [], 'not while the write is still under way');
+    assert.equal(callbacks.length, 1, 'one callback, on the last write of the writev');
+    callbacks[0]!();
+    assert.deepEqual(sent, ['first', 'third']);
+  });
+
+  it('[afterSend] a message that will never be written hands its buffers back at once', async () => {
+    const { socket, writes } = fakeSocket();
+    const w = new ReplyWriter(socket);
+    let sent = 0;
+    w.send([Buffer.from('gone'), Buffer.alloc(64 * 1024)], () => sent++);
+    (socket as unknown as { writable: boolean }).writable = false;
+    await tick();
+    assert.equal(writes.length, 0);
+    assert.equal(sent, 1);
   });
 });

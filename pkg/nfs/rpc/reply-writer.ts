@@ -17,6 +17,8 @@ const COPY_LIMIT = 16 * 1024;
 export class ReplyWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** afterSend callbacks of the pending messages. */
+  private hooks: Array<() => void> = [];
   private scheduled = false;
 
   constructor(private readonly socket: Socket) {}
@@ -26,8 +28,11 @@ export class ReplyWriter {
     return this.pendingBytes;
   }
 
-  /** Queues one reply message (framed here as a single last fragment). */
-  send(message: readonly Buffer[]): void {
+  /**
+   * Queues one reply message (framed here as a single last fragment). `afterSend` is called
+   * once the socket no longer needs the message's buffers (written, or never to be).
+   */
+  send(message: readonly Buffer[], afterSend?: () => void): void {
     let total = 0;
     for (const c of message) total += c.length;
     if (total > MAX_FRAGMENT_BYTES) throw new RangeError(`message of ${total} bytes does not fit one fragment`);
@@ -36,6 +41,7 @@ export class ReplyWriter {
     this.pending.push(mark);
     for (const c of message) if (c.length > 0) this.pending.push(c);
     this.pendingBytes += 4 + total;
+    if (afterSend) this.hooks.push(afterSend);
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(() => this.flush());
@@ -49,17 +55,27 @@ export class ReplyWriter {
     if (pieces.length === 0) return;
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.socket.writable) return;
-    const out = coalesce(pieces);
-    if (out.length === 1) {
-      this.socket.write(out[0]!);
+    const hooks = this.hooks;
+    this.hooks = [];
+    const done = hooks.length === 0 ? undefined : () => runAll(hooks);
+    if (!this.socket.writable) {
+      done?.();
       return;
     }
-    // One writev for all of them.
+    const out = coalesce(pieces);
+    if (out.length === 1) {
+      this.socket.write(out[0]!, done);
+      return;
+    }
+    // One writev for all of them; the last write's callback comes after the whole writev.
     this.socket.cork();
-    for (const b of out) this.socket.write(b);
+    for (let i = 0; i < out.length; i++) this.socket.write(out[i]!, i === out.length - 1 ? done : undefined);
     this.socket.uncork();
   }
+}
+
+function runAll(hooks: Array<() => void>): void {
+  for (const h of hooks) h();
 }
 
 /** Joins each run of small pieces into one buffer; large pieces stay as they are. */

@@ -9,6 +9,8 @@ export class XdrWriter {
   private pos = 0;
   /** Buffers appended by reference after the encoded bytes (see opaqueRef). */
   private refs: Buffer[] = [];
+  /** Called once the message has been sent (see opaqueRef). */
+  private sentHooks: Array<() => void> = [];
 
   constructor(initialSize = INITIAL) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -84,10 +86,13 @@ export class XdrWriter {
   /**
    * Appends a variable-length opaque by reference, without copying (for READ replies).
    * It must be the last thing encoded: the writer refuses further encoding afterwards.
+   * `onSent`, if given, is for whoever sends the message to call once `data` is no longer
+   * needed (the owner may then reuse the buffer); see sentHook().
    */
-  opaqueRef(data: Buffer): this {
+  opaqueRef(data: Buffer, onSent?: () => void): this {
     this.uint32(data.length);
     this.refs.push(data);
+    if (onSent) this.sentHooks.push(onSent);
     const pad = (4 - (data.length & 3)) & 3;
     if (pad) this.refs.push(ZERO_PAD.subarray(0, pad));
     return this;
@@ -103,6 +108,15 @@ export class XdrWriter {
   /** The encoded bytes as a list of buffers (no copy of by-reference data). */
   chunks(): Buffer[] {
     return [this.buf.subarray(0, this.pos), ...this.refs];
+  }
+
+  /** What to call once the chunks have been sent, if anything (see opaqueRef). */
+  sentHook(): (() => void) | undefined {
+    const hooks = this.sentHooks;
+    if (hooks.length === 0) return undefined;
+    return () => {
+      for (const h of hooks) h();
+    };
   }
 
   /** The encoded bytes as one buffer (copies by-reference data). */

@@ -7,7 +7,8 @@
 // Failure body: post_op_attr of the file.
 // A count above rtmax (1 MiB) is a short read of rtmax bytes, as FSINFO promises. The data is
 // attached to the reply by reference (XdrWriter.opaqueRef): the up to 1 MiB buffer the
-// FileSystem returns is handed to the socket without a copy.
+// FileSystem returns is handed to the socket without a copy, and given back to the FileSystem
+// (ReadResult.release) once the socket is done with it.
 import type { NfsProcedure } from '../call';
 import { Proc, READ_MAX } from '../constants';
 import { writePostOpAttr } from '../types';
@@ -36,6 +37,6 @@ export const read: NfsProcedure = {
     writePostOpAttr(w, res.attributes, file.exp.id);
     w.uint32(data.length);
     w.bool(res.eof);
-    w.opaqueRef(data);
+    w.opaqueRef(data, res.release);
   },
 };
