@@ -86,4 +86,20 @@ describe('cache metadata log: transactions', function () {
       void store.close();
     }
   });
+
+  it('a background checkpoint overtaken by two blocking ones leaves the newest one in force', async () => {
+    const store = MetadataStore.open(dir, { wal: true, bootId: 'b1', checkpointIntervalMs: 3_600_000, logger: quietLog });
+    await store.transact(() => store.settings.putSync('a', '1'));
+    // White box: the engine's own checkpoint steps, in the order a nearly full disk runs them
+    // (unpinIfShortOfSpace) while a background checkpoint is still syncing data.mdb.
+    const engine = (store as unknown as { wal: { runCheckpoint(force: boolean): Promise<void>; checkpointSync(): void; inForce: number } }).wal;
+    const background = engine.runCheckpoint(true);
+    engine.checkpointSync();
+    engine.checkpointSync();
+    await background;
+    const file = path.join(dir, 'meta', 'wal', 'checkpoint');
+    assert.equal(CheckpointFile.peekSync(file)!.counter, engine.inForce, 'the slot of the newest checkpoint was not overwritten');
+    await store.close();
+  });
 });
+

@@ -73,7 +73,7 @@ class Pin {
   }
 }
 
-/** Free space past which releasePinIfShortOfSpace looks again only after SPACE_CHECK_MS. */
+/** Free space past which unpinIfShortOfSpace looks again only after SPACE_CHECK_MS. */
 const ROOMY_BYTES = 1 << 30;
 const SPACE_CHECK_MS = 50;
 
@@ -101,7 +101,7 @@ export class WalEngine {
   /** LMDB file growth allowed between checkpoints: 1/1024 of its file system, 64 KiB to 8 MiB. */
   private readonly growthBudget: number;
   private failure?: unknown;
-  /** performance.now() until which the disk is taken to have room (releasePinIfShortOfSpace). */
+  /** performance.now() until which the disk is taken to have room (unpinIfShortOfSpace). */
   private roomyUntil = 0;
   private log!: WalLog;
   private readonly psize: number;
@@ -377,7 +377,11 @@ export class WalEngine {
     }
     const cp = { counter: ++this.counter, seq, bootId: this.options.bootId, psize: this.psize, metas };
     this.checkpointing = fdatasync(this.dataFd)
-      .then(() => this.ckpt.write(cp))
+      // Overtaken by a blocking checkpoint meanwhile: its slot must stay as it is. Two blocking
+      // ones (unpinIfShortOfSpace takes two) would otherwise leave the newest's slot, which has
+      // this one's parity, overwritten by this older one, and the one before in force with its
+      // snapshot no longer pinned.
+      .then(() => (cp.counter < this.inForce ? undefined : this.ckpt.write(cp)))
       .then(
         () => this.checkpointDone(pin, seq, cp.counter),
         (err: unknown) => {
