@@ -1,8 +1,12 @@
 // Space accounting: the bytes allocated by regular files (st_blocks * 512 of their data files)
 // against an optional capacity (the PVC size), and FSSTAT numbers from the cache disk itself.
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError, fromSystemError, type FsStat } from '../vfs';
 import type { InodeTable } from './inode-table';
+
+/** How long a write near a full disk waits for unlinks of removed files, ms (admitOnDisk). */
+const SETTLE_FREES_WAIT_MS = 200;
 
 /** Metadata bytes an inode costs (LMDB record, entry and cookie), for the free-files estimate. */
 const BYTES_PER_INODE = 512;
@@ -42,8 +46,10 @@ export class Capacity {
     const fresh = performance.now() - d.checkedAt < STATFS_TTL_MS;
     if (!fresh || d.avail - d.spent - bytes < d.reserve + 64 * MiB) await this.refreshDisk();
     if (this.disk.avail - this.disk.spent - bytes < this.disk.reserve) {
-      // Space of files removed just before may still be on its way back.
-      await this.settleFrees();
+      // Space of files removed just before may still be on its way back. Waited for a bounded
+      // time: the caller may hold the lock of a file that was removed meanwhile, whose unlink
+      // then waits for the caller (a WRITE to it, or a read that caches fetched data).
+      await Promise.race([this.settleFrees(), sleep(SETTLE_FREES_WAIT_MS, undefined, { ref: false })]);
       await this.refreshDisk();
       if (this.disk.avail - bytes < this.disk.reserve) throw new FsError('ENOSPC', 'the cache disk is full');
     }

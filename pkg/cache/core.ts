@@ -244,6 +244,7 @@ export class FsCore {
     const now = performance.now();
     for (const [ino, st] of Array.from(this.states.entries())) {
       if (!st.marking || st.inflight > 0 || now - st.lastWrite < QUIET_SYNC_MS || !this.data.needsSync(ino) || this.data.hasFailed(ino)) continue;
+      if (!this.inodes.get(ino)) continue; // removed, its data file waits to be unlinked
       try {
         await this.data.sync(ino);
       } catch (err) {

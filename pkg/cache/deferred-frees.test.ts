@@ -21,6 +21,18 @@ describe('cache: deferred frees (unlinks of removed inodes after the removes pau
     assert.equal(frees.queued, 0);
   });
 
+  it('under a steady stream of removes the oldest still goes within about a second', async () => {
+    const { freed, frees } = recording();
+    const start = performance.now();
+    let i = 0;
+    while (performance.now() - start < 1400) {
+      frees.add(i++);
+      await sleep(20);
+    }
+    assert.ok(freed.length > 0, 'some were unlinked while removes kept coming');
+    assert.equal(freed[0], 0, 'the oldest first');
+  });
+
   it('settle() starts the queued ones at once and waits for them; settleStarted() does not start any', async () => {
     const { freed, frees } = recording();
     frees.add(7);

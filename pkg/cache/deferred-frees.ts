@@ -5,13 +5,16 @@
 // reused. But an unlink started right after each reply ran alongside the client's next call:
 // ~100-200 µs of kernel time on ext4 (with discard) competing for this 2-vCPU machine's CPUs
 // and its disk queue. In process, removes at 1 in flight went from ~2,150 to ~2,450/s without
-// it. So freed inodes wait here and are unlinked once removes have paused for QUIET_MS, as soon
-// as MAX_QUEUED are waiting, or when someone needs the space or a clean state (settle(): a
-// nearly full cache disk, a clean shutdown).
+// it. So freed inodes wait here and are unlinked once removes have paused for QUIET_MS, once the
+// oldest has waited MAX_DELAY_MS (space comes back within a second even under a stream of
+// removes), as soon as MAX_QUEUED are waiting, or when someone needs the space or a clean state
+// (settle(): a nearly full cache disk, a clean shutdown).
 import { performance } from 'node:perf_hooks';
 
 /** Removes must have paused this long before the queued unlinks start, ms. */
 const QUIET_MS = 50;
+/** The oldest freed inode waits at most this long, ms. */
+const MAX_DELAY_MS = 1000;
 /** This many freed inodes waiting start their unlinks at once. */
 const MAX_QUEUED = 4096;
 
@@ -20,6 +23,7 @@ export class DeferredFrees {
   private readonly running = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
   private lastQueuedAt = 0;
+  private firstQueuedAt = 0;
 
   /** `free` unlinks one inode's data file; it must not reject. */
   constructor(private readonly free: (ino: number) => Promise<void>) {}
@@ -29,8 +33,9 @@ export class DeferredFrees {
   }
 
   add(ino: number): void {
-    this.queue.push(ino);
     this.lastQueuedAt = performance.now();
+    if (this.queue.length === 0) this.firstQueuedAt = this.lastQueuedAt;
+    this.queue.push(ino);
     if (this.queue.length >= MAX_QUEUED) this.startAll();
     else this.arm(QUIET_MS);
   }
@@ -50,9 +55,11 @@ export class DeferredFrees {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const quietFor = performance.now() - this.lastQueuedAt;
-      if (quietFor >= QUIET_MS) this.startAll();
-      else this.arm(QUIET_MS - quietFor);
+      const now = performance.now();
+      const quietFor = now - this.lastQueuedAt;
+      const waitedFor = now - this.firstQueuedAt;
+      if (quietFor >= QUIET_MS || waitedFor >= MAX_DELAY_MS) this.startAll();
+      else this.arm(Math.min(QUIET_MS - quietFor, MAX_DELAY_MS - waitedFor));
     }, ms);
     this.timer.unref();
   }

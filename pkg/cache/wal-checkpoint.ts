@@ -119,6 +119,11 @@ export class CheckpointFile {
     fs.fdatasyncSync(this.fd);
   }
 
+  /** Makes the slots written so far durable. */
+  syncSync(): void {
+    fs.fdatasyncSync(this.fd);
+  }
+
   /** The slot goes into the page cache at once (overwrite, no allocation); one async sync. */
   async write(cp: Checkpoint): Promise<void> {
     writeSlot(this.fd, this.slotBytes, cp);

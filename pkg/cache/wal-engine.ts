@@ -292,7 +292,9 @@ export class WalEngine {
     try {
       this.checkpointSync();
     } catch (err) {
-      this.options.log.warn('metadata checkpoint on a nearly full disk failed', { err: String(err) });
+      // As for every failed checkpoint: its counter is spent (the next one would overwrite the
+      // slot in force) and a failed fdatasync may have dropped pages (Linux reports it once).
+      this.fail(err);
       return false;
     }
     this.pin?.release();
@@ -416,6 +418,10 @@ export class WalEngine {
       const metas = readMetaPages(this.dataFd, this.psize);
       this.sizeAtCheckpoint = fs.fstatSync(this.dataFd).size;
       fs.fdatasyncSync(this.dataFd);
+      // A background checkpoint may have written its slot and not synced it yet: that slot must
+      // be durable before this one overwrites the other (the one in force on disk), or a torn
+      // write here could leave no valid checkpoint, or an older, unpinned one.
+      if (this.checkpointing) this.ckpt.syncSync();
       this.ckpt.writeSync({ counter, seq, bootId: this.options.bootId, psize: this.psize, metas });
       this.lastCheckpointAt = Date.now();
     } catch (err) {
