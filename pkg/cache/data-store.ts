@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger';
 import { DataFilePool } from './data-file-pool';
 import { syncDir } from './dir-sync';
 import { FdCache } from './fd-cache';
+import { InlineSyncPolicy } from './inline-sync';
 import { ReadBuffers } from './read-buffers';
 
 const pread = promisify(fs.read);
@@ -49,6 +50,8 @@ export interface DataStoreOptions {
 
 export class DataStore {
   readonly root: string;
+  /** Whether a small stable write and its sync run on this thread (inline-sync.ts). */
+  private readonly inlineSyncs = new InlineSyncPolicy();
   /** Buffers for large reads (read-buffers.ts), up to the 1 MiB a client reads at a time. */
   readonly readBuffers = new ReadBuffers(1024 * 1024, 32);
   private readonly fds: FdCache;
@@ -133,12 +136,16 @@ export class DataStore {
     }
   }
 
-  async write(ino: number, offset: number, data: Buffer): Promise<void> {
+  /** `stable`: a write its caller syncs next (small ones may run on this thread, inline-sync.ts). */
+  async write(ino: number, offset: number, data: Buffer, stable = false): Promise<void> {
+    const inline = stable && this.inlineSyncs.mayInline(data.length);
     await this.fds.use(ino, true, async (fd) => {
       let done = 0;
       try {
         while (done < data.length) {
-          const { bytesWritten } = await pwrite(fd, data, done, data.length - done, offset + done);
+          const bytesWritten = inline
+            ? fs.writeSync(fd, data, done, data.length - done, offset + done)
+            : (await pwrite(fd, data, done, data.length - done, offset + done)).bytesWritten;
           done += bytesWritten;
         }
       } finally {
@@ -160,14 +167,18 @@ export class DataStore {
     });
   }
 
-  /** Makes the file's data (and its directory entry, if new) durable. */
-  async sync(ino: number): Promise<void> {
+  /**
+   * Makes the file's data (and its directory entry, if new) durable. `afterSmallWrite`: the
+   * caller just wrote at most INLINE_MAX_BYTES, so the fdatasync may run on this thread if
+   * nothing else is dirty in the file and no other writer overlaps (inline-sync.ts).
+   */
+  async sync(ino: number, afterSmallWrite = false): Promise<void> {
     const failed = this.failed.get(ino);
     if (failed) throw failed;
     const p = this.progress.get(ino);
     if (p && p.written > p.synced) {
       try {
-        await this.syncFd(ino, p, (fn) => this.withExisting(ino, fn));
+        await this.syncFd(ino, p, (fn) => this.withExisting(ino, fn), afterSmallWrite);
       } catch (err) {
         this.failed.set(ino, err);
         throw err;
@@ -200,14 +211,22 @@ export class DataStore {
    * run the next one together. A failure reaches everyone waiting on it. Settled files are
    * forgotten.
    */
-  private async syncFd(ino: number, p: SyncProgress, withFd: (fn: (fd: number) => Promise<unknown>) => Promise<void>): Promise<void> {
+  private async syncFd(
+    ino: number,
+    p: SyncProgress,
+    withFd: (fn: (fd: number) => Promise<unknown>) => Promise<void>,
+    afterSmallWrite = false,
+  ): Promise<void> {
     const target = p.written;
     p.waiting++;
     try {
       while (p.synced < target) {
         if (!p.running) {
           const covers = p.written;
-          p.running = withFd((fd) => fdatasync(fd))
+          const inline = afterSmallWrite && covers - p.synced === 1 && this.inlineSyncs.mayInline(0);
+          const ended = inline ? this.inlineSyncs.inlineStarted() : this.inlineSyncs.asyncStarted();
+          p.running = withFd(async (fd) => (inline ? fs.fdatasyncSync(fd) : fdatasync(fd)))
+            .finally(ended)
             .then(() => {
               p.synced = Math.max(p.synced, covers);
             })

@@ -17,6 +17,7 @@ import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
 import { POOLED_READ_MIN, type Lease } from './read-buffers';
+import { INLINE_MAX_BYTES } from './inline-sync';
 
 const BLOCK = 4096;
 const roundUp = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
@@ -151,7 +152,7 @@ export async function write(
         // If the mark failed, this write persists its attributes itself.
         if (await mark.then(() => true, () => false)) durableMark = mark;
       }
-      await core.data.write(ino, offset, data);
+      await core.data.write(ino, offset, data, stability !== 'unstable');
     } catch (err) {
       st.inflight--;
       release();
@@ -174,7 +175,7 @@ export async function write(
     if (stability !== 'unstable' && after.mode === modeBefore && durableMark !== undefined && st.marking === durableMark && stillQueued(core, ino)) {
       // The mark cannot have been dropped since: a flush drops it only once no write is in
       // flight and the data file needs no sync, and then it saves these attributes with it.
-      await syncData(core, ino);
+      await syncData(core, ino, data.length <= INLINE_MAX_BYTES);
       committed = 'file-sync';
     } else if (stability !== 'unstable' || after.mode !== modeBefore) {
       // A stable write, or one that cleared set-id bits (a metadata change, durable now).
@@ -232,8 +233,8 @@ function applyWrite(core: FsCore, cred: Credentials, ino: number, offset: number
 }
 
 /** fdatasync of the file's data file, its failure as an FsError. */
-function syncData(core: FsCore, ino: number): Promise<void> {
-  return core.data.sync(ino).catch((err: unknown) => {
+function syncData(core: FsCore, ino: number, afterSmallWrite = false): Promise<void> {
+  return core.data.sync(ino, afterSmallWrite).catch((err: unknown) => {
     throw fromSystemError(err, `syncing inode ${ino}`);
   });
 }
