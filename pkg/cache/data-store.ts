@@ -50,8 +50,11 @@ export interface DataStoreOptions {
 
 export class DataStore {
   readonly root: string;
-  /** Whether a small stable write and its sync run on this thread (inline-sync.ts). */
-  private readonly inlineSyncs = new InlineSyncPolicy();
+  /**
+   * Whether a small stable write and its sync run on this thread (inline-sync.ts). A stable
+   * write this soon (ms) after an inline sync ended is taken as a second writer.
+   */
+  private readonly inlineSyncs = new InlineSyncPolicy(0.2);
   /** Buffers for large reads (read-buffers.ts), up to the 1 MiB a client reads at a time. */
   readonly readBuffers = new ReadBuffers(1024 * 1024, 32);
   private readonly fds: FdCache;

@@ -45,10 +45,10 @@
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import { CheckpointFile, currentBootId, restoreMetaPages } from './wal-checkpoint';
 import { WalEngine } from './wal-engine';
+import { InlineSyncPolicy } from './inline-sync';
 import { FsError } from '../vfs';
 import type { InodeRecord } from './inode';
 import type { BlockMapRecord, RemoteState, Tombstone } from './remote-state';
@@ -97,12 +97,8 @@ export class MetadataStore {
 
   /** Undefined: synced commits (see useWal). */
   private readonly wal?: WalEngine;
-  /** Transactions handed to lmdb's writer thread and not settled yet. */
-  private groupCommits = 0;
-  /** A transaction committed on this thread in the current event-loop turn (commitHere). */
-  private committedHereThisTurn = false;
-  /** performance.now() until which transactions use the group commit (see commitHere). */
-  private groupUntil = 0;
+  /** Whether a synced commit runs on this thread or joins the group commit (commitHere). */
+  private readonly commitPlace = new InlineSyncPolicy();
 
   private constructor(
     private readonly env: RootDatabase,
@@ -181,17 +177,13 @@ export class MetadataStore {
    */
   transact<T>(fn: () => T): Promise<T> {
     if (this.wal) return this.wal.transact(fn);
-    const now = performance.now();
-    // Another transaction pending, or one already committed in this turn: a burst.
-    if (this.groupCommits > 0 || this.committedHereThisTurn) this.groupUntil = now + GROUP_MODE_MS;
-    if (now >= this.groupUntil) return this.commitHere(fn);
+    if (this.commitPlace.mayInline()) return this.commitHere(fn);
     // Synced, grouped: the outer async transaction joins lmdb's group commit on its writer
     // thread, the nested transactionSync is a child transaction that rolls back alone if fn throws.
-    this.groupCommits++;
     return this.env
       .transaction(() => this.env.transactionSync(fn))
       .catch(syncedCommitFailure)
-      .finally(() => this.groupCommits--);
+      .finally(this.commitPlace.asyncStarted());
   }
 
   /**
@@ -200,20 +192,17 @@ export class MetadataStore {
    * ~0.45 ms for the synced commit itself, and that is what a client doing one thing at a time
    * (rm -rf, a shell loop of creates) waits for. As soon as transactions overlap (one pending on
    * the writer thread, or a second in the same event-loop turn), they go to the group commit for
-   * GROUP_MODE_MS, so a busy server keeps batching and this thread does not wait on the writer's
-   * lock.
+   * a while (inline-sync.ts), so a busy server keeps batching and this thread does not wait on
+   * the writer's lock.
    */
   private commitHere<T>(fn: () => T): Promise<T> {
-    if (!this.committedHereThisTurn) {
-      this.committedHereThisTurn = true;
-      setImmediate(() => {
-        this.committedHereThisTurn = false;
-      });
-    }
+    const ended = this.commitPlace.inlineStarted();
     try {
       return Promise.resolve(this.env.transactionSync(fn));
     } catch (err) {
       return Promise.reject(directCommitFailure(err));
+    } finally {
+      ended();
     }
   }
 
@@ -262,9 +251,6 @@ function useWal(metaDir: string, explicit: boolean | undefined): boolean {
   if (explicit !== undefined) return explicit;
   return process.env.S3FILES_METADATA_WAL !== '0';
 }
-
-/** How long overlapping transactions keep the store on the group commit, ms. */
-const GROUP_MODE_MS = 50;
 
 const ERRNO_CODES: Record<number, 'ENOSPC' | 'EDQUOT' | 'EIO'> = { 28: 'ENOSPC', 122: 'EDQUOT', 5: 'EIO' };
 

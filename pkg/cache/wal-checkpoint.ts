@@ -116,7 +116,7 @@ export class CheckpointFile {
   /** Writes `cp` into the slot its counter selects and syncs it (start-up: synchronous). */
   writeSync(cp: Checkpoint): void {
     writeSlot(this.fd, this.slotBytes, cp);
-    fs.fdatasyncSync(this.fd);
+    this.syncSync();
   }
 
   /** Makes the slots written so far durable. */
