@@ -1,12 +1,8 @@
 // Space accounting: the bytes allocated by regular files (st_blocks * 512 of their data files)
 // against an optional capacity (the PVC size), and FSSTAT numbers from the cache disk itself.
 import fs from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError, fromSystemError, type FsStat } from '../vfs';
 import type { InodeTable } from './inode-table';
-
-/** How long a write near a full disk waits for unlinks of removed files, ms (admitOnDisk). */
-const SETTLE_FREES_WAIT_MS = 200;
 
 /** Metadata bytes an inode costs (LMDB record, entry and cookie), for the free-files estimate. */
 const BYTES_PER_INODE = 512;
@@ -31,25 +27,27 @@ export class Capacity {
     private readonly dir: string,
     private readonly inodes: InodeTable,
     readonly capacityBytes?: number,
-    /** Waits for data files of removed files still being unlinked (core.ts frees them after the reply). */
-    private readonly settleFrees: () => Promise<void> = async () => undefined,
+    /**
+     * Unlinks the data files of removed files now and waits for them (core.ts frees them after
+     * the reply), all but `except`'s.
+     */
+    private readonly settleFrees: (except?: number) => Promise<void> = async () => undefined,
   ) {}
 
   /**
    * ENOSPC if writing `bytes` more would eat into the metadata reserve of the cache disk.
    * statfs is asked at most once a second while there is plenty of room, on every call near
-   * the limit.
+   * the limit. `ino`: the file the bytes go to, whose file lock the caller holds.
    */
-  async admitOnDisk(bytes: number): Promise<void> {
+  async admitOnDisk(bytes: number, ino?: number): Promise<void> {
     if (bytes <= 0) return;
     const d = this.disk;
     const fresh = performance.now() - d.checkedAt < STATFS_TTL_MS;
     if (!fresh || d.avail - d.spent - bytes < d.reserve + 64 * MiB) await this.refreshDisk();
     if (this.disk.avail - this.disk.spent - bytes < this.disk.reserve) {
-      // Space of files removed just before may still be on its way back. Waited for a bounded
-      // time: the caller may hold the lock of a file that was removed meanwhile, whose unlink
-      // then waits for the caller (a WRITE to it, or a read that caches fetched data).
-      await Promise.race([this.settleFrees(), sleep(SETTLE_FREES_WAIT_MS, undefined, { ref: false })]);
+      // Space of files removed just before may still be on its way back. Not the caller's own
+      // file's: if it was removed meanwhile, its unlink waits for the lock the caller holds.
+      await this.settleFrees(ino);
       await this.refreshDisk();
       if (this.disk.avail - bytes < this.disk.reserve) throw new FsError('ENOSPC', 'the cache disk is full');
     }

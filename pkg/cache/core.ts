@@ -71,7 +71,7 @@ export class FsCore {
     this.log = parts.log;
     this.maxFileSize = parts.maxFileSize;
     this.maxInodes = parts.maxInodes;
-    this.capacity = new Capacity(parts.dir, parts.inodes, parts.capacityBytes, () => this.settleFrees());
+    this.capacity = new Capacity(parts.dir, parts.inodes, parts.capacityBytes, (except) => this.settleFrees(except));
     this.deps = { store: parts.store, inodes: parts.inodes, clock: parts.clock, maxInodes: parts.maxInodes, linked: parts.linked };
     this.events.setMaxListeners(0);
     // The store is open and recovered: records change only through the inode table now.
@@ -107,9 +107,12 @@ export class FsCore {
     return result;
   }
 
-  /** Unlinks every freed inode's data file now; resolves once all are done. */
-  async settleFrees(): Promise<void> {
-    await this.frees.settle();
+  /**
+   * Unlinks every freed inode's data file now; resolves once all are done but `except`'s (its
+   * caller holds that inode's file lock, which the unlink takes).
+   */
+  async settleFrees(except?: number): Promise<void> {
+    await this.frees.settle(except);
   }
 
   onChange(listener: ChangeListener): () => void {

@@ -20,7 +20,8 @@ const MAX_QUEUED = 4096;
 
 export class DeferredFrees {
   private queue: number[] = [];
-  private readonly running = new Set<Promise<void>>();
+  /** ino → its unlink under way. */
+  private readonly running = new Map<number, Promise<void>>();
   private timer?: NodeJS.Timeout;
   private lastQueuedAt = 0;
   private firstQueuedAt = 0;
@@ -40,15 +41,19 @@ export class DeferredFrees {
     else this.arm(QUIET_MS);
   }
 
-  /** Starts every queued unlink now; resolves when they and all earlier ones are done. */
-  async settle(): Promise<void> {
+  /**
+   * Starts every queued unlink now; resolves when they and all earlier ones are done, except
+   * the one of `except`: a caller holding that inode's file lock (a write to a file removed
+   * meanwhile) would otherwise wait for an unlink that waits for it.
+   */
+  async settle(except?: number): Promise<void> {
     this.startAll();
-    await this.settleStarted();
+    await Promise.all(Array.from(this.running).filter(([ino]) => ino !== except).map(([, p]) => p));
   }
 
   /** Resolves when the unlinks already started are done; queued ones stay queued. */
   async settleStarted(): Promise<void> {
-    await Promise.all(Array.from(this.running));
+    await Promise.all(this.running.values());
   }
 
   private arm(ms: number): void {
@@ -71,8 +76,8 @@ export class DeferredFrees {
     this.queue = [];
     for (const ino of inos) {
       const p = this.free(ino);
-      this.running.add(p);
-      void p.finally(() => this.running.delete(p));
+      this.running.set(ino, p);
+      void p.finally(() => this.running.delete(ino));
     }
   }
 }

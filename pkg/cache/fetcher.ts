@@ -270,7 +270,7 @@ export class Fetcher {
   private async fetchAndStore(ino: number, rs0: RemoteState, start: number, stop: number, opts: FetchOptions): Promise<void> {
     const buf = await this.readRemote(ino, rs0, start, stop - start, opts);
     try {
-      await this.core.capacity.admitOnDisk(buf.length);
+      await this.core.capacity.admitOnDisk(buf.length, ino);
       await this.core.data.write(ino, start, buf);
     } catch (err) {
       const e = fromSystemError(err, `caching fetched data of inode ${ino}`);

@@ -135,7 +135,7 @@ export async function write(
     /** The mark this stable write relies on, if the file had one (see the header). */
     let durableMark: Promise<void> | undefined;
     try {
-      await core.capacity.admitOnDisk(growth.bytes);
+      await core.capacity.admitOnDisk(growth.bytes, ino);
       // A stable write takes no dirty mark first: it is acknowledged only once its data is
       // durable and either the file was already marked (see the header) or its attributes and
       // the mark are committed with it (syncFile); a crash before that leaves the client with no
