@@ -345,7 +345,10 @@ export class WalEngine {
       this.urgent = false;
       void this.runCheckpoint(false);
     }, wait);
-    this.timer.unref();
+    // An urgent one may have callers waiting for it (a batch that could not be logged): it must
+    // keep the process alive until it ran, or a script awaiting that batch just exits. A routine
+    // one must not hold the process open.
+    if (!this.urgent) this.timer.unref();
   }
 
   /**
