@@ -4,9 +4,9 @@
 // WRITE needs is known before the file exists. Made on demand, that first stable WRITE pays for
 // an open that misses, an open that creates, and an fsync of the shard directory so the new
 // name survives a power cut (~0.6 ms of the ~1 ms such a WRITE took on this machine's disk),
-// while the client waits. Made here, in the background and in batches, one shard-directory
-// fsync covers a batch's names before any of them is handed out, and the first WRITE finds an
-// open descriptor of a durable, empty file.
+// while the client waits. Made here, in the background and in batches, the batch's shard
+// directories are fsynced (together) before any of its names is handed out, and the first
+// WRITE finds an open descriptor of a durable, empty file.
 //
 // A prepared file that was not taken (the number became a directory or a symlink, or a file
 // that was never written) is closed once the allocation has moved `depth` numbers past it:
@@ -123,8 +123,16 @@ export class DataFilePool {
         const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC;
         made.set(ino, await openFile(this.o.pathOf(ino), flags, 0o600));
       }
+      // Consecutive numbers fall in different shard directories, so a batch needs about one
+      // directory fsync per file. Issued together, they overlap on the thread pool and the
+      // block layer merges their cache flushes; one after another, they kept the disk busy
+      // with flushes for the whole batch, and a client's stable WRITE or metadata commit
+      // queued behind them (in process: 4 KiB FILE_SYNC write mean 0.63-0.74 -> 0.38-0.51 ms,
+      // p99 10-16 -> 4-9 ms).
       const dirs = new Set([...made.keys()].map((ino) => this.o.dirOf(ino)));
-      for (const dir of dirs) await syncDir(dir);
+      const synced = await Promise.allSettled([...dirs].map((dir) => syncDir(dir)));
+      const failed = synced.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
       for (const [ino, fd] of made) this.ready.set(ino, fd);
       made.clear();
     } finally {
