@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataFilePool } from './data-file-pool';
+import { DataFilePool, MAKE_IT } from './data-file-pool';
+import { dataFilePath } from './data-store';
 import { freshFs, quietLog, ROOT, tempDir } from './test-helpers';
 
 const DEPTH = 8;
@@ -54,7 +55,7 @@ describe('cache data file pool', () => {
     const { pool } = await filledPool(dir, 10);
     for (const ino of [10, 13, 17]) {
       const fd = await pool.take(ino);
-      assert.ok(fd !== undefined, `no prepared file for ${ino}`);
+      assert.ok(typeof fd === 'number', `no prepared file for ${ino}`);
       assert.equal(fs.fstatSync(fd).size, 0);
       fs.writeSync(fd, Buffer.from(`ino ${ino}`), 0, undefined, 0);
       fs.closeSync(fd);
@@ -72,9 +73,9 @@ describe('cache data file pool', () => {
     for (let ino = 1; ino <= 8; ino++) state.kinds.set(ino, ino % 2 === 1 ? 'dir' : 'file');
     state.next = 30; // more than depth past them: stale now
     const fd = await pool.take(30); // a take starts the refill that releases stale files
-    if (fd !== undefined) fs.closeSync(fd);
+    if (typeof fd === 'number') fs.closeSync(fd);
     await prepared(path.join(dir, '37'));
-    await pool.take(31).then((d) => d !== undefined && fs.closeSync(d));
+    await pool.take(31).then((d) => typeof d === 'number' && fs.closeSync(d));
     for (let ino = 1; ino <= 8; ino++) {
       const file = path.join(dir, String(ino));
       if (ino % 2 === 1) assert.equal(fs.existsSync(file), false, `directory ${ino} kept a data file`);
@@ -86,7 +87,7 @@ describe('cache data file pool', () => {
   it('a number whose inode is not visible yet is never unlinked (a write may be opening it)', async () => {
     const { pool, state } = await filledPool(dir, 1);
     state.next = 40;
-    await pool.take(40).then((d) => d !== undefined && fs.closeSync(d));
+    await pool.take(40).then((d) => typeof d === 'number' && fs.closeSync(d));
     await prepared(path.join(dir, '47'));
     for (let ino = 1; ino <= 8; ino++) assert.ok(fs.existsSync(path.join(dir, String(ino))), `${ino} unlinked`);
     await pool.close();
@@ -98,9 +99,9 @@ describe('cache data file pool', () => {
     state.next = 30;
     pool.refillSoon(); // releases 1-8, one close at a time
     const fd = await pool.take(8); // a late first write of file 8, meanwhile
-    assert.ok(fd !== undefined);
+    assert.ok(typeof fd === 'number');
     await prepared(path.join(dir, '37'));
-    await pool.take(30).then((d) => d !== undefined && fs.closeSync(d));
+    await pool.take(30).then((d) => typeof d === 'number' && fs.closeSync(d));
     fs.writeSync(fd, Buffer.from('still mine'), 0, undefined, 0);
     fs.closeSync(fd);
     // (A descriptor closed under its taker may have been reused for another file by now.)
@@ -125,9 +126,36 @@ describe('cache data file pool', () => {
     fs.writeFileSync(path.join(dir, '5'), 'stale bytes of nobody');
     const { pool } = await filledPool(dir, 5);
     const fd = await pool.take(5);
-    assert.ok(fd !== undefined);
+    assert.ok(typeof fd === 'number');
     assert.equal(fs.fstatSync(fd).size, 0);
     fs.closeSync(fd);
+    await pool.close();
+  });
+
+  it('after a chunk failed, its numbers are for the taker to make (their names may not be durable); later ones are unknown', async () => {
+    const state: PoolState = { next: 100, kinds: new Map() };
+    let warned = 0;
+    const log = Object.create(quietLog) as typeof quietLog;
+    log.warn = ((): typeof log => {
+      warned++;
+      return log;
+    }) as unknown as typeof log.warn;
+    const pool = new DataFilePool({
+      pathOf: (ino) => path.join(dir, String(ino)),
+      // The directory fsync fails: the files exist, their names are not known to be durable.
+      dirOf: () => path.join(dir, 'no-such-directory'),
+      nextIno: () => state.next,
+      isRegularFile: () => undefined,
+      depth: 40,
+      log,
+    });
+    pool.refillSoon();
+    for (let i = 0; i < 200 && warned === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(warned, 1, 'the failed refill is reported');
+    assert.ok(fs.existsSync(path.join(dir, '100')), 'the first chunk was created before its sync failed');
+    assert.equal(await pool.take(100), MAKE_IT);
+    assert.equal(await pool.take(100), undefined, 'answered once');
+    assert.equal(await pool.take(130), undefined, 'a later chunk was never started');
     await pool.close();
   });
 
@@ -141,6 +169,29 @@ describe('cache data file pool', () => {
 });
 
 describe('cache file system: prepared data files', () => {
+  it('new files written by many clients at once, taken before, during and after refills, keep every byte', async () => {
+    const t = await freshFs();
+    try {
+      const bodies = new Map<number, Buffer>();
+      let next = 0;
+      // 32 writers at a time catch up with the refills: numbers are taken from ready, from the
+      // chunk being made (wait for it) and from chunks not started (withdrawn, made by the taker).
+      await Promise.all(Array.from({ length: 32 }, async () => {
+        while (next < 600) {
+          const i = next++;
+          const { ino } = await t.fs.create(ROOT, 1, `c${i}`, { kind: 'guarded', attributes: { mode: 0o644 } });
+          const body = randomBytes(1 + (i * 7919) % 5000);
+          await t.fs.write(ROOT, ino, 0, body, 'file-sync');
+          bodies.set(ino, body);
+        }
+      }));
+      await t.reopen();
+      for (const [ino, body] of bodies) assert.deepEqual((await t.fs.read(ROOT, ino, 0, 8192)).data, body, `file ${ino}`);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('a new file written with FILE_SYNC uses its prepared data file and keeps every byte across a restart', async () => {
     const t = await freshFs();
     try {
@@ -151,12 +202,12 @@ describe('cache file system: prepared data files', () => {
         await t.fs.write(ROOT, ino, 0, body, 'file-sync');
         bodies.set(ino, body);
       }
-      const dataFile = (ino: number) => path.join(t.dir, 'data', (ino % 256).toString(16).padStart(2, '0'), ino.toString(16));
+      const dataFile = (ino: number) => dataFilePath(path.join(t.dir, 'data'), ino, 2);
       const [last] = [...bodies.keys()].slice(-1);
       await prepared(dataFile((last as number) + 5));
       // A directory made from a prepared number never shows a data file once allocation moved on.
       const dirIno = (await t.fs.mkdir(ROOT, 1, 'sub', { mode: 0o755 })).ino;
-      for (let i = 0; i < 80; i++) {
+      for (let i = 0; i < 150; i++) { // past the default depth (128)
         const { ino } = await t.fs.create(ROOT, 1, `g${i}`, { kind: 'guarded', attributes: { mode: 0o644 } });
         await t.fs.write(ROOT, ino, 0, Buffer.from('x'), 'file-sync');
       }

@@ -4,9 +4,17 @@
 // WRITE needs is known before the file exists. Made on demand, that first stable WRITE pays for
 // an open that misses, an open that creates, and an fsync of the shard directory so the new
 // name survives a power cut (~0.6 ms of the ~1 ms such a WRITE took on this machine's disk),
-// while the client waits. Made here, in the background and in batches, the batch's shard
-// directories are fsynced (together) before any of its names is handed out, and the first
-// WRITE finds an open descriptor of a durable, empty file.
+// while the client waits. Made here, in the background, a chunk's shard directories are
+// fsynced before any of its names is handed out, and the first WRITE finds an open descriptor
+// of a durable, empty file.
+//
+// A refill works in chunks of CHUNK numbers (one or two shard directories in data-store.ts's
+// layout 2): it makes a chunk's files, fsyncs their directories, and hands them out before it
+// starts the next. A file is costly to create while the client's own syncs run (~1 ms each,
+// measured in the refill), so a busy client can catch up with a refill. It then waits at most
+// for the chunk being made; a number whose chunk has not started is withdrawn from the refill
+// and take() answers 'make': the caller creates that file itself and fsyncs its directory.
+// (Waiting for the whole batch, as before, held single FILE_SYNC writes for up to ~60 ms.)
 //
 // A prepared file that was not taken (the number became a directory or a symlink, or a file
 // that was never written) is closed once the allocation has moved `depth` numbers past it:
@@ -22,6 +30,11 @@ const openFile = promisify(fs.open);
 const closeFd = promisify(fs.close);
 
 const RETRY_AFTER_FAILURE_MS = 5_000;
+/** Files a refill makes, syncs and hands out at a time. */
+const CHUNK = 16;
+
+/** take()'s answer for a number the caller must create itself (and fsync its directory). */
+export const MAKE_IT = 'make';
 
 export interface DataFilePoolOptions {
   pathOf(ino: number): string;
@@ -30,7 +43,7 @@ export interface DataFilePoolOptions {
   nextIno(): number;
   /** true for a regular file, false for another kind, undefined when the inode is gone. */
   isRegularFile(ino: number): boolean | undefined;
-  /** How many numbers ahead to prepare (default 64); refilled when half are used. */
+  /** How many numbers ahead to prepare (default 128); refilled when half are used. */
   depth?: number;
   log: Logger;
 }
@@ -38,8 +51,12 @@ export interface DataFilePoolOptions {
 export class DataFilePool {
   /** ino → open descriptor of its empty data file, whose name is durable. */
   private readonly ready = new Map<number, number>();
-  /** Numbers whose files the running refill is making (their names not durable yet). */
-  private readonly making = new Set<number>();
+  /** Numbers the running refill will make, in chunks not started yet. */
+  private readonly queued = new Set<number>();
+  /** Numbers in the chunk being made → that chunk (their names not durable yet). */
+  private readonly making = new Map<number, Promise<void>>();
+  /** Numbers whose files a failed refill may have created without syncing their directory. */
+  private readonly unsynced = new Set<number>();
   private filling?: Promise<void>;
   private closed = false;
   /** Date.now() before which no refill starts (after a failed one). */
@@ -47,15 +64,21 @@ export class DataFilePool {
   private readonly depth: number;
 
   constructor(private readonly o: DataFilePoolOptions) {
-    this.depth = o.depth ?? 64;
+    this.depth = o.depth ?? 128;
   }
 
   /**
-   * Hands over the prepared descriptor for `ino` (the caller owns it from now on), or undefined
-   * when there is none and the caller must open or create the file itself.
+   * Hands over the prepared descriptor for `ino` (the caller owns it from now on); MAKE_IT when
+   * the caller must create the file (O_TRUNC: a file there holds nothing) and fsync its
+   * directory before the first stable reply; undefined when the pool knows nothing of `ino`.
    */
-  async take(ino: number): Promise<number | undefined> {
-    if (this.making.has(ino)) await this.filling;
+  async take(ino: number): Promise<number | typeof MAKE_IT | undefined> {
+    if (this.queued.delete(ino) || this.unsynced.delete(ino)) {
+      this.refillSoon();
+      return MAKE_IT;
+    }
+    await this.making.get(ino)?.catch(() => undefined);
+    if (this.unsynced.delete(ino)) return MAKE_IT;
     const fd = this.ready.get(ino);
     if (fd !== undefined) this.ready.delete(ino);
     this.refillSoon();
@@ -64,7 +87,9 @@ export class DataFilePool {
 
   /** The inode is gone (its data file is about to be unlinked): closes a prepared descriptor. */
   async discard(ino: number): Promise<void> {
-    if (this.making.has(ino)) await this.filling;
+    this.queued.delete(ino);
+    await this.making.get(ino)?.catch(() => undefined);
+    this.unsynced.delete(ino);
     const fd = this.ready.get(ino);
     if (fd === undefined) return;
     this.ready.delete(ino);
@@ -109,36 +134,54 @@ export class DataFilePool {
   private async refill(allocatedBelow: number): Promise<void> {
     await this.releaseStale(allocatedBelow);
     // Read again after the awaits: a number allocated meanwhile may already be taken and
-    // written, and must never be made (O_TRUNC) again. Between here and `making` nothing awaits.
+    // written, and must never be made (O_TRUNC) again. Between here and `queued` nothing awaits.
     const next = this.o.nextIno();
     const wanted: number[] = [];
-    for (let ino = next; ino < next + this.depth; ino++) if (!this.ready.has(ino)) wanted.push(ino);
-    if (wanted.length === 0) return;
-    for (const ino of wanted) this.making.add(ino);
+    for (let ino = next; ino < next + this.depth; ino++) if (!this.ready.has(ino) && !this.unsynced.has(ino)) wanted.push(ino);
+    for (const ino of wanted) this.queued.add(ino);
+    try {
+      for (let i = 0; i < wanted.length && !this.closed; i += CHUNK) {
+        // A number taken meanwhile was withdrawn (its taker makes the file) and is skipped.
+        const chunk = wanted.slice(i, i + CHUNK).filter((ino) => this.queued.delete(ino));
+        if (chunk.length === 0) continue;
+        const made = this.makeChunk(chunk);
+        for (const ino of chunk) this.making.set(ino, made);
+        try {
+          await made;
+        } finally {
+          for (const ino of chunk) this.making.delete(ino);
+        }
+      }
+    } finally {
+      // Closing, or a chunk failed: the rest is not made.
+      for (const ino of wanted) this.queued.delete(ino);
+    }
+  }
+
+  /** Makes the chunk's files, fsyncs their directories, then hands them out. */
+  private async makeChunk(chunk: number[]): Promise<void> {
     const made = new Map<number, number>();
     try {
-      for (const ino of wanted) {
-        if (this.closed) break;
+      for (const ino of chunk) {
         // O_TRUNC: a file left by an earlier run for a number not allocated yet holds nothing.
         const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC;
         made.set(ino, await openFile(this.o.pathOf(ino), flags, 0o600));
       }
-      // Consecutive numbers fall in different shard directories, so a batch needs about one
-      // directory fsync per file. Issued together, they overlap on the thread pool and the
-      // block layer merges their cache flushes; one after another, they kept the disk busy
-      // with flushes for the whole batch, and a client's stable WRITE or metadata commit
-      // queued behind them (in process: 4 KiB FILE_SYNC write mean 0.63-0.74 -> 0.38-0.51 ms,
-      // p99 10-16 -> 4-9 ms).
-      const dirs = new Set([...made.keys()].map((ino) => this.o.dirOf(ino)));
+      // Together: on the thread pool they overlap, and the block layer merges their flushes
+      // (a chunk spans up to CHUNK directories in the old layout 1).
+      const dirs = new Set(chunk.map((ino) => this.o.dirOf(ino)));
       const synced = await Promise.allSettled([...dirs].map((dir) => syncDir(dir)));
       const failed = synced.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
       for (const [ino, fd] of made) this.ready.set(ino, fd);
       made.clear();
+    } catch (err) {
+      // Created, perhaps, but not durable: whoever takes these numbers makes them again.
+      for (const ino of chunk) this.unsynced.add(ino);
+      throw err;
     } finally {
       // On failure, what was opened is closed; the empty files stay, harmless and reused later.
       await Promise.all([...made.values()].map((fd) => closeFd(fd).catch(() => undefined)));
-      for (const ino of wanted) this.making.delete(ino);
     }
   }
 

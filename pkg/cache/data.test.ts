@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { dataFilePath } from './data-store';
+import { openCacheFileSystem } from './index';
 import { MetadataStore } from './metadata-store';
-import { ALICE, BOB, expectCode, freshFs, makeFile, ROOT, type TestFs } from './test-helpers';
+import { ALICE, BOB, expectCode, freshFs, makeFile, quietLog, ROOT, tempDir, type TestFs } from './test-helpers';
 
 /** Counts metadata transactions from now until `stop()`. */
 function countTransactions(): { readonly n: number; stop(): void } {
@@ -243,5 +247,41 @@ describe('cache file system: file data', () => {
     const a2 = await t.fs.getattr(ino);
     assert.ok(a2.mtime.sec * 1e9 + a2.mtime.nsec > a1.atime.sec * 1e9 + a1.atime.nsec);
     assert.deepEqual(a2.ctime, a2.mtime);
+  });
+});
+
+describe('cache file system: data file layout', () => {
+  it('a new cache puts runs of 64 consecutive inode numbers in one shard directory (layout 2), and keeps it across restarts', async () => {
+    const t = await freshFs();
+    try {
+      const root = path.join(t.dir, 'data');
+      assert.equal(fs.readFileSync(path.join(root, 'LAYOUT'), 'utf8'), '2\n');
+      assert.equal(path.dirname(dataFilePath(root, 64, 2)), path.dirname(dataFilePath(root, 127, 2)));
+      assert.notEqual(path.dirname(dataFilePath(root, 127, 2)), path.dirname(dataFilePath(root, 128, 2)));
+      const f = await makeFile(t.fs, 1, 'f', { content: Buffer.from('layout two') });
+      assert.equal(fs.readFileSync(dataFilePath(root, f, 2), 'utf8'), 'layout two');
+      await t.reopen();
+      assert.equal((await t.fs.read(ROOT, f, 0, 100)).data.toString(), 'layout two');
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('a cache made before layout 2 (shard directories, no LAYOUT file) keeps ino & 0xff', async () => {
+    const dir = tempDir();
+    // What layout 1 left: the data directory with its shard directories, no marker.
+    for (let i = 0; i < 256; i++) fs.mkdirSync(path.join(dir, 'data', i.toString(16).padStart(2, '0')), { recursive: true });
+    let cfs = await openCacheFileSystem({ dir, logger: quietLog });
+    try {
+      const f = await makeFile(cfs, 1, 'f', { content: Buffer.from('layout one') });
+      assert.equal(fs.existsSync(path.join(dir, 'data', 'LAYOUT')), false);
+      assert.equal(fs.readFileSync(dataFilePath(path.join(dir, 'data'), f, 1), 'utf8'), 'layout one');
+      await cfs.close();
+      cfs = await openCacheFileSystem({ dir, logger: quietLog });
+      assert.equal((await cfs.read(ROOT, f, 0, 100)).data.toString(), 'layout one');
+    } finally {
+      await cfs.close().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@
 // the caller saw and whether the file system stayed consistent.
 //   node disk-full.fixture.js DIR
 import { isFsError, type Credentials } from '../vfs';
+import { dataFilePath } from './data-store';
 import { openCacheFileSystem } from './index';
 import nodeFs from 'node:fs';
 import winston from 'winston';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   out.creates = Array.from(new Set(creates));
   out.sizeOk = (await fs.getattr(f.ino)).size === written;
   // A write cut short by ENOSPC leaves no bytes past the end of the file.
-  const dataFile = `${dir}/data/${(f.ino % 256).toString(16).padStart(2, '0')}/${f.ino.toString(16)}`;
+  const dataFile = dataFilePath(`${dir}/data`, f.ino, 2);
   out.dataFileSize = nodeFs.statSync(dataFile).size === written;
   const back = await fs.read(root, f.ino, 0, written);
   out.dataOk = back.data.equals(Buffer.alloc(written, 0x5a));
