@@ -8,9 +8,9 @@
 // fsynced before any of its names is handed out, and the first WRITE finds an open descriptor
 // of a durable, empty file.
 //
-// A refill works in chunks of CHUNK numbers (one or two shard directories in data-store.ts's
-// layout 2): it makes a chunk's files, fsyncs their directories, and hands them out before it
-// starts the next. A file is costly to create while the client's own syncs run (~1 ms each,
+// A refill works in chunks (the numbers of one shard directory's run in data-store.ts's layout
+// 2): it makes a chunk's files, fsyncs their directory, and hands them out before it starts the
+// next. A file is costly to create while the client's own syncs run (~1 ms each,
 // measured in the refill), so a busy client can catch up with a refill. It then waits at most
 // for the chunk being made; a number whose chunk has not started is withdrawn from the refill
 // and take() answers 'make': the caller creates that file itself and fsyncs its directory.
@@ -30,7 +30,7 @@ const openFile = promisify(fs.open);
 const closeFd = promisify(fs.close);
 
 const RETRY_AFTER_FAILURE_MS = 5_000;
-/** Files a refill makes, syncs and hands out at a time. */
+/** Files a refill makes, syncs and hands out at a time, unless chunkOf says otherwise. */
 const CHUNK = 16;
 
 /** take()'s answer for a number the caller must create itself (and fsync its directory). */
@@ -43,6 +43,12 @@ export interface DataFilePoolOptions {
   nextIno(): number;
   /** true for a regular file, false for another kind, undefined when the inode is gone. */
   isRegularFile(ino: number): boolean | undefined;
+  /**
+   * Numbers with the same key are made, synced and handed out together (a refill's chunk):
+   * data-store.ts gives the numbers of one shard directory's run, so a chunk needs one
+   * directory fsync. Default: runs of 16.
+   */
+  chunkOf?(ino: number): number;
   /** How many numbers ahead to prepare (default 128); refilled when half are used. */
   depth?: number;
   log: Logger;
@@ -140,9 +146,13 @@ export class DataFilePool {
     for (let ino = next; ino < next + this.depth; ino++) if (!this.ready.has(ino) && !this.unsynced.has(ino)) wanted.push(ino);
     for (const ino of wanted) this.queued.add(ino);
     try {
-      for (let i = 0; i < wanted.length && !this.closed; i += CHUNK) {
+      const chunkOf = this.o.chunkOf ?? ((ino: number) => Math.floor(ino / CHUNK));
+      for (let i = 0; i < wanted.length && !this.closed; ) {
+        let end = i + 1;
+        while (end < wanted.length && chunkOf(wanted[end]!) === chunkOf(wanted[i]!)) end++;
         // A number taken meanwhile was withdrawn (its taker makes the file) and is skipped.
-        const chunk = wanted.slice(i, i + CHUNK).filter((ino) => this.queued.delete(ino));
+        const chunk = wanted.slice(i, end).filter((ino) => this.queued.delete(ino));
+        i = end;
         if (chunk.length === 0) continue;
         const made = this.makeChunk(chunk);
         for (const ino of chunk) this.making.set(ino, made);

@@ -251,13 +251,14 @@ describe('cache file system: file data', () => {
 });
 
 describe('cache file system: data file layout', () => {
-  it('a new cache puts runs of 64 consecutive inode numbers in one shard directory (layout 2), and keeps it across restarts', async () => {
+  it('a new cache puts runs of 16 consecutive inode numbers in one shard directory (layout 2), and keeps it across restarts', async () => {
     const t = await freshFs();
     try {
       const root = path.join(t.dir, 'data');
       assert.equal(fs.readFileSync(path.join(root, 'LAYOUT'), 'utf8'), '2\n');
-      assert.equal(path.dirname(dataFilePath(root, 64, 2)), path.dirname(dataFilePath(root, 127, 2)));
-      assert.notEqual(path.dirname(dataFilePath(root, 127, 2)), path.dirname(dataFilePath(root, 128, 2)));
+      assert.equal(path.dirname(dataFilePath(root, 16, 2)), path.dirname(dataFilePath(root, 31, 2)));
+      assert.notEqual(path.dirname(dataFilePath(root, 31, 2)), path.dirname(dataFilePath(root, 32, 2)));
+      assert.equal(path.dirname(dataFilePath(root, 5, 2)), path.dirname(dataFilePath(root, 5 + 16 * 256, 2)), '256 shards');
       const f = await makeFile(t.fs, 1, 'f', { content: Buffer.from('layout two') });
       assert.equal(fs.readFileSync(dataFilePath(root, f, 2), 'utf8'), 'layout two');
       await t.reopen();
