@@ -64,10 +64,37 @@ describe('cache: deferred frees (unlinks of removed inodes after the removes pau
     await settledAll;
   });
 
-  it('a long queue starts without waiting for a pause', () => {
-    const { freed, frees } = recording();
+  it('a long queue starts without waiting for a pause, and runs two unlinks at a time', async () => {
+    const freed: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const frees = new DeferredFrees(async (ino) => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      await new Promise((r) => setImmediate(r));
+      freed.push(ino);
+      inFlight--;
+    });
     for (let i = 0; i < 4096; i++) frees.add(i);
-    assert.equal(freed.length, 4096, 'the 4,096th queued inode starts them all');
-    assert.equal(frees.queued, 0);
+    assert.equal(frees.queued, 0, 'the 4,096th queued inode releases them all');
+    for (let i = 0; i < 200 && freed.length < 4096; i++) await sleep(10);
+    assert.equal(freed.length, 4096);
+    assert.deepEqual(freed.slice(0, 5), [0, 1, 2, 3, 4], 'in the order they were freed');
+    assert.equal(mostInFlight, 2);
+  });
+
+  it('settle() runs every released unlink at once, past the limit, and waits for them', async () => {
+    const freed: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const frees = new DeferredFrees(async (ino) => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      await sleep(5);
+      freed.push(ino);
+      inFlight--;
+    });
+    for (let i = 0; i < 10; i++) frees.add(i);
+    await frees.settle();
+    assert.equal(freed.length, 10);
+    assert.equal(mostInFlight, 10, 'a caller that needs the space does not wait two at a time');
   });
 });

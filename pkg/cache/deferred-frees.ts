@@ -8,7 +8,8 @@
 // it. So freed inodes wait here and are unlinked once removes have paused for QUIET_MS, once the
 // oldest has waited MAX_DELAY_MS (space comes back within a second even under a stream of
 // removes), as soon as MAX_QUEUED are waiting, or when someone needs the space or a clean state
-// (settle(): a nearly full cache disk, a clean shutdown).
+// (settle(): a nearly full cache disk, a clean shutdown). Released unlinks run CONCURRENCY at a
+// time, except those settle() waits for.
 import { performance } from 'node:perf_hooks';
 
 /** Removes must have paused this long before the queued unlinks start, ms. */
@@ -17,9 +18,17 @@ const QUIET_MS = 50;
 const MAX_DELAY_MS = 1000;
 /** This many freed inodes waiting start their unlinks at once. */
 const MAX_QUEUED = 4096;
+/**
+ * Unlinks in flight at a time, unless settle() needs them all now. Started all at once, a
+ * second's worth of removes (~1,000 unlinks) took every thread-pool thread and, in kernel time,
+ * the CPUs for ~0.1 s, while the client was still removing.
+ */
+const CONCURRENCY = 2;
 
 export class DeferredFrees {
   private queue: number[] = [];
+  /** Released from the queue, waiting for a free slot (CONCURRENCY). */
+  private released: number[] = [];
   /** ino → its unlink under way. */
   private readonly running = new Map<number, Promise<void>>();
   private timer?: NodeJS.Timeout;
@@ -29,6 +38,7 @@ export class DeferredFrees {
   /** `free` unlinks one inode's data file; it must not reject. */
   constructor(private readonly free: (ino: number) => Promise<void>) {}
 
+  /** Freed inodes waiting for removes to pause (not yet released to run). */
   get queued(): number {
     return this.queue.length;
   }
@@ -48,6 +58,7 @@ export class DeferredFrees {
    */
   async settle(except?: number): Promise<void> {
     this.startAll();
+    while (this.released.length > 0) this.start(this.released.shift()!);
     await Promise.all(Array.from(this.running).filter(([ino]) => ino !== except).map(([, p]) => p));
   }
 
@@ -69,15 +80,25 @@ export class DeferredFrees {
     this.timer.unref();
   }
 
+  /** Releases every queued unlink; they run CONCURRENCY at a time. */
   private startAll(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const inos = this.queue;
+    this.released.push(...this.queue);
     this.queue = [];
-    for (const ino of inos) {
-      const p = this.free(ino);
-      this.running.set(ino, p);
-      void p.finally(() => this.running.delete(ino));
-    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running.size < CONCURRENCY && this.released.length > 0) this.start(this.released.shift()!);
+  }
+
+  private start(ino: number): void {
+    const p = this.free(ino);
+    this.running.set(ino, p);
+    void p.finally(() => {
+      this.running.delete(ino);
+      this.pump();
+    });
   }
 }
