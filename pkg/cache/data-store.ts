@@ -132,9 +132,9 @@ export class DataStore {
   }
 
   /**
-   * The layout of the data directory `root`: 2 for a new one (marked before any data file goes
-   * in, so a crash in between leaves an empty layout-1 directory, which is just as good), else
-   * what its LAYOUT file says, 1 without one.
+   * The layout of the data directory `root`: 2 for a new (missing or empty) one, marked before
+   * any data file goes in (a crash before the mark leaves an empty directory, new again next
+   * time); else what its LAYOUT file says, and 1 without one.
    */
   private static async prepareLayout(root: string): Promise<DataLayout> {
     const marker = path.join(root, LAYOUT_FILE);
