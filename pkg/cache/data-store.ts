@@ -376,12 +376,8 @@ export class DataStore {
     const prepared = await this.pool?.take(ino);
     if (typeof prepared === 'number') return prepared;
     const file = this.pathOf(ino);
-    if (prepared === MAKE_IT) {
-      // A new number the pool had not made yet: whatever a file there holds is stale.
-      const fd = await openFile(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
-      this.newFiles.add(ino);
-      return fd;
-    }
+    // A new number the pool had not made yet: whatever a file there holds is stale.
+    if (prepared === MAKE_IT) return this.createData(ino, file, fs.constants.O_TRUNC);
     try {
       const fd = await openFile(file, fs.constants.O_RDWR);
       await this.trimToLogicalSize(ino, fd);
@@ -389,7 +385,12 @@ export class DataStore {
     } catch (err) {
       if (!create || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const fd = await openFile(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    return this.createData(ino, file, 0);
+  }
+
+  /** Creates the data file here; sync() fsyncs its directory before the name counts as durable. */
+  private async createData(ino: number, file: string, extraFlags: number): Promise<number> {
+    const fd = await openFile(file, fs.constants.O_RDWR | fs.constants.O_CREAT | extraFlags, 0o600);
     this.newFiles.add(ino);
     return fd;
   }

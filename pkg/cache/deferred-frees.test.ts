@@ -8,6 +8,20 @@ describe('cache: deferred frees (unlinks of removed inodes after the removes pau
     return { freed, frees: new DeferredFrees(async (ino) => void freed.push(ino)) };
   }
 
+  /** Each unlink takes `wait()`; mostInFlight() is the most that ran at once. */
+  function counting(wait: () => Promise<unknown>): { freed: number[]; frees: DeferredFrees; mostInFlight(): number } {
+    const freed: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const frees = new DeferredFrees(async (ino) => {
+      most = Math.max(most, ++inFlight);
+      await wait();
+      freed.push(ino);
+      inFlight--;
+    });
+    return { freed, frees, mostInFlight: () => most };
+  }
+
   it('waits while removes keep coming, then frees everything once they pause', async () => {
     const { freed, frees } = recording();
     for (let i = 1; i <= 5; i++) {
@@ -65,36 +79,20 @@ describe('cache: deferred frees (unlinks of removed inodes after the removes pau
   });
 
   it('a long queue starts without waiting for a pause, and runs two unlinks at a time', async () => {
-    const freed: number[] = [];
-    let inFlight = 0;
-    let mostInFlight = 0;
-    const frees = new DeferredFrees(async (ino) => {
-      mostInFlight = Math.max(mostInFlight, ++inFlight);
-      await new Promise((r) => setImmediate(r));
-      freed.push(ino);
-      inFlight--;
-    });
+    const { freed, frees, mostInFlight } = counting(() => new Promise((r) => setImmediate(r)));
     for (let i = 0; i < 4096; i++) frees.add(i);
     assert.equal(frees.queued, 0, 'the 4,096th queued inode releases them all');
     for (let i = 0; i < 200 && freed.length < 4096; i++) await sleep(10);
     assert.equal(freed.length, 4096);
     assert.deepEqual(freed.slice(0, 5), [0, 1, 2, 3, 4], 'in the order they were freed');
-    assert.equal(mostInFlight, 2);
+    assert.equal(mostInFlight(), 2);
   });
 
   it('settle() runs every released unlink at once, past the limit, and waits for them', async () => {
-    const freed: number[] = [];
-    let inFlight = 0;
-    let mostInFlight = 0;
-    const frees = new DeferredFrees(async (ino) => {
-      mostInFlight = Math.max(mostInFlight, ++inFlight);
-      await sleep(5);
-      freed.push(ino);
-      inFlight--;
-    });
+    const { freed, frees, mostInFlight } = counting(() => sleep(5));
     for (let i = 0; i < 10; i++) frees.add(i);
     await frees.settle();
     assert.equal(freed.length, 10);
-    assert.equal(mostInFlight, 10, 'a caller that needs the space does not wait two at a time');
+    assert.equal(mostInFlight(), 10, 'a caller that needs the space does not wait two at a time');
   });
 });

@@ -58,7 +58,7 @@ export class DeferredFrees {
    */
   async settle(except?: number): Promise<void> {
     this.startAll();
-    while (this.released.length > 0) this.start(this.released.shift()!);
+    for (const ino of this.released.splice(0)) this.start(ino);
     await Promise.all(Array.from(this.running).filter(([ino]) => ino !== except).map(([, p]) => p));
   }
 
