@@ -1,10 +1,16 @@
 # s3files: one image for the CSI controller, the CSI node plugin and `s3files serve`.
 #
-# Build stage: compile TypeScript and keep only production dependencies (lmdb's native
-# prebuilds are picked for this same Debian base).
+# Build stage: compile TypeScript and keep only production dependencies. npm ci's postinstall
+# compiles lmdb-js's native addon from patched source (scripts/build-lmdb.mjs), hence the
+# compilers here and not in the runtime image.
 FROM node:20-bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
+COPY patches ./patches
+COPY scripts/build-lmdb.mjs ./scripts/build-lmdb.mjs
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY bin ./bin

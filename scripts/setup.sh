@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(user-mode-linux nfs-common rpcbind busybox-static iproute2 libnfs-utils ffmpeg git python3 kmod procps gcc libc6-dev
+packages=(user-mode-linux nfs-common rpcbind busybox-static iproute2 libnfs-utils ffmpeg git python3 kmod procps gcc g++ make libc6-dev
   ceph-mon ceph-osd radosgw ceph-common)
 # nfs-ganesha is the reference server of bench/ and of the harness self-test.
 packages+=(nfs-ganesha nfs-ganesha-vfs)
