@@ -55,6 +55,20 @@ describe('cache metadata log: transactions', function () {
     assert.deepEqual([store.settings.get('a'), store.settings.get('b'), store.settings.get('c')], [undefined, undefined, '3']);
     const settings = 12; // the log's number for the settings database (metadata-store.ts order)
     assert.deepEqual(loggedOps(dir), [[settings, 'a', '1'], [settings, 'c', '3'], [settings, 'a']]);
+
+    // Alone in its batch (no child transaction): the same, by rolling back the whole one.
+    await assert.rejects(
+      store.transact(() => {
+        store.settings.putSync('d', '4');
+        store.settings.removeSync('c');
+        throw new FsError('ENOENT', 'changed its mind, alone');
+      }),
+      (err: FsError) => err.code === 'ENOENT',
+    );
+    assert.deepEqual([store.settings.get('c'), store.settings.get('d')], ['3', undefined]);
+    await store.transact(() => store.settings.putSync('e', '5'));
+    assert.equal(store.settings.get('e'), '5');
+    assert.deepEqual(loggedOps(dir).slice(3), [[settings, 'e', '5']]);
     await store.close();
   });
 

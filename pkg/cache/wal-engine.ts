@@ -207,6 +207,11 @@ export class WalEngine {
     const ops: Buffer[] = [];
     let seq = 0;
     const unpinned = this.unpinIfShortOfSpace();
+    // A batch of one needs no child transaction: if its fn throws, the whole transaction is
+    // rolled back instead (a child costs a begin and a merge of its dirty pages, every time a
+    // client does one thing at a time, as `rm -rf` does).
+    const alone = queued.length === 1 ? queued[0] : undefined;
+    let aloneThrew = false;
     try {
       this.env.transactionSync(() => {
         for (const q of queued) {
@@ -214,10 +219,14 @@ export class WalEngine {
           this.ops.recording = mine;
           try {
             // A child transaction: if fn throws, its writes are rolled back and its records dropped.
-            const r = this.env.transactionSync(q.fn);
+            const r = alone ? q.fn() : this.env.transactionSync(q.fn);
             for (const b of mine) ops.push(b);
             done.push([q, r]);
           } catch (err) {
+            if (alone) {
+              aloneThrew = true;
+              throw err;
+            }
             q.reject(err);
           } finally {
             this.ops.recording = undefined;
@@ -229,8 +238,12 @@ export class WalEngine {
         }
       });
     } catch (err) {
-      // The commit failed (a full disk, ...): nothing of the batch happened, nothing is logged.
       if (unpinned) this.repin();
+      if (aloneThrew) {
+        alone!.reject(err);
+        return;
+      }
+      // The commit failed (a full disk, ...): nothing of the batch happened, nothing is logged.
       for (const [q] of done) q.reject(commitFailure(err, this.metaDir));
       return;
     }

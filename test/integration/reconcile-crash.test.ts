@@ -32,7 +32,7 @@ interface Ack {
 let recoveredWrites = 0;
 
 /** Runs the fixture, SIGKILLs it `killAfterMs` after its "open" ack, returns its acks. */
-async function runUntilKilled(cfg: WriterConfig, killAfterMs: number): Promise<Ack[]> {
+async function runUntilKilled(cfg: WriterConfig, killAfterMs: number, logFile: string): Promise<Ack[]> {
   const script = path.join(__dirname, '..', 'support', 'linked-writer.fixture.js');
   const child = spawn(process.execPath, [script, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: Ack[] = [];
@@ -50,6 +50,8 @@ async function runUntilKilled(cfg: WriterConfig, killAfterMs: number): Promise<A
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c, sig) => resolve(sig === 'SIGKILL' ? null : c)));
   clearTimeout(timer);
+  // Its JSON log (uploads, recovery), for a post-mortem with S3FILES_KEEP_TMP=1.
+  fs.writeFileSync(logFile, stderr);
   assert.equal(code, null, `the writer exited by itself (code ${code}): ${stderr}`);
   return acks;
 }
@@ -107,7 +109,10 @@ function inFlightAtKill(m: { files: Map<number, FileModel> }, fileNo: number): '
     await gw.createBucket(bucket);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's3files-crash-'));
   });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  after(() => {
+    if (process.env.S3FILES_KEEP_TMP === '1') console.log(`      (kept ${tmp})`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
+  });
 
   it('every acknowledged byte reaches the bucket under its final name', async () => {
     const cfg: WriterConfig = {
@@ -115,12 +120,12 @@ function inFlightAtKill(m: { files: Map<number, FileModel> }, fileNo: number): '
       accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey, region: gw.region,
     };
     const stormMs = 2500 + Math.floor(Math.random() * 1500);
-    const acks = await runUntilKilled(cfg, stormMs);
+    const acks = await runUntilKilled(cfg, stormMs, path.join(tmp, 'storm.log'));
     const m = model(acks);
     const acked = acks.filter((a) => a.op !== 'open').length;
     assert.ok(acked > 50, `only ${acked} operations acknowledged before the kill`);
     // Restarts killed while they upload what was queued: uploads that land unrecorded.
-    for (const ms of [150, 300, 500]) await runUntilKilled({ ...cfg, mode: 'sync-only' }, ms);
+    for (const ms of [150, 300, 500]) await runUntilKilled({ ...cfg, mode: 'sync-only' }, ms, path.join(tmp, `sync-only-${ms}.log`));
 
     const store = new S3Store({
       bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true,
