@@ -9,8 +9,9 @@
 //  - Marked files may have data newer than their record. Their size becomes the larger of the
 //    recorded size and the data file's size (after kill -9 the page cache kept every
 //    acknowledged write, so nothing written is lost; after a power cut, what the disk kept),
-//    allocation is re-read, mtime/ctime become the recovery time and dataVersion is bumped so
-//    that clients' caches and the reconciler see that the contents may have changed.
+//    allocation is re-read, mtime/ctime become the recovery time and dataVersion is bumped (past
+//    any version an upload recorded as synced) so that clients' caches and the reconciler see
+//    that the contents may have changed.
 //  - Orphans (inodes freed whose data files were not yet unlinked) are unlinked.
 import { FsError } from '../vfs';
 import type { Clock } from './clock';
@@ -77,7 +78,14 @@ async function reconcileDirty(store: MetadataStore, data: DataStore, clock: Cloc
       store.blocks.putSync(ino, { ...blocks, dirtyFrom: 0 });
     }
     const now = clock();
-    const next = { ...rec, mtime: now, ctime: now, dataVersion: rec.dataVersion + 1, metaVersion: rec.metaVersion + 1 };
+    // Past every version an upload recorded too: the crashed process numbered its unpersisted
+    // writes in memory (a stable write to a marked file commits nothing), and an upload of one
+    // of them may have recorded that number as synced. Reusing it would pass the recovered
+    // contents off as already in the bucket.
+    const rs = store.remote.get(ino);
+    const dataVersion = Math.max(rec.dataVersion, rs?.syncedData ?? 0) + 1;
+    const metaVersion = Math.max(rec.metaVersion, rs?.syncedMeta ?? 0) + 1;
+    const next = { ...rec, mtime: now, ctime: now, dataVersion, metaVersion };
     if (onDisk) {
       next.size = Math.max(rec.size, onDisk.size);
       next.used = onDisk.used;

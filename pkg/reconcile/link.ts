@@ -22,6 +22,8 @@ export interface LinkedExportOptions {
   dirTtlMs?: number;
   cacheSizeBytes?: number;
   capacityBytes?: number;
+  /** How often attributes kept in memory reach LMDB (pkg/cache; default 1 s). */
+  flushIntervalMs?: number;
   blockSize?: number;
   readAheadBytes?: number;
   /** Small files fetched in the background when first listed (default 0: none). */
@@ -54,6 +56,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
   const fs = await openCacheFileSystem({
     dir: opts.cacheDir,
     capacityBytes: opts.capacityBytes,
+    flushIntervalMs: opts.flushIntervalMs,
     logger: opts.logger ?? makeLogger('cache'),
     defaultOwner: opts.defaults ? { uid: opts.defaults.uid ?? 0, gid: opts.defaults.gid ?? 0, mode: opts.defaults.dirMode ?? 0o755 } : undefined,
     link: {

@@ -43,7 +43,9 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
   }
   if (blocked) return blocked;
 
-  const dataChanged = rs.key === undefined || rs.syncedData !== snap.dataVersion;
+  // The size too, as a backstop: a file whose size is not its object's cannot be in step,
+  // whatever the versions say.
+  const dataChanged = rs.key === undefined || rs.syncedData !== snap.dataVersion || (snap.type === 'file' && rs.size !== snap.size);
   const moving = rs.key !== undefined && rs.key !== desired;
   if (!dataChanged && !moving && rs.syncedMeta === snap.metaVersion) {
     await ctx.sync.settle(snap);
