@@ -27,17 +27,23 @@ const root: Credentials = { uid: 0, gid: 0, gids: [] };
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2]!) as RecoveryConfig;
   const inner = await FolderStore.open(cfg.storeDir);
-  let duringUpload: () => Promise<void> = async () => undefined;
-  // The real store; the first PUT of `f` lets the second write happen while it is on the wire.
+  let duringUpload: (() => Promise<void>) | undefined;
+  /** The ETag of the upload during which the second write happened. */
+  let landed: string | undefined;
+  // The real store; the first PUT of `f` holding the first write (an upload of the still empty
+  // file may come before it) lets the second write happen while it is on the wire.
   const store = new Proxy(inner, {
     get(t, prop, receiver) {
       const v = Reflect.get(t, prop, receiver) as unknown;
       if (prop !== 'put' || typeof v !== 'function') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
       return async (key: string, body: Buffer, opts?: PutOptions) => {
-        const before = duringUpload;
-        duringUpload = async () => undefined;
-        await before();
-        return inner.put(key, body, opts);
+        const during = body.length === CHUNK ? duringUpload : undefined;
+        if (!during) return inner.put(key, body, opts);
+        duringUpload = undefined;
+        await during();
+        const r = await inner.put(key, body, opts);
+        landed = r.etag;
+        return r;
       };
     },
   });
@@ -51,9 +57,9 @@ async function main(): Promise<void> {
   };
   await fs.write(root, f.ino, 0, chunkOf(0), 'file-sync');
   ack({ op: 'write', chunk: 0 });
-  // Once the upload (of chunk 0 only) is recorded, die.
+  // Once that upload (of the first write only) is recorded, die.
   for (;;) {
-    if (fs.sync!.snapshot(f.ino)?.remote.etag !== undefined) process.kill(process.pid, 'SIGKILL');
+    if (landed !== undefined && fs.sync!.snapshot(f.ino)?.remote.etag === landed) process.kill(process.pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 1));
   }
 }
