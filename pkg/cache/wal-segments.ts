@@ -122,20 +122,23 @@ export class SegmentPool {
     const file = this.nextFile();
     this.creating = (async () => {
       const h = await fs.promises.open(file, 'wx+');
+      let fd: number;
       try {
         for (let at = 0; at < this.segmentBytes; at += ZEROS.length) {
           await h.write(ZEROS, 0, Math.min(ZEROS.length, this.segmentBytes - at), at);
         }
         await h.datasync();
         await syncDir(this.dir);
+        // The fd outlives the FileHandle wrapper only if we take a plain descriptor: reopen.
+        fd = fs.openSync(file, 'r+');
       } catch (err) {
-        await h.close();
         await fs.promises.rm(file, { force: true });
         throw err;
+      } finally {
+        // Whatever failed (the reopen too: the file can be gone), the handle is not left to
+        // the garbage collector.
+        await h.close();
       }
-      // The fd outlives the FileHandle wrapper only if we take a plain descriptor: reopen.
-      const fd = fs.openSync(file, 'r+');
-      await h.close();
       this.segments.push({ file, fd, size: this.segmentBytes, writeAt: SEGMENT_HEADER_BYTES, maxSeq: 0 });
     })()
       .catch((err: unknown) => {
