@@ -12,23 +12,28 @@
 // altogether and keeps lmdb-js's prebuilt binary (unpatched: see above).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const log = (message) => process.stderr.write(`build-lmdb: ${message}\n`);
 
-if (process.env.S3FILES_LMDB_PREBUILT === '1') {
-  log('S3FILES_LMDB_PREBUILT=1: keeping the prebuilt binary');
-  process.exit(0);
-}
-
-const root = join(dirname(new URL(import.meta.url).pathname), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // A direct dependency: npm installs it at the top of node_modules.
 const lmdbDir = join(root, 'node_modules', 'lmdb');
+
+if (process.env.S3FILES_LMDB_PREBUILT === '1') {
+  // An earlier source build would still be loaded first: remove it.
+  rmSync(join(lmdbDir, 'build'), { recursive: true, force: true });
+  log('S3FILES_LMDB_PREBUILT=1: using the prebuilt binary');
+  process.exit(0);
+}
 const version = JSON.parse(readFileSync(join(lmdbDir, 'package.json'), 'utf8')).version;
 const patches = readdirSync(join(root, 'patches')).filter((name) => name.startsWith('lmdb+'));
+// The binary is tied to the Node ABI it was compiled against (it uses V8's API), and to the
+// machine: a Node upgrade must rebuild it, not load the old one.
 const stamp = createHash('sha256')
-  .update(version)
+  .update(`${version} ${process.versions.modules} ${process.platform} ${process.arch} ${process.env.ENABLE_V8_FUNCTIONS ?? ''}`)
   .update(patches.map((name) => readFileSync(join(root, 'patches', name))).join('\n'))
   .digest('hex');
 const stampFile = join(lmdbDir, 'build', 'Release', 's3files-build-stamp');

@@ -137,7 +137,7 @@ export class SegmentPool {
       } finally {
         // Whatever failed (the reopen too: the file can be gone), the handle is not left to
         // the garbage collector.
-        await h.close();
+        await h.close().catch(() => undefined);
       }
       this.segments.push({ file, fd, size: this.segmentBytes, writeAt: SEGMENT_HEADER_BYTES, maxSeq: 0 });
     })()

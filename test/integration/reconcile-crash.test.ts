@@ -110,7 +110,7 @@ function inFlightAtKill(m: { files: Map<number, FileModel> }, fileNo: number): '
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's3files-crash-'));
   });
   after(() => {
-    if (process.env.S3FILES_KEEP_TMP === '1') console.log(`      (kept ${tmp})`);
+    if (process.env.S3FILES_KEEP_TMP) console.log(`      (kept ${tmp})`);
     else fs.rmSync(tmp, { recursive: true, force: true });
   });
 
