@@ -11,6 +11,7 @@ import { FolderStore } from '../../pkg/s3/folder-store';
 import type { PutOptions } from '../../pkg/s3/object-store';
 import type { Credentials } from '../../pkg/vfs';
 import { ack } from '../support/acks';
+import { withPut } from '../support/put-hook';
 
 export interface RecoveryConfig {
   storeDir: string;
@@ -32,20 +33,14 @@ async function main(): Promise<void> {
   let landed: string | undefined;
   // The real store; the first PUT of `f` holding the first write (an upload of the still empty
   // file may come before it) lets the second write happen while it is on the wire.
-  const store = new Proxy(inner, {
-    get(t, prop, receiver) {
-      const v = Reflect.get(t, prop, receiver) as unknown;
-      if (prop !== 'put' || typeof v !== 'function') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-      return async (key: string, body: Buffer, opts?: PutOptions) => {
-        const during = body.length === CHUNK ? duringUpload : undefined;
-        if (!during) return inner.put(key, body, opts);
-        duringUpload = undefined;
-        await during();
-        const r = await inner.put(key, body, opts);
-        landed = r.etag;
-        return r;
-      };
-    },
+  const store = withPut(inner, async (key: string, body: Buffer, opts?: PutOptions) => {
+    const during = body.length === CHUNK ? duringUpload : undefined;
+    if (!during) return inner.put(key, body, opts);
+    duringUpload = undefined;
+    await during();
+    const r = await inner.put(key, body, opts);
+    landed = r.etag;
+    return r;
   });
   // No periodic flush: the kill must find LMDB as the writes left it.
   const ex = await openLinkedExport({ cacheDir: cfg.cacheDir, store, prefix: '', linkId: 'recovery-test', syncDelayMs: 20, flushIntervalMs: 3_600_000 });

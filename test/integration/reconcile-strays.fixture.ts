@@ -12,6 +12,7 @@ import type { ObjectStore, PutOptions } from '../../pkg/s3/object-store';
 import { S3Store } from '../../pkg/s3/s3-store';
 import type { Credentials } from '../../pkg/vfs';
 import { ack } from '../support/acks';
+import { withPut } from '../support/put-hook';
 
 export type StoreConfig =
   | { kind: 'folder'; dir: string }
@@ -47,18 +48,12 @@ async function main(): Promise<void> {
   let armed = false;
   let beforeLanding: () => Promise<void> = async () => undefined;
   // The real store, except that an armed PUT of work/a lands and then never answers.
-  const store = new Proxy(inner, {
-    get(t, prop, receiver) {
-      const v = Reflect.get(t, prop, receiver) as unknown;
-      if (prop !== 'put' || typeof v !== 'function') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-      return async (key: string, body: Buffer, opts?: PutOptions) => {
-        if (!armed || key !== target) return inner.put(key, body, opts);
-        await beforeLanding();
-        const r = await inner.put(key, body, opts);
-        ack({ op: 'landed', etag: r.etag });
-        return new Promise(() => undefined);
-      };
-    },
+  const store = withPut(inner, async (key: string, body: Buffer, opts?: PutOptions) => {
+    if (!armed || key !== target) return inner.put(key, body, opts);
+    await beforeLanding();
+    const r = await inner.put(key, body, opts);
+    ack({ op: 'landed', etag: r.etag });
+    return new Promise(() => undefined);
   });
   const ex = await openLinkedExport({ cacheDir: cfg.cacheDir, store, prefix: cfg.prefix, linkId: linkIdOf(cfg.prefix), syncDelayMs: 20 });
   const fs = ex.fs;
