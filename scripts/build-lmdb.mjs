@@ -8,8 +8,9 @@
 // loads build/Release/lmdb.node in preference to its prebuilds.
 //
 // Runs as the postinstall step. Skips the build when build/Release holds a binary built
-// from the same source (same lmdb version, same patch). S3FILES_LMDB_PREBUILT=1 skips it
-// altogether and keeps lmdb-js's prebuilt binary (unpatched: see above).
+// from the same source for the same Node (lmdb version, patch, Node ABI, platform).
+// S3FILES_LMDB_PREBUILT=1 skips it altogether and removes an earlier build, so that lmdb-js
+// loads its prebuilt binary (unpatched: see above).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -45,8 +45,9 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
 
   // The size too, as a backstop: a file whose size is not its object's cannot be in step,
   // whatever the versions say.
-  const sizeDiffers = snap.type === 'file' && rs.key !== undefined && rs.size !== snap.size;
-  const dataChanged = rs.key === undefined || rs.syncedData !== snap.dataVersion || sizeDiffers;
+  const versionsSay = rs.key === undefined || rs.syncedData !== snap.dataVersion;
+  const onlySizeSays = !versionsSay && snap.type === 'file' && rs.size !== snap.size;
+  const dataChanged = versionsSay || onlySizeSays;
   const moving = rs.key !== undefined && rs.key !== desired;
   if (!dataChanged && !moving && rs.syncedMeta === snap.metaVersion) {
     await ctx.sync.settle(snap);
@@ -57,7 +58,7 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
   let cond = condition(ctx, snap, desired, moving);
   // Parts are copied from the previous object where no block changed since its upload; when
   // only the size says the object is wrong, the block marks cannot be trusted either.
-  let reuseParts = !sizeDiffers || rs.syncedData !== snap.dataVersion;
+  let reuseParts = !onlySizeSays;
   const watch = ctx.sync.beginUpload(ino, snap.size, desired);
   try {
     for (let attempt = 0; ; attempt++) {

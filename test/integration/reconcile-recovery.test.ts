@@ -77,6 +77,7 @@ describe('reconciler: kill -9 after an upload recorded a version only in memory 
     assert.equal(size, CHUNK, 'recovered size');
     assert.ok(body.equals(chunkOf(1)), 'the acknowledged rewrite is in the bucket');
   });
+
   it('backstop: a file whose recorded object has another size is sent again, not just re-tagged', async () => {
     // The state the recovery bug left (versions in step, the object short), made directly: the
     // object is replaced behind the cache's back and recorded as the file's (as an adopted
