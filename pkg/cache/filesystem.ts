@@ -186,7 +186,7 @@ export class CacheFileSystem implements FileSystem {
     return this.guard('rmdir', async () => {
       await this.listed(dir);
       // Empty here must mean empty in the bucket too.
-      await this.listedChild(dir, name);
+      await this.listedChild(dir, name, 'fresh');
       return remove.rmdir(this.core, cred, dir, name);
     });
   }
@@ -195,7 +195,7 @@ export class CacheFileSystem implements FileSystem {
     return this.guard('rename', async () => {
       await this.listed(fromDir);
       if (toDir !== fromDir) await this.listed(toDir);
-      await this.listedChild(toDir, toName);
+      await this.listedChild(toDir, toName, 'fresh');
       return remove.rename(this.core, cred, fromDir, fromName, toDir, toName);
     });
   }
@@ -273,15 +273,15 @@ export class CacheFileSystem implements FileSystem {
   }
 
   /** Linked: makes sure `dir` reflects the bucket (lazy import, importer.ts). */
-  private async listed(dir: number, mode: 'ttl' | 'once' = 'ttl'): Promise<void> {
+  private async listed(dir: number, mode: 'ttl' | 'fresh' | 'once' = 'ttl'): Promise<void> {
     await this.core.link?.importer.ensureListed(dir, mode);
   }
 
   /** Linked: if `name` in `dir` is a directory, lists it (so that its emptiness is the bucket's). */
-  private async listedChild(dir: number, name: string): Promise<void> {
+  private async listedChild(dir: number, name: string, mode: 'ttl' | 'fresh'): Promise<void> {
     if (!this.core.link) return;
     const entry = findEntry(this.core.store, dir, name);
-    if (entry && this.core.inodes.get(entry.ino)?.type === 'dir') await this.listed(entry.ino);
+    if (entry && this.core.inodes.get(entry.ino)?.type === 'dir') await this.listed(entry.ino, mode);
   }
 
   private async guard<T>(op: string, fn: () => Promise<T> | T): Promise<T> {

@@ -24,6 +24,7 @@ import { touchDir } from './ops-create';
 import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
 import { applyAttributes, sameAttributes } from './remote-attrs';
 import { putRemote, type RemoteState } from './remote-state';
+import { remoteFailure, withinWait } from './remote-wait';
 
 interface ContentChange {
   ino: number;
@@ -32,11 +33,16 @@ interface ContentChange {
   entry: RemoteEntry;
 }
 
+/** A directory whose re-listing failed is not listed again in the background before this. */
+const RETRY_AFTER_FAILURE_MS = 5000;
+
 /** How long a deleted key is remembered, so a listing begun before the DELETE does not bring it back. */
 const DELETED_MEMORY_MS = 10 * 60_000;
 
 export class Importer {
   private readonly listing = new Map<number, Promise<void>>();
+  /** Directories whose last listing failed, and when (ms): background retries wait a little. */
+  private readonly failedAt = new Map<number, number>();
   /** Keys the reconciler deleted from the bucket, and when (wall-clock ms). */
   private readonly deleted = new Map<string, number>();
   skippedKeys = 0;
@@ -48,28 +54,67 @@ export class Importer {
   ) {}
 
   /**
-   * Lists `dirIno` if it never was, or (mode 'ttl') if its listing is older than the TTL.
-   * A failed re-listing serves the cached one (logged); a failed first listing is EIO.
+   * Makes `dirIno` reflect the bucket, as far as a client call needs it:
+   * - never listed: waits for its listing, at most remoteWaitMs (then EJUKEBOX, the listing going
+   *   on in the background); a failed listing is EJUKEBOX when the bucket is unreachable, EIO
+   *   otherwise (ENOSPC when the cache disk is too full to record it);
+   * - 'ttl', listed but older than the TTL: answers from the cached listing at once and lists
+   *   again in the background (changes are applied when that listing arrives);
+   * - 'fresh', listed but older than the TTL: waits for the new listing (bounded as above),
+   *   serving the cached one if it fails or is late (RMDIR and RENAME over a directory: empty
+   *   here should mean empty in the bucket);
+   * - 'once': a listing of any age will do.
+   * A directory made here is listed from its upload on (sync-api.ts): nothing to fetch.
    */
-  async ensureListed(dirIno: number, mode: 'ttl' | 'once' = 'ttl'): Promise<void> {
+  async ensureListed(dirIno: number, mode: 'ttl' | 'fresh' | 'once' = 'ttl'): Promise<void> {
     const rs = this.link.remoteOf(dirIno);
     if (!rs || rs.key === undefined || !isDirKey(rs.key)) return; // made here, not uploaded yet
-    if (rs.listedAt !== undefined && (mode === 'once' || this.link.nowMs() - rs.listedAt < this.link.dirTtlMs)) return;
+    const listed = rs.listedAt !== undefined;
+    if (listed && (mode === 'once' || this.link.nowMs() - rs.listedAt! < this.link.dirTtlMs)) return;
+    if (listed && mode === 'ttl') {
+      this.revalidate(dirIno, rs.key);
+      return;
+    }
+    const p = this.startListing(dirIno, rs.key);
+    try {
+      await withinWait(p, this.link.remoteWaitMs, `listing directory ${dirIno}`);
+    } catch (err) {
+      if (!listed) throw remoteFailure(err, `listing directory ${dirIno}`);
+      if (err instanceof FsError && err.code !== 'EIO' && err.code !== 'EJUKEBOX') throw err;
+      // The cached listing answers; a failure is logged by the listing itself.
+    }
+  }
+
+  /** Resolves once no listing is running (tests, and a clean shutdown). */
+  async idle(): Promise<void> {
+    while (this.listing.size > 0) await Promise.allSettled(Array.from(this.listing.values()));
+  }
+
+  /** Starts a background re-listing of a listed directory, unless one runs or one failed lately. */
+  private revalidate(dirIno: number, dirKey: string): void {
+    if (this.listing.has(dirIno)) return;
+    const failed = this.failedAt.get(dirIno);
+    if (failed !== undefined && this.link.nowMs() - failed < RETRY_AFTER_FAILURE_MS) return;
+    this.startListing(dirIno, dirKey).catch(() => undefined);
+  }
+
+  /** The listing of `dirIno` in flight, or a new one. A failure is logged here, once. */
+  private startListing(dirIno: number, dirKey: string): Promise<void> {
     let p = this.listing.get(dirIno);
     if (!p) {
-      p = this.listAndMerge(dirIno, rs.key).finally(() => this.listing.delete(dirIno));
+      p = this.listAndMerge(dirIno, dirKey).then(
+        () => void this.failedAt.delete(dirIno),
+        (err: unknown) => {
+          this.failedAt.set(dirIno, this.link.nowMs());
+          if (this.failedAt.size > 10_000) this.failedAt.clear();
+          const listed = this.link.remoteOf(dirIno)?.listedAt !== undefined;
+          this.core.log.warn(listed ? 'listing the bucket failed; serving the cached listing' : 'listing the bucket failed', { dir: dirIno, dirKey, err: describeError(err) });
+          throw err;
+        },
+      ).finally(() => this.listing.delete(dirIno));
       this.listing.set(dirIno, p);
     }
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof FsError && err.code !== 'EIO') throw err;
-      if (rs.listedAt !== undefined) {
-        this.core.log.warn('listing the bucket failed; serving the cached listing', { dir: dirIno, err: describeError(err) });
-        return;
-      }
-      throw new FsError('EIO', `listing directory ${dirIno} from the bucket failed`, { cause: err });
-    }
+    return p;
   }
 
   /** The reconciler deleted `rkey` from the bucket (its tombstone is gone from now on). */

@@ -11,6 +11,7 @@ import { desiredKey } from './paths';
 import { AttributeReader } from './remote-attrs';
 import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
 import { localOnly, type RemoteState } from './remote-state';
+import { DEFAULT_REMOTE_WAIT_MS } from './remote-wait';
 import { Streamer } from './streamer';
 
 const MiB = 1024 * 1024;
@@ -28,6 +29,7 @@ export class LinkContext {
   readonly source: RemoteSource;
   readonly linkId: string;
   readonly dirTtlMs: number;
+  readonly remoteWaitMs: number;
   readonly blockSize: number;
   readonly readAheadBytes: number;
   readonly prefetchBytes: number;
@@ -59,6 +61,7 @@ export class LinkContext {
     this.source = opts.source;
     this.linkId = opts.linkId;
     this.dirTtlMs = opts.dirTtlMs ?? 30_000;
+    this.remoteWaitMs = opts.remoteWaitMs ?? DEFAULT_REMOTE_WAIT_MS;
     this.blockSize = opts.blockSize ?? MiB;
     if (!Number.isInteger(this.blockSize) || this.blockSize < 4096 || this.blockSize % 4096 !== 0) {
       throw new RangeError(`block size ${this.blockSize} must be a positive multiple of 4096`);

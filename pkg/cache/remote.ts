@@ -97,6 +97,17 @@ export class RemoteGoneError extends Error {
   }
 }
 
+/**
+ * The bucket could not be reached or asked us to slow down, and the source's retries ran out:
+ * a later try may succeed (the cache answers "try again later", not an I/O error).
+ */
+export class RemoteUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RemoteUnavailableError';
+  }
+}
+
 /** Attributes for objects that carry none. */
 export interface VolumeDefaults {
   uid: number;
@@ -120,6 +131,11 @@ export interface LinkOptions {
    * shows them (DESIGN.md decision 7; default 0: none).
    */
   prefetchBytes?: number;
+  /**
+   * Longest a client call waits on the bucket (a first listing, attributes not read yet) before
+   * it answers EJUKEBOX ("try again later"); the work goes on in the background (default 10 s).
+   */
+  remoteWaitMs?: number;
   /** Clean cached file data above this is evicted, least recently used first (default unlimited). */
   cacheSizeBytes?: number;
   defaults?: Partial<VolumeDefaults>;

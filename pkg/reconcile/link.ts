@@ -20,6 +20,8 @@ export interface LinkedExportOptions {
   linkId: string;
   syncDelayMs?: number;
   dirTtlMs?: number;
+  /** Longest a client call waits on the bucket before "try again later" (EJUKEBOX; default 10 s). */
+  remoteWaitMs?: number;
   cacheSizeBytes?: number;
   capacityBytes?: number;
   /** How often attributes kept in memory reach LMDB (pkg/cache; default 1 s). */
@@ -63,6 +65,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       source,
       linkId: opts.linkId,
       dirTtlMs: opts.dirTtlMs,
+      remoteWaitMs: opts.remoteWaitMs,
       blockSize: opts.blockSize,
       readAheadBytes: opts.readAheadBytes,
       cacheSizeBytes: opts.cacheSizeBytes,

@@ -12,9 +12,9 @@
 // Keys that cannot be names are skipped and counted; a file and a directory of the same name
 // show as the directory (as Mountpoint for S3 does).
 import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource, RemoteStream } from '../cache';
-import { RemoteGoneError } from '../cache';
+import { RemoteGoneError, RemoteUnavailableError } from '../cache';
 import { logger, type Logger } from '../log/logger';
-import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../s3/errors';
+import { InvalidRangeError, NotFoundError, PreconditionFailedError, ThrottledError, TransientError } from '../s3/errors';
 import { listAll, type ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
 import { nameProblem } from './key-map';
@@ -57,7 +57,7 @@ export class ObjectStoreSource implements RemoteSource {
 
   async listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing> {
     const run = () => this.list(dirKey, hints);
-    return this.opts.listLock ? this.opts.listLock(run) : run();
+    return unavailableAsSuch(this.opts.listLock ? this.opts.listLock(run) : run());
   }
 
   private async list(dirKey: string, hints: ListHints): Promise<RemoteListing> {
@@ -110,7 +110,7 @@ export class ObjectStoreSource implements RemoteSource {
     const key = this.keys.toS3(rkey);
     const entry: RemoteEntry = { name, type: marker ? 'dir' : 'file', size: 0, mtime: dateToTimestamp(new Date()) };
     const run = async () => ((await this.fill({ entry, key, marker })) && entry.described ? entry : undefined);
-    return this.opts.listLock ? this.opts.listLock(run) : run();
+    return unavailableAsSuch(this.opts.listLock ? this.opts.listLock(run) : run());
   }
 
   /** Fills in attributes from a HEAD (and a symlink's target). False if the object is gone. */
@@ -189,4 +189,14 @@ function needsHead(e: RemoteEntry, known: KnownObject | undefined): boolean {
   if (known === undefined || known.etag !== e.etag || known.attributesPending) return true;
   if (e.modifiedMs === undefined) return false;
   return known.modifiedMs !== undefined ? known.modifiedMs !== e.modifiedMs : e.modifiedMs > (known.syncedAt ?? 0);
+}
+
+/** Unreachable or throttled once the store's retries ran out: RemoteUnavailableError (retryable). */
+async function unavailableAsSuch<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof TransientError || err instanceof ThrottledError) throw new RemoteUnavailableError(err.message, { cause: err });
+    throw err;
+  }
 }
