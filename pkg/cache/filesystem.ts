@@ -263,6 +263,9 @@ export class CacheFileSystem implements FileSystem {
   private async shutdown(): Promise<void> {
     clearInterval(this.timer);
     this.core.link?.close();
+    // A listing being merged finishes first (one still waiting on the bucket is dropped).
+    const listings = this.core.link?.importer.idle();
+    if (listings) await Promise.race([listings, new Promise((r) => setTimeout(r, 2000).unref())]);
     try {
       await this.core.syncAll();
     } finally {

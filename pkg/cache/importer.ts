@@ -43,6 +43,7 @@ export class Importer {
   private readonly listing = new Map<number, Promise<void>>();
   /** Directories whose last listing failed, and when (ms): background retries wait a little. */
   private readonly failedAt = new Map<number, number>();
+  private closed = false;
   /** Keys the reconciler deleted from the bucket, and when (wall-clock ms). */
   private readonly deleted = new Map<string, number>();
   skippedKeys = 0;
@@ -71,7 +72,8 @@ export class Importer {
     if (!rs || rs.key === undefined || !isDirKey(rs.key)) return; // made here, not uploaded yet
     const listed = rs.listedAt !== undefined;
     if (listed && (mode === 'once' || this.link.nowMs() - rs.listedAt! < this.link.dirTtlMs)) return;
-    if (listed && mode === 'ttl') {
+    // listedAt 0: marked stale because the cache knows the bucket changed there (markStale).
+    if (listed && mode === 'ttl' && rs.listedAt !== 0) {
       this.revalidate(dirIno, rs.key);
       return;
     }
@@ -88,6 +90,11 @@ export class Importer {
   /** Resolves once no listing is running (tests, and a clean shutdown). */
   async idle(): Promise<void> {
     while (this.listing.size > 0) await Promise.allSettled(Array.from(this.listing.values()));
+  }
+
+  /** No listing is merged from now on (the file system is closing). */
+  close(): void {
+    this.closed = true;
   }
 
   /** Starts a background re-listing of a listed directory, unless one runs or one failed lately. */
@@ -126,7 +133,7 @@ export class Importer {
     }
   }
 
-  /** The directories holding `ino` are listed again at their next lookup. */
+  /** The directories holding `ino` are listed again at their next lookup, which waits for it. */
   markStale(ino: number): Promise<void> {
     const dirs = linksOf(this.core.store, ino).map((l) => l.dir);
     return this.core
@@ -150,6 +157,7 @@ export class Importer {
       },
     });
     this.listings++;
+    if (this.closed) return;
     const listedMs = this.link.nowMs() - t0;
     if (listing.skipped > 0) {
       this.skippedKeys += listing.skipped;

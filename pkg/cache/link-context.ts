@@ -179,6 +179,7 @@ export class LinkContext {
   }
 
   close(): void {
+    this.importer.close();
     this.evictor.stop();
     this.streamer.closeAll();
   }

@@ -345,6 +345,11 @@ export class CacheSync {
     return { pendingFiles, pendingBytes, tombstones: this.core.store.tombstones.getCount() };
   }
 
+  /** Resolves once no directory listing is running (one started in the background included). */
+  listingsIdle(): Promise<void> {
+    return this.link.importer.idle();
+  }
+
   /** Fetch and import counters, for metrics. */
   counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; streams: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number } {
     const { fetcher, importer, evictor, streamer } = this.link;
