@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
-import { countsSince, type LinkCounts, type RequestKind } from '../support/link-meter';
+import { countsBetween, countsSince, type LinkCounts, type RequestKind } from '../support/link-meter';
 import { fetchKeys, floorClient, listAndHead, putObjects, rangedGet } from '../support/sdk-floor';
 import { startShapedLink, type ShapedLink, type ShapedLinkOptions } from '../support/shaped-link';
 
@@ -162,6 +162,10 @@ const MiB = 1024 * 1024;
     assert.ok(w.meanWhileBusy > 4, `mean in flight while busy ${w.meanWhileBusy}`);
     assert.ok(w.busyMs >= 2 * 100 * 0.95, `busy ${w.busyMs} ms for two waves of 100 ms requests`);
     assert.equal(r.bytes, keys.reduce((n, k) => n + k.length, 0));
+    const inWindow = countsBetween(l.meter, t0, t1);
+    assert.equal(inWindow.requests.get, 16);
+    assert.equal(inWindow.getBytes, r.bytes);
+    assert.equal(inWindow.peak, 8);
     // Before the burst, one request at a time.
     assert.equal(l.inFlight(0, t0).peak, 1);
     l.reset();

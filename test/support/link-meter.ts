@@ -69,6 +69,17 @@ export interface InFlightStats {
   busyMs: number;
 }
 
+/** One request, as the link saw it (times are performance.now() ms). */
+export interface RequestRecord {
+  kind: RequestKind;
+  ranged: boolean;
+  start: number;
+  end?: number;
+  status?: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
 const emptyRequests = (): Record<RequestKind, number> =>
   Object.fromEntries(REQUEST_KINDS.map((k) => [k, 0])) as Record<RequestKind, number>;
 
@@ -78,6 +89,8 @@ export class LinkMeter {
   /** Change points: times (performance.now() ms) and the level from then on. */
   private times: number[] = [];
   private levels: number[] = [];
+  /** Every request since the last reset (bounded like the series), for counts over a window. */
+  private records: RequestRecord[] = [];
   private readonly maxPoints: number;
 
   constructor(maxPoints = 4_000_000) {
@@ -102,6 +115,7 @@ export class LinkMeter {
     this.c.peakInFlight = inFlight;
     this.times = [];
     this.levels = [];
+    this.records = [];
     this.record(performance.now());
   }
 
@@ -109,21 +123,31 @@ export class LinkMeter {
     this.c.connections++;
   }
 
-  started(kind: RequestKind, ranged: boolean): void {
+  /** A request arrived; pass the returned record to bytes() and finished(). */
+  started(kind: RequestKind, ranged: boolean): RequestRecord {
+    const now = performance.now();
+    const r: RequestRecord = { kind, ranged: kind === 'get' && ranged, start: now, bytesUp: 0, bytesDown: 0 };
+    if (this.records.length < this.maxPoints) this.records.push(r);
     this.c.requests[kind]++;
-    if (kind === 'get' && ranged) this.c.rangedGets++;
+    if (r.ranged) this.c.rangedGets++;
     this.c.inFlight++;
     this.c.peakInFlight = Math.max(this.c.peakInFlight, this.c.inFlight);
-    this.record(performance.now());
+    this.record(now);
+    return r;
   }
 
-  finished(status: number): void {
+  finished(r: RequestRecord, status: number): void {
+    r.end = performance.now();
+    r.status = status;
     if (status >= 400) this.c.errors++;
     this.c.inFlight--;
-    this.record(performance.now());
+    this.record(r.end);
   }
 
-  bytes(kind: RequestKind, direction: 'up' | 'down', n: number): void {
+  bytes(r: RequestRecord, direction: 'up' | 'down', n: number): void {
+    const kind = r.kind;
+    if (direction === 'up') r.bytesUp += n;
+    else r.bytesDown += n;
     if (direction === 'up') {
       this.c.bytesUp += n;
       if (kind === 'put' || kind === 'part') this.c.putBytes += n;
@@ -137,6 +161,10 @@ export class LinkMeter {
     if (this.times.length >= this.maxPoints) return; // bounded: a window past this reads short
     this.times.push(t);
     this.levels.push(this.c.inFlight);
+  }
+
+  requestLog(): readonly RequestRecord[] {
+    return this.records;
   }
 
   /** Peak and mean-while-busy in flight between two performance.now() times (default: all). */
@@ -158,6 +186,26 @@ export class LinkMeter {
     }
     return { peak, meanWhileBusy: busyMs > 0 ? area / busyMs : 0, busyMs };
   }
+}
+
+/**
+ * Counters of the requests that STARTED between two performance.now() times (their bytes
+ * whenever they moved), with the in-flight figures of that window.
+ */
+export function countsBetween(meter: LinkMeter, from: number, to: number): LinkCounts & InFlightStats {
+  const c = LinkMeter.zero();
+  for (const r of meter.requestLog()) {
+    if (r.start < from || r.start > to) continue;
+    c.requests[r.kind]++;
+    if (r.ranged) c.rangedGets++;
+    c.bytesUp += r.bytesUp;
+    c.bytesDown += r.bytesDown;
+    if (r.kind === 'get') c.getBytes += r.bytesDown;
+    if (r.kind === 'put' || r.kind === 'part') c.putBytes += r.bytesUp;
+    if ((r.status ?? 0) >= 400) c.errors++;
+  }
+  const w = meter.inFlightStats(from, to);
+  return { ...c, peakInFlight: w.peak, ...w };
 }
 
 /** Counters accumulated since `before` (in-flight fields are taken from `after`). */

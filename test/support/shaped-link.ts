@@ -118,12 +118,12 @@ export class ShapedLink {
       return;
     }
     const kind = classifyRequest(req.method ?? '', req.url ?? '/', req.headers);
-    this.meter.started(kind, req.headers.range !== undefined);
+    const record = this.meter.started(kind, req.headers.range !== undefined);
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
-      this.meter.finished(res.statusCode);
+      this.meter.finished(record, res.statusCode);
     };
     res.once('close', finish); // also on a destroyed connection
     const up = http.request({
@@ -152,12 +152,12 @@ export class ShapedLink {
           return;
         }
         res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, flatRaw(upRes.rawHeaders));
-        upRes.pipe(new PacedStream(conn.down, (n) => this.meter.bytes(kind, 'down', n))).pipe(res);
+        upRes.pipe(new PacedStream(conn.down, (n) => this.meter.bytes(record, 'down', n))).pipe(res);
       };
       if (this.latencyMs > 0) setTimeout(release, this.latencyMs);
       else release();
     });
-    req.pipe(new PacedStream(conn.up, (n) => this.meter.bytes(kind, 'up', n))).pipe(up);
+    req.pipe(new PacedStream(conn.up, (n) => this.meter.bytes(record, 'up', n))).pipe(up);
   }
 
   async close(): Promise<void> {
