@@ -75,8 +75,8 @@ export class CacheFileSystem implements FileSystem {
 
   getattr(ino: number, generation?: number): Promise<Attributes> {
     return this.guard('getattr', () => {
-      // Linked: attributes not read from the bucket yet are read first (remote-attrs.ts).
-      const reading = this.core.link?.attrs.wait(ino);
+      // Linked: attributes not read from the bucket yet are read first (import-queue.ts).
+      const reading = this.core.link?.imports.wait(ino);
       return reading ? reading.then(() => toAttributes(this.core.record(ino, generation))) : toAttributes(this.core.record(ino, generation));
     });
   }
@@ -89,7 +89,7 @@ export class CacheFileSystem implements FileSystem {
     return this.guard('lookup', async () => {
       if (name !== '.' && name !== '..') {
         await this.listed(dir);
-        await this.core.link?.attrs.beforeLookup(dir, name);
+        await this.core.link?.imports.beforeLookup(dir, name);
       }
       const d = this.core.record(dir);
       if (d.type !== 'dir') throw new FsError('ENOTDIR', `inode ${dir} is not a directory`);
@@ -126,7 +126,11 @@ export class CacheFileSystem implements FileSystem {
   }
 
   read(cred: Credentials, ino: number, offset: number, count: number): Promise<ReadResult> {
-    return this.guard('read', () => data.read(this.core, cred, ino, offset, count));
+    return this.guard('read', () => {
+      // Linked: a queued import of this file runs now, and the read waits for it (one GET).
+      const importing = this.core.link?.imports.beforeRead(ino);
+      return importing ? importing.then(() => data.read(this.core, cred, ino, offset, count)) : data.read(this.core, cred, ino, offset, count);
+    });
   }
 
   write(cred: Credentials, ino: number, offset: number, buf: Buffer, stability: Stability): Promise<WriteResult> {
@@ -204,6 +208,8 @@ export class CacheFileSystem implements FileSystem {
     return this.guard('readdir', async () => {
       // A listing from the start re-validates an old one; later pages continue the same one.
       await this.listed(dir, options.cookie === 0n ? 'ttl' : 'once');
+      // Linked: READDIRPLUS shows no attributes that are not the bucket's.
+      if (options.withAttributes) await this.core.link?.imports.beforeReaddirPlus(dir, options.cookie, options.maxEntries);
       return readdir(this.core, cred, dir, options);
     });
   }

@@ -167,8 +167,8 @@ export class Importer {
     const unread: number[] = [];
     const changed = await this.core.mutate((m) => this.merge(m, dirIno, dirKey, listing, t0, created, unread), { quiet: true });
     for (const c of changed) await this.replaceContent(c, t0);
-    if (created.length > 0) this.link.fetcher.prefetch(created);
-    if (unread.length > 0) this.link.attrs.queue(unread);
+    if (created.length > 0) this.link.imports.prefetch(created);
+    if (unread.length > 0) this.link.imports.queue(unread);
     const totalMs = this.link.nowMs() - t0;
     const detail = { dirKey, entries: listing.entries.length, prefetch: created.length, changed: changed.length, listMs: listedMs, mergeMs: totalMs - listedMs };
     if (totalMs > 1000) this.core.log.info('slow directory listing', detail);
@@ -195,8 +195,9 @@ export class Importer {
         if (store.tombstones.get(key) !== undefined || store.rkeys.get(key) !== undefined) continue;
         if ((this.deleted.get(key) ?? -Infinity) >= t0) continue; // deleted while this listing ran
         const ino = this.create(m, dir, e, key, now);
-        if (e.type === 'file' && e.size > 0 && e.size <= this.link.prefetchBytes) prefetch.push(ino);
-        if (e.attributesPending) unread.push(ino);
+        // A small file imported whole brings its attributes with it: no HEAD.
+        if (e.type === 'file' && this.link.imports.triggerFor(key, e.size) === 'directory') prefetch.push(ino);
+        else if (e.attributesPending) unread.push(ino);
         touched = true;
         continue;
       }
@@ -240,6 +241,9 @@ export class Importer {
     if (self && store.pending.get(dirIno) === undefined && !this.link.uploads.has(dirIno)) {
       if (self.described && (self.etag !== rsDir.etag || !sameAttributes(dir, self))) applyAttributes(m, dir, self, now);
       else noteListed(m, dirIno, rsDir, self, unread);
+    } else if (!self && rsDir.attributesPending && rsDir.etag === undefined) {
+      // No marker in its own listing: an implicit directory, nothing to HEAD.
+      store.remote.putSync(dirIno, { ...rsDir, attributesPending: undefined });
     }
     if (touched) {
       // The clients' caches of this directory must see it changed.
@@ -272,28 +276,7 @@ export class Importer {
   }
 
   private create(m: Mutation, dir: InodeRecord, e: RemoteEntry, key: string, now: number): number {
-    const d = this.link.defaults;
-    const mode = e.mode ?? (e.type === 'dir' ? d.dirMode : e.type === 'symlink' ? 0o777 : d.fileMode);
-    const rec = m.allocate({ type: e.type, mode, uid: e.uid ?? d.uid, gid: e.gid ?? d.gid, target: e.target, parent: dir.ino });
-    if (e.type === 'file') rec.size = e.size;
-    rec.atime = e.mtime;
-    rec.mtime = e.mtime;
-    rec.ctime = e.mtime;
-    m.save(rec);
-    addEntry(m, dir, e.name, rec.ino);
-    if (e.type === 'dir') dir.nlink++;
-    putRemote(m, rec.ino, {
-      key,
-      etag: e.etag,
-      size: e.size,
-      backLen: e.type === 'file' ? e.size : 0,
-      syncedData: rec.dataVersion,
-      syncedMeta: rec.metaVersion,
-      syncedAt: now,
-      modifiedMs: e.modifiedMs,
-      attributesPending: e.attributesPending || undefined,
-    });
-    return rec.ino;
+    return createImported(m, this.link, dir, e, key, now);
   }
 
   /**
@@ -328,13 +311,41 @@ export class Importer {
         return true;
       }, { quiet: true });
       if (done) await this.core.data.truncate(c.ino, 0);
-      if (done && c.entry.attributesPending) this.link.attrs.queue([c.ino]);
+      const key = this.link.remoteOf(c.ino)?.key;
+      if (done && key !== undefined && this.link.imports.triggerFor(key, c.entry.size) === 'directory') this.link.imports.prefetch([c.ino]);
+      else if (done && c.entry.attributesPending) this.link.imports.queue([c.ino]);
     });
   }
 }
 
+/** Inside a transaction: a new inode for the bucket's entry `e` at `key`, named e.name in `dir`. */
+export function createImported(m: Mutation, link: LinkContext, dir: InodeRecord, e: RemoteEntry, key: string, now: number): number {
+  const d = link.defaults;
+  const mode = e.mode ?? (e.type === 'dir' ? d.dirMode : e.type === 'symlink' ? 0o777 : d.fileMode);
+  const rec = m.allocate({ type: e.type, mode, uid: e.uid ?? d.uid, gid: e.gid ?? d.gid, target: e.target, parent: dir.ino });
+  if (e.type === 'file') rec.size = e.size;
+  rec.atime = e.mtime;
+  rec.mtime = e.mtime;
+  rec.ctime = e.mtime;
+  m.save(rec);
+  addEntry(m, dir, e.name, rec.ino);
+  if (e.type === 'dir') dir.nlink++;
+  putRemote(m, rec.ino, {
+    key,
+    etag: e.etag,
+    size: e.size,
+    backLen: e.type === 'file' ? e.size : 0,
+    syncedData: rec.dataVersion,
+    syncedMeta: rec.metaVersion,
+    syncedAt: now,
+    modifiedMs: e.modifiedMs,
+    attributesPending: e.attributesPending || undefined,
+  });
+  return rec.ino;
+}
+
 /** Inside a transaction: removes `name` from `dir`, a directory with everything under it. */
-function dropEntry(m: Mutation, dir: InodeRecord, name: string, entry: { ino: number; cookie: number }): void {
+export function dropEntry(m: Mutation, dir: InodeRecord, name: string, entry: { ino: number; cookie: number }): void {
   const rec = m.inode(entry.ino);
   if (rec.type === 'dir') {
     for (const child of listEntries(m.store, rec.ino, 0, Number.MAX_SAFE_INTEGER)) dropEntry(m, rec, child.name, child);

@@ -21,6 +21,7 @@ export type { ChangeKind } from './mutation';
 export type { CacheSync, SyncSnapshot, UploadResult } from './sync-api';
 export type { UploadWatch } from './link-context';
 export * from './remote';
+export { parseImportRules, checkImportRules, type ImportRule, type ImportTrigger } from './import-rules';
 export type { RemoteState, Tombstone } from './remote-state';
 
 export interface CacheFileSystemOptions {

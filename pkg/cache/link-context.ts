@@ -8,7 +8,8 @@ import { Fetcher } from './fetcher';
 import { Importer } from './importer';
 import type { Mutation } from './mutation';
 import { desiredKey } from './paths';
-import { AttributeReader } from './remote-attrs';
+import { DEFAULT_IMPORT_CONCURRENCY, DEFAULT_IMPORT_MEMORY_BYTES, ImportQueue } from './import-queue';
+import { checkImportRules, type ImportRule } from './import-rules';
 import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
 import { localOnly, type RemoteState } from './remote-state';
 import { DEFAULT_REMOTE_WAIT_MS } from './remote-wait';
@@ -32,7 +33,9 @@ export class LinkContext {
   readonly remoteWaitMs: number;
   readonly blockSize: number;
   readonly readAheadBytes: number;
-  readonly prefetchBytes: number;
+  readonly importRules: ImportRule[];
+  readonly importConcurrency: number;
+  readonly importMemoryBytes: number;
   readonly cacheSizeBytes: number;
   readonly defaults: VolumeDefaults;
   readonly nowMs: () => number;
@@ -41,7 +44,7 @@ export class LinkContext {
   readonly importer: Importer;
   readonly evictor: Evictor;
   readonly streamer: Streamer;
-  readonly attrs: AttributeReader;
+  readonly imports: ImportQueue;
   readonly uploads = new Map<number, UploadWatch>();
   /**
    * Keys an upload of the inode was sent to and not recorded (in flight, or failed after the
@@ -67,7 +70,10 @@ export class LinkContext {
       throw new RangeError(`block size ${this.blockSize} must be a positive multiple of 4096`);
     }
     this.readAheadBytes = opts.readAheadBytes ?? 16 * MiB;
-    this.prefetchBytes = opts.prefetchBytes ?? 0;
+    const prefetchBytes = opts.prefetchBytes ?? 0;
+    this.importRules = checkImportRules(opts.importRules ?? (prefetchBytes > 0 ? [{ prefix: '', sizeLessThan: prefetchBytes + 1, trigger: 'directory' }] : []));
+    this.importConcurrency = Math.max(1, Math.floor(opts.importConcurrency ?? DEFAULT_IMPORT_CONCURRENCY));
+    this.importMemoryBytes = Math.max(1, opts.importMemoryBytes ?? DEFAULT_IMPORT_MEMORY_BYTES);
     this.cacheSizeBytes = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
     this.defaults = { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, ...opts.defaults };
     this.nowMs = opts.nowMs ?? Date.now;
@@ -76,7 +82,7 @@ export class LinkContext {
     this.importer = new Importer(core, this);
     this.evictor = new Evictor(core, this);
     this.streamer = new Streamer(core, this);
-    this.attrs = new AttributeReader(core, this);
+    this.imports = new ImportQueue(core, this);
     this.queuedAtOpen = new Set(core.store.pending.getKeys({}));
     core.onChange((ino, kind) => {
       // Any change to the data, here or from the bucket, ends a stream of the old bytes.
@@ -84,7 +90,7 @@ export class LinkContext {
       if (kind === 'removed') {
         this.unrecorded.delete(ino);
         this.queuedAtOpen.delete(ino);
-        this.attrs.forget(ino);
+        this.imports.forget(ino);
         this.blocks.forget(ino);
         this.fetcher.forget(ino);
         this.evictor.forget(ino);
@@ -180,6 +186,7 @@ export class LinkContext {
 
   close(): void {
     this.importer.close();
+    this.imports.close();
     this.evictor.stop();
     this.streamer.closeAll();
   }

@@ -350,9 +350,18 @@ export class CacheSync {
     return this.link.importer.idle();
   }
 
+  /** Resolves once no listing runs and nothing is queued for import (attributes, small files). */
+  async importsIdle(): Promise<void> {
+    await this.link.importer.idle();
+    await this.link.imports.idle();
+  }
+
   /** Fetch and import counters, for metrics. */
-  counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; streams: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number } {
-    const { fetcher, importer, evictor, streamer } = this.link;
+  counters(): {
+    fetchedBytes: number; fetchRequests: number; streamedBytes: number; streams: number; listings: number; skippedKeys: number;
+    attributeReads: number; wholeImports: number; evictedFiles: number; evictedBytes: number;
+  } {
+    const { fetcher, importer, evictor, streamer, imports } = this.link;
     return {
       fetchedBytes: fetcher.fetchedBytes,
       fetchRequests: fetcher.fetchRequests,
@@ -360,6 +369,8 @@ export class CacheSync {
       streams: streamer.streamsOpened,
       listings: importer.listings,
       skippedKeys: importer.skippedKeys,
+      attributeReads: imports.reads,
+      wholeImports: imports.wholeFetches,
       evictedFiles: evictor.evictedFiles,
       evictedBytes: evictor.evictedBytes,
     };

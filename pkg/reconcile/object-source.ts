@@ -5,17 +5,19 @@
 //
 // An entry is HEADed when it is new, its ETag changed, its LastModified changed with the same
 // ETag (a metadata-only change: a copy onto itself), or its attributes were never read.
-// Policy: at most `headLimit` HEADs per listing (default 1000), `headConcurrency` at a time;
-// entries past the limit are marked attributesPending with the listing's size and LastModified
-// and the volume's defaults, and the cache HEADs them later, through describe() (a symlink
-// among them shows as a regular file until then).
+// Policy: at most `headLimit` HEADs while listing (default 0), `headConcurrency` at a time;
+// entries past it are marked attributesPending with the listing's size and LastModified and the
+// volume's defaults, and the cache reads them right after, many at once and the ones a client
+// asks for first (pkg/cache/import-queue.ts): through describe() (a HEAD), or readObject() (a
+// GET of a small file, whose response carries the same metadata: no HEAD at all). A listing
+// thus answers after its LIST pages alone.
 // Keys that cannot be names are skipped and counted; a file and a directory of the same name
 // show as the directory (as Mountpoint for S3 does).
 import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource, RemoteStream } from '../cache';
 import { RemoteGoneError, RemoteUnavailableError } from '../cache';
 import { logger, type Logger } from '../log/logger';
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, ThrottledError, TransientError } from '../s3/errors';
-import { listAll, type ObjectStore } from '../s3/object-store';
+import { listAll, type ObjectInfo, type ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
 import { nameProblem } from './key-map';
 import { dateToTimestamp, decodeMetadata } from './object-meta';
@@ -50,7 +52,7 @@ export class ObjectStoreSource implements RemoteSource {
     private readonly keys: KeyMap,
     private readonly opts: ObjectSourceOptions = {},
   ) {
-    this.headLimit = opts.headLimit ?? 1000;
+    this.headLimit = opts.headLimit ?? 0;
     this.headConcurrency = opts.headConcurrency ?? 16;
     this.log = opts.log ?? logger('reconcile');
   }
@@ -93,7 +95,7 @@ export class ObjectStoreSource implements RemoteSource {
     }
     if (self && needsHead(self, hints.known(dirKey))) todo.unshift({ entry: self, key: prefix, marker: true });
     if (todo.length > this.headLimit) {
-      this.log.info('large listing: attributes of the rest are read later', { dirKey, changed: todo.length, headLimit: this.headLimit });
+      if (this.headLimit > 0) this.log.info('large listing: attributes of the rest are read later', { dirKey, changed: todo.length, headLimit: this.headLimit });
       for (const t of todo.slice(this.headLimit)) t.entry.attributesPending = true;
     }
     const gone = new Set<RemoteEntry>();
@@ -126,17 +128,7 @@ export class ObjectStoreSource implements RemoteSource {
       return true;
     }
     const e = t.entry;
-    const a = decodeMetadata(info.metadata);
-    e.described = true;
-    e.modifiedMs ??= info.lastModified.getTime();
-    if (!t.marker && e.etag === undefined) e.size = info.size; // describe(): no listing behind it
-    if (t.marker || e.etag === undefined) e.etag = info.etag;
-    if (!t.marker && a.type && a.type !== 'dir') e.type = a.type;
-    if (a.mode !== undefined) e.mode = a.mode;
-    if (a.uid !== undefined) e.uid = a.uid;
-    if (a.gid !== undefined) e.gid = a.gid;
-    e.mtime = a.mtime ?? dateToTimestamp(info.lastModified);
-    if (e.type !== 'file' && e.type !== 'dir') e.size = 0;
+    describeFrom(e, info, t.marker);
     if (e.type === 'symlink') {
       if (info.size === 0 || info.size > MAX_SYMLINK_BYTES) e.type = 'file';
       else {
@@ -151,6 +143,26 @@ export class ObjectStoreSource implements RemoteSource {
       if (e.type === 'file') e.size = info.size;
     }
     return true;
+  }
+
+  async readObject(rkey: string, etag: string): Promise<{ entry: RemoteEntry; data: Buffer } | undefined> {
+    const key = this.keys.toS3(rkey);
+    let got;
+    try {
+      got = await unavailableAsSuch(this.store.getBuffer(key, { ifMatch: etag }));
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof PreconditionFailedError) return undefined;
+      throw err;
+    }
+    const name = rkey.split('/').pop() ?? '';
+    const entry: RemoteEntry = { name, type: 'file', size: got.info.size, etag: got.info.etag, mtime: dateToTimestamp(got.info.lastModified) };
+    describeFrom(entry, got.info, false);
+    if (entry.type === 'symlink') {
+      if (got.data.length === 0 || got.data.length > MAX_SYMLINK_BYTES) entry.type = 'file';
+      else entry.target = got.data.toString('utf8');
+    }
+    if (entry.type === 'file') entry.size = got.info.size;
+    return { entry, data: got.data };
   }
 
   async openStream(rkey: string, etag: string, offset: number, length: number): Promise<RemoteStream> {
@@ -177,6 +189,21 @@ export class ObjectStoreSource implements RemoteSource {
       throw err;
     }
   }
+}
+
+/** Fills `e` (described) from an object's info: type, mode, owner, mtime from its metadata. */
+function describeFrom(e: RemoteEntry, info: ObjectInfo, marker: boolean): void {
+  const a = decodeMetadata(info.metadata);
+  e.described = true;
+  e.modifiedMs ??= info.lastModified.getTime();
+  if (!marker && e.etag === undefined) e.size = info.size; // describe(): no listing behind it
+  if (marker || e.etag === undefined) e.etag = info.etag;
+  if (!marker && a.type && a.type !== 'dir') e.type = a.type;
+  if (a.mode !== undefined) e.mode = a.mode;
+  if (a.uid !== undefined) e.uid = a.uid;
+  if (a.gid !== undefined) e.gid = a.gid;
+  e.mtime = a.mtime ?? dateToTimestamp(info.lastModified);
+  if (e.type !== 'file' && e.type !== 'dir') e.size = 0;
 }
 
 /**
