@@ -6,7 +6,7 @@ import { FsError, fromSystemError, type Attributes, type Timestamp } from '../vf
 import type { Logger } from '../log/logger';
 import { Capacity } from './capacity';
 import { DeferredFrees } from './deferred-frees';
-import { relatimeDue, type Clock } from './clock';
+import { relatimeDue, type Clock } from './util/clock';
 import type { DataStore } from './data-store';
 import { FileStates, type FileState } from './file-state';
 import { toAttributes, type InodeRecord } from './inode';

@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Logger } from '../log/logger';
-import { syncDir } from './dir-sync';
+import { syncDir } from './util/dir-sync';
 
 const openFile = promisify(fs.open);
 const closeFd = promisify(fs.close);

@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import type { Timestamp } from '../vfs';
 import { logger as makeLogger, type Logger } from '../log/logger';
-import { systemClock } from './clock';
+import { systemClock } from './util/clock';
 import { FsCore } from './core';
 import { DataStore } from './data-store';
-import { lockDir } from './dir-lock';
+import { lockDir } from './util/dir-lock';
 import { CacheFileSystem } from './filesystem';
 import { InodeTable } from './inode-table';
 import { MetadataStore } from './metadata-store';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { FsError } from '../vfs';
-import { systemClock } from './clock';
+import { systemClock } from './util/clock';
 import { newInodeRecord, type InodeRecord } from './inode';
 import { InodeTable } from './inode-table';
 import { MetadataStore } from './metadata-store';

@@ -48,7 +48,7 @@ import path from 'node:path';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import { CheckpointFile, currentBootId, restoreMetaPages } from './wal-checkpoint';
 import { WalEngine } from './wal-engine';
-import { InlineSyncPolicy } from './inline-sync';
+import { InlineSyncPolicy } from './util/inline-sync';
 import { FsError } from '../vfs';
 import type { InodeRecord } from './inode';
 import type { BlockMapRecord, RemoteState, Tombstone } from './remote-state';

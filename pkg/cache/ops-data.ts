@@ -17,7 +17,7 @@ import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
 import { POOLED_READ_MIN, type Lease } from './read-buffers';
-import { INLINE_MAX_BYTES } from './inline-sync';
+import { INLINE_MAX_BYTES } from './util/inline-sync';
 
 const BLOCK = 4096;
 const roundUp = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;

@@ -12,7 +12,7 @@
 // exclusive lock: a crash in between leaves a data file longer than its record, which is cut
 // back on the next open (data-store.ts), so the truncate is all or nothing.
 import { FsError, fromSystemError, type Credentials, type SetAttributes, type SetTime, type Timestamp, type Wcc } from '../vfs';
-import { sameTime, validTimestamp } from './clock';
+import { sameTime, validTimestamp } from './util/clock';
 import type { FsCore } from './core';
 import { killSuid, PERM_MASK, S_ISGID, S_ISUID, toAttributes, toWccAttributes, type InodeRecord } from './inode';
 import type { Mutation } from './mutation';

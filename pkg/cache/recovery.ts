@@ -14,7 +14,7 @@
 //    that the contents may have changed.
 //  - Orphans (inodes freed whose data files were not yet unlinked) are unlinked.
 import { FsError } from '../vfs';
-import type { Clock } from './clock';
+import type { Clock } from './util/clock';
 import type { DataStore } from './data-store';
 import { newInodeRecord, ROOT_INO } from './inode';
 import { chargedBytes } from './inode-table';

@@ -9,7 +9,7 @@
 // for an append, more for unwritten extents).
 import fs from 'node:fs';
 import path from 'node:path';
-import { syncDir, syncDirSync } from './dir-sync';
+import { syncDir, syncDirSync } from './util/dir-sync';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type SegmentHeader } from './wal-format';
 
 export interface Segment {

@@ -1,6 +1,6 @@
 // Time for the cache file system: nanosecond timestamps from an injectable clock, and the
 // relatime rule that keeps reads from turning into metadata writes.
-import type { Timestamp } from '../vfs';
+import type { Timestamp } from '../../vfs';
 
 export type Clock = () => Timestamp;
 

@@ -3,7 +3,7 @@
 // in-memory attributes and overwrite each other's).
 import fs from 'node:fs';
 import path from 'node:path';
-import { FsError } from '../vfs';
+import { FsError } from '../../vfs';
 
 const openInProcess = new Set<string>();
 
