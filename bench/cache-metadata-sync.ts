@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
-import { MetadataStore } from '../pkg/cache/metadata-store';
+import { MetadataStore } from '../pkg/cache/meta/metadata-store';
 import { logger } from '../pkg/log/logger';
 
 type Op = (db: RootDatabase, k: number) => Promise<unknown> | undefined;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Capacity } from './capacity';
-import type { InodeTable } from './inode-table';
+import type { InodeTable } from './meta/inode-table';
 import { isFsError } from '../vfs';
 
 describe('cache capacity: a write near a full disk', () => {

@@ -9,10 +9,10 @@ import { DeferredFrees } from './deferred-frees';
 import { relatimeDue, type Clock } from './util/clock';
 import type { DataStore } from './data-store';
 import { FileStates, type FileState } from './file-state';
-import { toAttributes, type InodeRecord } from './inode';
-import { InodeTable } from './inode-table';
-import type { MetadataStore } from './metadata-store';
-import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from './mutation';
+import { toAttributes, type InodeRecord } from './meta/inode';
+import { InodeTable } from './meta/inode-table';
+import type { MetadataStore } from './meta/metadata-store';
+import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from './meta/mutation';
 import type { LinkContext } from './link-context';
 
 export type ChangeListener = (ino: number, kind: ChangeKind) => void;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dataFilePath } from './data-store';
 import { openCacheFileSystem } from './index';
-import { MetadataStore } from './metadata-store';
+import { MetadataStore } from './meta/metadata-store';
 import { ALICE, BOB, expectCode, freshFs, makeFile, quietLog, ROOT, tempDir, type TestFs } from './test-helpers';
 
 /** Counts metadata transactions from now until `stop()`. */

@@ -12,7 +12,7 @@ import { FsError, fromSystemError } from '../vfs';
 import type { FsCore } from './core';
 import type { LinkContext } from './link-context';
 import { RemoteGoneError } from './remote';
-import type { RemoteState } from './remote-state';
+import type { RemoteState } from './meta/remote-state';
 
 /** Bytes of one ranged GET at most (read-ahead fetches aligned units of this size). */
 const DEFAULT_RUN_BYTES = 8 * 1024 * 1024;

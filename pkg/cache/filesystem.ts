@@ -22,8 +22,8 @@ import {
 } from '../vfs';
 import { describeError } from '../log/logger';
 import type { ChangeListener, FsCore } from './core';
-import { findEntry } from './directory';
-import { MAX_LINKS, ROOT_INO, toAttributes } from './inode';
+import { findEntry } from './meta/directory';
+import { MAX_LINKS, ROOT_INO, toAttributes } from './meta/inode';
 import { checkName, MAX_NAME_BYTES } from './names';
 import * as create from './ops-create';
 import * as data from './ops-data';

@@ -16,14 +16,14 @@
 import { FsError } from '../vfs';
 import { describeError } from '../log/logger';
 import type { FsCore } from './core';
-import { addEntry, findEntry, linksOf, listEntries, removeEntry } from './directory';
-import { ROOT_INO, type InodeRecord } from './inode';
+import { addEntry, findEntry, linksOf, listEntries, removeEntry } from './meta/directory';
+import { ROOT_INO, type InodeRecord } from './meta/inode';
 import type { LinkContext } from './link-context';
-import type { Mutation } from './mutation';
+import type { Mutation } from './meta/mutation';
 import { touchDir } from './ops-create';
 import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
 import { applyAttributes, sameAttributes } from './remote-attrs';
-import { putRemote, type RemoteState } from './remote-state';
+import { putRemote, type RemoteState } from './meta/remote-state';
 
 interface ContentChange {
   ino: number;

@@ -8,8 +8,8 @@ import { FsCore } from './core';
 import { DataStore } from './data-store';
 import { lockDir } from './util/dir-lock';
 import { CacheFileSystem } from './filesystem';
-import { InodeTable } from './inode-table';
-import { MetadataStore } from './metadata-store';
+import { InodeTable } from './meta/inode-table';
+import { MetadataStore } from './meta/metadata-store';
 import { initLink } from './link-init';
 import { LinkContext } from './link-context';
 import type { LinkOptions } from './remote';
@@ -17,11 +17,11 @@ import { ensureRoot, recover } from './recovery';
 
 export { CacheFileSystem } from './filesystem';
 export type { ChangeListener } from './core';
-export type { ChangeKind } from './mutation';
+export type { ChangeKind } from './meta/mutation';
 export type { CacheSync, SyncSnapshot, UploadResult } from './sync-api';
 export type { UploadWatch } from './link-context';
 export * from './remote';
-export type { RemoteState, Tombstone } from './remote-state';
+export type { RemoteState, Tombstone } from './meta/remote-state';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */

@@ -6,11 +6,11 @@ import { BlockMaps } from './block-maps';
 import { Evictor } from './evictor';
 import { Fetcher } from './fetcher';
 import { Importer } from './importer';
-import type { Mutation } from './mutation';
+import type { Mutation } from './meta/mutation';
 import { desiredKey } from './paths';
 import { AttributeReader } from './remote-attrs';
 import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
-import { localOnly, type RemoteState } from './remote-state';
+import { localOnly, type RemoteState } from './meta/remote-state';
 import { Streamer } from './streamer';
 
 const MiB = 1024 * 1024;

@@ -8,9 +8,9 @@
 //   verifier finds the file it made and succeeds (another verifier: EEXIST).
 import { FsError, type Attributes, type Created, type CreateMode, type Credentials, type FileType, type SetAttributes, type Wcc } from '../vfs';
 import type { FsCore } from './core';
-import { addEntry, findEntry } from './directory';
-import { MAX_LINKS, PERM_MASK, S_ISGID, toAttributes, toWccAttributes, type InodeRecord } from './inode';
-import type { Mutation } from './mutation';
+import { addEntry, findEntry } from './meta/directory';
+import { MAX_LINKS, PERM_MASK, S_ISGID, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
+import type { Mutation } from './meta/mutation';
 import { checkNewName, MAX_SYMLINK_BYTES } from './names';
 import { inGroup, isRoot, requireModifyDir, requireSearch } from './permissions';
 import { setattr } from './ops-setattr';

@@ -14,7 +14,7 @@
 // file keeps every acknowledged byte and gets the recovery time as its mtime.
 import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
 import type { FsCore } from './core';
-import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './inode';
+import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
 import { POOLED_READ_MIN, type Lease } from './read-buffers';
 import { INLINE_MAX_BYTES } from './util/inline-sync';

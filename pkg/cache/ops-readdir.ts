@@ -6,8 +6,8 @@
 // re-used inode) gets EBADCOOKIE.
 import { FsError, type Credentials, type DirEntry, type ReadDirOptions, type ReadDirResult } from '../vfs';
 import type { FsCore } from './core';
-import { listEntries } from './directory';
-import { FIRST_COOKIE, toAttributes, type InodeRecord } from './inode';
+import { listEntries } from './meta/directory';
+import { FIRST_COOKIE, toAttributes, type InodeRecord } from './meta/inode';
 import { R, requirePerm } from './permissions';
 
 export function dirVerifier(dir: InodeRecord): Buffer {

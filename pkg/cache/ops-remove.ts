@@ -8,9 +8,9 @@
 // another parent needs write permission on itself (its '..' changes) and moves one link.
 import { FsError, type Credentials, type Wcc } from '../vfs';
 import type { FsCore } from './core';
-import { findEntry, removeEntry, addEntry } from './directory';
-import { MAX_LINKS, ROOT_INO, toAttributes, toWccAttributes, type InodeRecord } from './inode';
-import type { Mutation } from './mutation';
+import { findEntry, removeEntry, addEntry } from './meta/directory';
+import { MAX_LINKS, ROOT_INO, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
+import type { Mutation } from './meta/mutation';
 import { checkName, isDotName } from './names';
 import { searchableDir, touchDir } from './ops-create';
 import { requireModifyDir, requireNotSticky, requirePerm, W } from './permissions';

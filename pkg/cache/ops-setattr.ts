@@ -14,8 +14,8 @@
 import { FsError, fromSystemError, type Credentials, type SetAttributes, type SetTime, type Timestamp, type Wcc } from '../vfs';
 import { sameTime, validTimestamp } from './util/clock';
 import type { FsCore } from './core';
-import { killSuid, PERM_MASK, S_ISGID, S_ISUID, toAttributes, toWccAttributes, type InodeRecord } from './inode';
-import type { Mutation } from './mutation';
+import { killSuid, PERM_MASK, S_ISGID, S_ISUID, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
+import type { Mutation } from './meta/mutation';
 import { inGroup, isRoot, permits, requireWriteData, W } from './permissions';
 
 export async function setattr(

@@ -6,7 +6,7 @@
 //   created a file with mode 0444 and then writes through its open descriptor must succeed;
 // - ACCESS reports the plain mode bits, so that the client's open() checks are POSIX.
 import { Access, FsError, type Credentials } from '../vfs';
-import { S_ISVTX, type InodeRecord } from './inode';
+import { S_ISVTX, type InodeRecord } from './meta/inode';
 
 export const R = 4;
 export const W = 2;

@@ -16,9 +16,9 @@
 import { FsError } from '../vfs';
 import type { Clock } from './util/clock';
 import type { DataStore } from './data-store';
-import { newInodeRecord, ROOT_INO } from './inode';
-import { chargedBytes } from './inode-table';
-import type { MetadataStore } from './metadata-store';
+import { newInodeRecord, ROOT_INO } from './meta/inode';
+import { chargedBytes } from './meta/inode-table';
+import type { MetadataStore } from './meta/metadata-store';
 import type { Logger } from '../log/logger';
 
 /** 2: the links index (names of each inode) exists; format 1 caches get it on open. */

@@ -10,10 +10,10 @@
 // listing HEAD those entries again (up to the limit), and the rest are queued here from it.
 import { describeError } from '../log/logger';
 import type { FsCore } from './core';
-import { findEntry } from './directory';
-import type { InodeRecord } from './inode';
+import { findEntry } from './meta/directory';
+import type { InodeRecord } from './meta/inode';
 import type { LinkContext } from './link-context';
-import type { Mutation } from './mutation';
+import type { Mutation } from './meta/mutation';
 import type { RemoteEntry } from './remote';
 
 /** Entries read per batch (one transaction applies them). */

@@ -4,13 +4,13 @@
 // directory move or a conflict. The reconciler owns the bucket; this module owns the records.
 import { FsError, type FileType, type Timestamp } from '../vfs';
 import type { ChangeListener, FsCore } from './core';
-import { findEntry } from './directory';
+import { findEntry } from './meta/directory';
 import type { FileState } from './file-state';
-import { ROOT_INO } from './inode';
+import { ROOT_INO } from './meta/inode';
 import type { LinkContext, UploadWatch } from './link-context';
 import { quarantine } from './lost-found';
 import { desiredKey } from './paths';
-import { addTombstone, localOnly, putRemote, tombstoneStrays, uploadTokenOf, type RemoteState, type Tombstone } from './remote-state';
+import { addTombstone, localOnly, putRemote, tombstoneStrays, uploadTokenOf, type RemoteState, type Tombstone } from './meta/remote-state';
 
 export interface SyncSnapshot {
   ino: number;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Unpackr } from 'msgpackr';
 import { FsError } from '../vfs';
-import { MetadataStore } from './metadata-store';
+import { MetadataStore } from './meta/metadata-store';
 import { CheckpointFile } from './wal-checkpoint';
 import { planReplay } from './wal-recovery';
 import { SegmentPool } from './wal-segments';

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openCacheFileSystem } from './index';
-import { MetadataStore } from './metadata-store';
+import { MetadataStore } from './meta/metadata-store';
 import { CheckpointFile } from './wal-checkpoint';
 import { describeTree } from './wal-power-loss.fixture';
 import { quietLog, tempDir } from './test-helpers';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { FsError } from '../vfs';
+import { FsError } from '../../vfs';
 import { MetadataStore } from './metadata-store';
-import { tempDir } from './test-helpers';
+import { tempDir } from '../test-helpers';
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 

@@ -2,8 +2,8 @@
 // write goes to LMDB inside the operation's transaction, and the in-memory view is updated only
 // once the operation's code has run to the end without throwing. If the commit then fails, the
 // in-memory changes are reverted.
-import { FsError, fromSystemError, type Timestamp } from '../vfs';
-import type { Clock } from './util/clock';
+import { FsError, fromSystemError, type Timestamp } from '../../vfs';
+import type { Clock } from '../util/clock';
 import { newInodeRecord, type InodeRecord, type NewInode } from './inode';
 import { chargedBytes, type InodeTable } from './inode-table';
 import type { MetadataStore } from './metadata-store';

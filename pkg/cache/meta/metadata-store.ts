@@ -45,11 +45,11 @@
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import fs from 'node:fs';
 import path from 'node:path';
-import { logger as makeLogger, type Logger } from '../log/logger';
-import { CheckpointFile, currentBootId, restoreMetaPages } from './wal-checkpoint';
-import { WalEngine } from './wal-engine';
-import { InlineSyncPolicy } from './util/inline-sync';
-import { FsError } from '../vfs';
+import { logger as makeLogger, type Logger } from '../../log/logger';
+import { CheckpointFile, currentBootId, restoreMetaPages } from '../wal-checkpoint';
+import { WalEngine } from '../wal-engine';
+import { InlineSyncPolicy } from '../util/inline-sync';
+import { FsError } from '../../vfs';
 import type { InodeRecord } from './inode';
 import type { BlockMapRecord, RemoteState, Tombstone } from './remote-state';
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { FsError } from '../vfs';
-import { systemClock } from './util/clock';
+import { FsError } from '../../vfs';
+import { systemClock } from '../util/clock';
 import { newInodeRecord, type InodeRecord } from './inode';
 import { InodeTable } from './inode-table';
 import { MetadataStore } from './metadata-store';
 import { runMutation, type MutationDeps } from './mutation';
-import { tempDir } from './test-helpers';
+import { tempDir } from '../test-helpers';
 
 describe('cache inode table: clean record cache', () => {
   let dir: string;

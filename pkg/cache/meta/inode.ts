@@ -2,7 +2,7 @@
 // by inode number in LMDB. `dataVersion` and `metaVersion` exist for the S3 reconciler: it
 // compares them with the versions it last uploaded to decide what to send.
 import { randomInt } from 'node:crypto';
-import type { Attributes, FileType, Timestamp, WccAttributes } from '../vfs';
+import type { Attributes, FileType, Timestamp, WccAttributes } from '../../vfs';
 
 export const S_ISUID = 0o4000;
 export const S_ISGID = 0o2000;
