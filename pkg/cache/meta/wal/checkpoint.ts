@@ -27,7 +27,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { syncDirSync } from './util/dir-sync';
+import { syncDirSync } from '../../util/dir-sync';
 
 const MAGIC = Buffer.from('S3FCKPT1', 'latin1');
 const HEAD = 128;

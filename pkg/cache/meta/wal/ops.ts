@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { Packr } from 'msgpackr';
 import type { Database, Key } from 'lmdb';
-import { FsError } from '../vfs';
+import { FsError } from '../../../vfs';
 
 type AnyDb = Database<unknown, Key>;
 interface RawDb {

@@ -9,11 +9,11 @@ import {
   readRecords,
   RECORD_HEADER_BYTES,
   SEGMENT_HEADER_BYTES,
-} from './wal-format';
-import { WalLog } from './wal-log';
-import { planReplay } from './wal-recovery';
-import { SegmentPool } from './wal-segments';
-import { quietLog, tempDir } from './test-helpers';
+} from './format';
+import { WalLog } from './log';
+import { planReplay } from './recovery';
+import { SegmentPool } from './segments';
+import { quietLog, tempDir } from '../../test-helpers';
 
 const nonce = Buffer.from('0123456789abcdef', 'hex');
 

@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Unpackr } from 'msgpackr';
-import { FsError } from '../vfs';
-import { MetadataStore } from './meta/metadata-store';
-import { CheckpointFile } from './wal-checkpoint';
-import { planReplay } from './wal-recovery';
-import { SegmentPool } from './wal-segments';
-import { quietLog, tempDir } from './test-helpers';
+import { FsError } from '../../../vfs';
+import { MetadataStore } from '../metadata-store';
+import { CheckpointFile } from './checkpoint';
+import { planReplay } from './recovery';
+import { SegmentPool } from './segments';
+import { quietLog, tempDir } from '../../test-helpers';
 
 const unpackr = new Unpackr({ useRecords: false });
 
@@ -81,7 +81,7 @@ describe('cache metadata log: transactions', function () {
 
   it('[error] a commit that fails (file too large) is never logged; every acknowledged one replays', function () {
     if (process.platform !== 'linux') this.skip();
-    const script = path.join(__dirname, 'wal-commit-failure.fixture.js');
+    const script = path.join(__dirname, 'commit-failure.fixture.js');
     // 4096 blocks of 512 bytes: data.mdb may not pass 2 MiB; the log's segments are 256 KiB.
     const r = spawnSync('sh', ['-c', 'ulimit -f 4096; exec "$0" "$1" "$2"', process.execPath, script, dir], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

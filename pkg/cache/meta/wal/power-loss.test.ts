@@ -15,11 +15,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openCacheFileSystem } from './index';
-import { MetadataStore } from './meta/metadata-store';
-import { CheckpointFile } from './wal-checkpoint';
-import { describeTree } from './wal-power-loss.fixture';
-import { quietLog, tempDir } from './test-helpers';
+import { openCacheFileSystem } from '../../index';
+import { MetadataStore } from '../metadata-store';
+import { CheckpointFile } from './checkpoint';
+import { describeTree } from './power-loss.fixture';
+import { quietLog, tempDir } from '../../test-helpers';
 
 const DBS = ['inodes', 'dirents', 'cookies', 'counters', 'dirty', 'orphans', 'links', 'remote', 'rkeys', 'pending', 'tombstones', 'blocks', 'settings'] as const;
 
@@ -50,7 +50,7 @@ function fromAnotherBoot(dir: string): void {
 }
 
 function runFixture(dir: string, snapshot: string): Promise<Record<string, string>> {
-  const script = path.join(__dirname, 'wal-power-loss.fixture.js');
+  const script = path.join(__dirname, 'power-loss.fixture.js');
   const env = { ...process.env, S3FILES_METADATA_WAL: '1', S3FILES_WAL_CHECKPOINT_MS: '3600000' };
   const child = spawn(process.execPath, [script, dir, snapshot], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

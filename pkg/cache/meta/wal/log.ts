@@ -12,9 +12,9 @@
 // go to a fresh segment, never after a region whose contents are unknown.
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { encodeRecord, encodeSegmentHeader, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './wal-format';
-import { type Segment, type SegmentPool } from './wal-segments';
-import type { Logger } from '../log/logger';
+import { encodeRecord, encodeSegmentHeader, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './format';
+import { type Segment, type SegmentPool } from './segments';
+import type { Logger } from '../../../log/logger';
 
 interface Waiter {
   resolve(): void;

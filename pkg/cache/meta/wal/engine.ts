@@ -23,13 +23,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Database, Key, RootDatabase, Transaction } from 'lmdb';
-import { CheckpointFile, readMetaPages } from './wal-checkpoint';
-import { WalLog } from './wal-log';
-import { commitFailure, freeBytes, OpRecorder } from './wal-ops';
-import { planReplay } from './wal-recovery';
-import { SegmentPool } from './wal-segments';
-import type { Logger } from '../log/logger';
-import { FsError } from '../vfs';
+import { CheckpointFile, readMetaPages } from './checkpoint';
+import { WalLog } from './log';
+import { commitFailure, freeBytes, OpRecorder } from './ops';
+import { planReplay } from './recovery';
+import { SegmentPool } from './segments';
+import type { Logger } from '../../../log/logger';
+import { FsError } from '../../../vfs';
 
 export interface WalOptions {
   /** The kernel's boot id (wal-checkpoint.ts currentBootId); a constructor argument for tests. */

@@ -2,8 +2,8 @@
 // start failing once data.mdb would outgrow it. Writes until several commits failed, prints
 // which keys were acknowledged and which failed, and exits without closing (a crash).
 //   sh -c 'ulimit -f N; exec node wal-commit-failure.fixture.js DIR'
-import { MetadataStore } from './meta/metadata-store';
-import { quietLog } from './test-helpers';
+import { MetadataStore } from '../metadata-store';
+import { quietLog } from '../../test-helpers';
 
 async function main(): Promise<void> {
   // The limit's signal would kill the process; the failed write is what is under test.

@@ -5,9 +5,9 @@
 //   S3FILES_METADATA_WAL=1 S3FILES_WAL_CHECKPOINT_MS=3600000 node wal-power-loss.fixture.js DIR SNAPSHOT
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Credentials } from '../vfs';
-import { openCacheFileSystem, type CacheFileSystem } from './index';
-import { quietLog } from './test-helpers';
+import type { Credentials } from '../../../vfs';
+import { openCacheFileSystem, type CacheFileSystem } from '../../index';
+import { quietLog } from '../../test-helpers';
 
 const root: Credentials = { uid: 0, gid: 0, gids: [] };
 

@@ -9,8 +9,8 @@
 // reproduce. Transactions that were acknowledged always chain (wal-engine.ts acknowledges in
 // commit order, each only once it and everything before it is durable), so the replay never
 // stops short of an acknowledged one.
-import { readRecords, SEGMENT_HEADER_BYTES, type WalRecord } from './wal-format';
-import type { SegmentPool } from './wal-segments';
+import { readRecords, SEGMENT_HEADER_BYTES, type WalRecord } from './format';
+import type { SegmentPool } from './segments';
 
 export interface ReplayPlan {
   /** Records to apply, in order. */

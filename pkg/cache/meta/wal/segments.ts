@@ -9,8 +9,8 @@
 // for an append, more for unwritten extents).
 import fs from 'node:fs';
 import path from 'node:path';
-import { syncDir, syncDirSync } from './util/dir-sync';
-import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type SegmentHeader } from './wal-format';
+import { syncDir, syncDirSync } from '../../util/dir-sync';
+import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type SegmentHeader } from './format';
 
 export interface Segment {
   file: string;
