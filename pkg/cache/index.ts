@@ -5,7 +5,7 @@ import type { Timestamp } from '../vfs';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import { systemClock } from './util/clock';
 import { FsCore } from './core';
-import { DataStore } from './data-store';
+import { DataStore } from './data/data-store';
 import { lockDir } from './util/dir-lock';
 import { CacheFileSystem } from './filesystem';
 import { InodeTable } from './meta/inode-table';

@@ -16,7 +16,7 @@ import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult,
 import type { FsCore } from './core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
-import { POOLED_READ_MIN, type Lease } from './read-buffers';
+import { POOLED_READ_MIN, type Lease } from './data/read-buffers';
 import { INLINE_MAX_BYTES } from './util/inline-sync';
 
 const BLOCK = 4096;

@@ -15,7 +15,7 @@
 //  - Orphans (inodes freed whose data files were not yet unlinked) are unlinked.
 import { FsError } from '../vfs';
 import type { Clock } from './util/clock';
-import type { DataStore } from './data-store';
+import type { DataStore } from './data/data-store';
 import { newInodeRecord, ROOT_INO } from './meta/inode';
 import { chargedBytes } from './meta/inode-table';
 import type { MetadataStore } from './meta/metadata-store';

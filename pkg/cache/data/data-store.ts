@@ -18,11 +18,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Logger } from '../log/logger';
+import type { Logger } from '../../log/logger';
 import { DataFilePool, MAKE_IT } from './data-file-pool';
-import { syncDir } from './util/dir-sync';
+import { syncDir } from '../util/dir-sync';
 import { FdCache } from './fd-cache';
-import { InlineSyncPolicy } from './util/inline-sync';
+import { InlineSyncPolicy } from '../util/inline-sync';
 import { ReadBuffers } from './read-buffers';
 
 const pread = promisify(fs.read);

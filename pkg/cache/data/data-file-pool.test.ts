@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataFilePool, MAKE_IT } from './data-file-pool';
 import { dataFilePath } from './data-store';
-import { freshFs, quietLog, ROOT, tempDir } from './test-helpers';
+import { freshFs, quietLog, ROOT, tempDir } from '../test-helpers';
 
 const DEPTH = 8;
 

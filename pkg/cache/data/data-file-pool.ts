@@ -23,8 +23,8 @@
 // inodes are discarded by DataStore.remove before it unlinks them.
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import type { Logger } from '../log/logger';
-import { syncDir } from './util/dir-sync';
+import type { Logger } from '../../log/logger';
+import { syncDir } from '../util/dir-sync';
 
 const openFile = promisify(fs.open);
 const closeFd = promisify(fs.close);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FdCache } from './fd-cache';
-import { tempDir } from './test-helpers';
+import { tempDir } from '../test-helpers';
 
 describe('FdCache', () => {
   let dir: string;

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataFilePath } from './data-store';
-import { openCacheFileSystem } from './index';
-import { MetadataStore } from './meta/metadata-store';
-import { ALICE, BOB, expectCode, freshFs, makeFile, quietLog, ROOT, tempDir, type TestFs } from './test-helpers';
+import { openCacheFileSystem } from '../index';
+import { MetadataStore } from '../meta/metadata-store';
+import { ALICE, BOB, expectCode, freshFs, makeFile, quietLog, ROOT, tempDir, type TestFs } from '../test-helpers';
 
 /** Counts metadata transactions from now until `stop()`. */
 function countTransactions(): { readonly n: number; stop(): void } {

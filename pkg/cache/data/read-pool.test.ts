@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { freshFs, makeFile, ROOT, type TestFs } from './test-helpers';
+import { freshFs, makeFile, ROOT, type TestFs } from '../test-helpers';
 
 // Large reads lend a pooled buffer (read-buffers.ts) that the caller gives back with
 // ReadResult.release once it has sent the bytes.
