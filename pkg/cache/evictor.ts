@@ -8,8 +8,8 @@
 // served straight from the bucket meanwhile, and cached again once clean files have made room.
 import fs from 'node:fs';
 import { describeError } from '../log/logger';
-import { metadataReserve } from './capacity';
-import type { FsCore } from './core';
+import { metadataReserve } from './core/capacity';
+import type { FsCore } from './core/core';
 import type { LinkContext } from './link-context';
 
 const CHECK_INTERVAL_MS = 2000;

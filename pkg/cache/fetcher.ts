@@ -9,7 +9,7 @@
 // blocks it touches and fetches those it covers only in part, so fetched bytes never land on
 // top of newer written ones.
 import { FsError, fromSystemError } from '../vfs';
-import type { FsCore } from './core';
+import type { FsCore } from './core/core';
 import type { LinkContext } from './link-context';
 import { RemoteGoneError } from './remote';
 import type { RemoteState } from './meta/remote-state';

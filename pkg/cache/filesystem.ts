@@ -21,7 +21,7 @@ import {
   type WriteResult,
 } from '../vfs';
 import { describeError } from '../log/logger';
-import type { ChangeListener, FsCore } from './core';
+import type { ChangeListener, FsCore } from './core/core';
 import { findEntry } from './meta/directory';
 import { MAX_LINKS, ROOT_INO, toAttributes } from './meta/inode';
 import { checkName, MAX_NAME_BYTES } from './names';

@@ -15,7 +15,7 @@
 // A conflicting upload is the reconciler's to detect (conditional writes, sync-api.ts).
 import { FsError } from '../vfs';
 import { describeError } from '../log/logger';
-import type { FsCore } from './core';
+import type { FsCore } from './core/core';
 import { addEntry, findEntry, linksOf, listEntries, removeEntry } from './meta/directory';
 import { ROOT_INO, type InodeRecord } from './meta/inode';
 import type { LinkContext } from './link-context';

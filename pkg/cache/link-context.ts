@@ -1,7 +1,7 @@
 // Everything a cache file system linked to a bucket has beyond a local one: the remote source,
 // the block maps, the fetcher (lazy content), the importer (lazy listings), the evictor, and the
 // bookkeeping of uploads in flight that the reconciler runs through sync-api.ts.
-import type { FsCore } from './core';
+import type { FsCore } from './core/core';
 import { BlockMaps } from './block-maps';
 import { Evictor } from './evictor';
 import { Fetcher } from './fetcher';

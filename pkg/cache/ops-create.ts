@@ -7,7 +7,7 @@
 // - an exclusive CREATE keeps the client's verifier, so that a retransmission with the same
 //   verifier finds the file it made and succeeds (another verifier: EEXIST).
 import { FsError, type Attributes, type Created, type CreateMode, type Credentials, type FileType, type SetAttributes, type Wcc } from '../vfs';
-import type { FsCore } from './core';
+import type { FsCore } from './core/core';
 import { addEntry, findEntry } from './meta/directory';
 import { MAX_LINKS, PERM_MASK, S_ISGID, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
 import type { Mutation } from './meta/mutation';

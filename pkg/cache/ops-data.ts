@@ -13,7 +13,7 @@
 // off every O_DIRECT write and every small file written at close; after a power cut such a
 // file keeps every acknowledged byte and gets the recovery time as its mtime.
 import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
-import type { FsCore } from './core';
+import type { FsCore } from './core/core';
 import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
 import { POOLED_READ_MIN, type Lease } from './data/read-buffers';

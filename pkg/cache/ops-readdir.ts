@@ -5,7 +5,7 @@
 // gives an empty, eof answer. A client that sends a verifier of another directory (or of a
 // re-used inode) gets EBADCOOKIE.
 import { FsError, type Credentials, type DirEntry, type ReadDirOptions, type ReadDirResult } from '../vfs';
-import type { FsCore } from './core';
+import type { FsCore } from './core/core';
 import { listEntries } from './meta/directory';
 import { FIRST_COOKIE, toAttributes, type InodeRecord } from './meta/inode';
 import { R, requirePerm } from './permissions';

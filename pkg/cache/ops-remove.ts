@@ -7,7 +7,7 @@
 // under itself EINVAL; two names of the same inode: nothing happens. A directory moved to
 // another parent needs write permission on itself (its '..' changes) and moves one link.
 import { FsError, type Credentials, type Wcc } from '../vfs';
-import type { FsCore } from './core';
+import type { FsCore } from './core/core';
 import { findEntry, removeEntry, addEntry } from './meta/directory';
 import { MAX_LINKS, ROOT_INO, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
 import type { Mutation } from './meta/mutation';

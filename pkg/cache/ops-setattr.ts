@@ -13,7 +13,7 @@
 // back on the next open (data-store.ts), so the truncate is all or nothing.
 import { FsError, fromSystemError, type Credentials, type SetAttributes, type SetTime, type Timestamp, type Wcc } from '../vfs';
 import { sameTime, validTimestamp } from './util/clock';
-import type { FsCore } from './core';
+import type { FsCore } from './core/core';
 import { killSuid, PERM_MASK, S_ISGID, S_ISUID, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
 import type { Mutation } from './meta/mutation';
 import { inGroup, isRoot, permits, requireWriteData, W } from './permissions';

@@ -3,9 +3,9 @@
 // contents (fetching what is not local), and the transactions that record an upload, a
 // directory move or a conflict. The reconciler owns the bucket; this module owns the records.
 import { FsError, type FileType, type Timestamp } from '../vfs';
-import type { ChangeListener, FsCore } from './core';
+import type { ChangeListener, FsCore } from './core/core';
 import { findEntry } from './meta/directory';
-import type { FileState } from './file-state';
+import type { FileState } from './core/file-state';
 import { ROOT_INO } from './meta/inode';
 import type { LinkContext, UploadWatch } from './link-context';
 import { quarantine } from './lost-found';

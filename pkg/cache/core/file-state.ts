@@ -1,7 +1,7 @@
 // Per-file state of the data path, kept only while a file is in use: its readers-writer lock,
 // whether its dirty mark is in LMDB, and counts that let COMMIT tell whether every write it
 // covers has reached the disk.
-import { RwLock } from './util/rw-lock';
+import { RwLock } from '../util/rw-lock';
 
 export class FileState {
   readonly lock = new RwLock();

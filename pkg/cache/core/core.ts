@@ -2,18 +2,18 @@
 // records, running metadata mutations, the dirty marks of files being written, lazy
 // persistence of in-memory attributes, and change notifications for the reconciler.
 import { EventEmitter } from 'node:events';
-import { FsError, fromSystemError, type Attributes, type Timestamp } from '../vfs';
-import type { Logger } from '../log/logger';
+import { FsError, fromSystemError, type Attributes, type Timestamp } from '../../vfs';
+import type { Logger } from '../../log/logger';
 import { Capacity } from './capacity';
-import { DeferredFrees } from './data/deferred-frees';
-import { relatimeDue, type Clock } from './util/clock';
-import type { DataStore } from './data/data-store';
+import { DeferredFrees } from '../data/deferred-frees';
+import { relatimeDue, type Clock } from '../util/clock';
+import type { DataStore } from '../data/data-store';
 import { FileStates, type FileState } from './file-state';
-import { toAttributes, type InodeRecord } from './meta/inode';
-import { InodeTable } from './meta/inode-table';
-import type { MetadataStore } from './meta/metadata-store';
-import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from './meta/mutation';
-import type { LinkContext } from './link-context';
+import { toAttributes, type InodeRecord } from '../meta/inode';
+import { InodeTable } from '../meta/inode-table';
+import type { MetadataStore } from '../meta/metadata-store';
+import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from '../meta/mutation';
+import type { LinkContext } from '../link-context';
 
 export type ChangeListener = (ino: number, kind: ChangeKind) => void;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Capacity } from './capacity';
-import type { InodeTable } from './meta/inode-table';
-import { isFsError } from '../vfs';
+import type { InodeTable } from '../meta/inode-table';
+import { isFsError } from '../../vfs';
 
 describe('cache capacity: a write near a full disk', () => {
   it('[error] does not wait for the unlink of its own file, which waits for it (ENOSPC, no hang)', async () => {

@@ -1,8 +1,8 @@
 // Space accounting: the bytes allocated by regular files (st_blocks * 512 of their data files)
 // against an optional capacity (the PVC size), and FSSTAT numbers from the cache disk itself.
 import fs from 'node:fs';
-import { FsError, fromSystemError, type FsStat } from '../vfs';
-import type { InodeTable } from './meta/inode-table';
+import { FsError, fromSystemError, type FsStat } from '../../vfs';
+import type { InodeTable } from '../meta/inode-table';
 
 /** Metadata bytes an inode costs (LMDB record, entry and cookie), for the free-files estimate. */
 const BYTES_PER_INODE = 512;

@@ -13,13 +13,13 @@
 //    any version an upload recorded as synced) so that clients' caches and the reconciler see
 //    that the contents may have changed.
 //  - Orphans (inodes freed whose data files were not yet unlinked) are unlinked.
-import { FsError } from '../vfs';
-import type { Clock } from './util/clock';
-import type { DataStore } from './data/data-store';
-import { newInodeRecord, ROOT_INO } from './meta/inode';
-import { chargedBytes } from './meta/inode-table';
-import type { MetadataStore } from './meta/metadata-store';
-import type { Logger } from '../log/logger';
+import { FsError } from '../../vfs';
+import type { Clock } from '../util/clock';
+import type { DataStore } from '../data/data-store';
+import { newInodeRecord, ROOT_INO } from '../meta/inode';
+import { chargedBytes } from '../meta/inode-table';
+import type { MetadataStore } from '../meta/metadata-store';
+import type { Logger } from '../../log/logger';
 
 /** 2: the links index (names of each inode) exists; format 1 caches get it on open. */
 export const FORMAT_VERSION = 2;
