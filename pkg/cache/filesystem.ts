@@ -24,13 +24,13 @@ import { describeError } from '../log/logger';
 import type { ChangeListener, FsCore } from './core/core';
 import { findEntry } from './meta/directory';
 import { MAX_LINKS, ROOT_INO, toAttributes } from './meta/inode';
-import { checkName, MAX_NAME_BYTES } from './names';
-import * as create from './ops-create';
-import * as data from './ops-data';
-import { readdir } from './ops-readdir';
-import * as remove from './ops-remove';
-import { setattr } from './ops-setattr';
-import { grantedAccess, requireSearch } from './permissions';
+import { checkName, MAX_NAME_BYTES } from './ops/names';
+import * as create from './ops/create';
+import * as data from './ops/data';
+import { readdir } from './ops/readdir';
+import * as remove from './ops/remove';
+import { setattr } from './ops/setattr';
+import { grantedAccess, requireSearch } from './ops/permissions';
 import { CacheSync } from './sync-api';
 
 export interface CacheFileSystemParts {

@@ -20,7 +20,7 @@ import { addEntry, findEntry, linksOf, listEntries, removeEntry } from './meta/d
 import { ROOT_INO, type InodeRecord } from './meta/inode';
 import type { LinkContext } from './link-context';
 import type { Mutation } from './meta/mutation';
-import { touchDir } from './ops-create';
+import { touchDir } from './ops/create';
 import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
 import { applyAttributes, sameAttributes } from './remote-attrs';
 import { putRemote, type RemoteState } from './meta/remote-state';

@@ -5,7 +5,7 @@ import type { FsCore } from './core/core';
 import { addEntry, findEntry, linksOf, removeEntry } from './meta/directory';
 import { ROOT_INO, type InodeRecord } from './meta/inode';
 import type { Mutation } from './meta/mutation';
-import { touchDir } from './ops-create';
+import { touchDir } from './ops/create';
 import { flattenKey } from './paths';
 import { LOST_FOUND } from './remote';
 import { addTombstone, putRemote, tombstoneStrays, uploadTokenOf } from './meta/remote-state';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { ROOT, expectCode, freshFs, makeDir, makeFile, names, type TestFs } from './test-helpers';
-import type { ReadDirResult } from '../vfs';
+import { ROOT, expectCode, freshFs, makeDir, makeFile, names, type TestFs } from '../test-helpers';
+import type { ReadDirResult } from '../../vfs';
 
 describe('cache file system: readdir', () => {
   let t: TestFs;

@@ -5,8 +5,8 @@
 //   when execute is (knfsd NFSD_MAY_OWNER_OVERRIDE / NFSD_MAY_READ_IF_EXEC): a client that
 //   created a file with mode 0444 and then writes through its open descriptor must succeed;
 // - ACCESS reports the plain mode bits, so that the client's open() checks are POSIX.
-import { Access, FsError, type Credentials } from '../vfs';
-import { S_ISVTX, type InodeRecord } from './meta/inode';
+import { Access, FsError, type Credentials } from '../../vfs';
+import { S_ISVTX, type InodeRecord } from '../meta/inode';
 
 export const R = 4;
 export const W = 2;

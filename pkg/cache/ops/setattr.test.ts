@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ALICE, expectCode, freshFs, makeDir, makeFile, ManualClock, ROOT, type TestFs } from './test-helpers';
+import { ALICE, expectCode, freshFs, makeDir, makeFile, ManualClock, ROOT, type TestFs } from '../test-helpers';
 
 describe('cache file system: setattr, times and versions', () => {
   let t: TestFs;

@@ -6,13 +6,13 @@
 // directory over non-directory ENOTDIR, non-directory over directory EISDIR; a directory moved
 // under itself EINVAL; two names of the same inode: nothing happens. A directory moved to
 // another parent needs write permission on itself (its '..' changes) and moves one link.
-import { FsError, type Credentials, type Wcc } from '../vfs';
-import type { FsCore } from './core/core';
-import { findEntry, removeEntry, addEntry } from './meta/directory';
-import { MAX_LINKS, ROOT_INO, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
-import type { Mutation } from './meta/mutation';
+import { FsError, type Credentials, type Wcc } from '../../vfs';
+import type { FsCore } from '../core/core';
+import { findEntry, removeEntry, addEntry } from '../meta/directory';
+import { MAX_LINKS, ROOT_INO, toAttributes, toWccAttributes, type InodeRecord } from '../meta/inode';
+import type { Mutation } from '../meta/mutation';
 import { checkName, isDotName } from './names';
-import { searchableDir, touchDir } from './ops-create';
+import { searchableDir, touchDir } from './create';
 import { requireModifyDir, requireNotSticky, requirePerm, W } from './permissions';
 
 /** Drops one link of `rec`; frees it when none is left. */

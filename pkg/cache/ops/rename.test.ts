@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ALICE, BOB, expectCode, freshFs, makeDir, makeFile, names, ROOT, type TestFs } from './test-helpers';
+import { ALICE, BOB, expectCode, freshFs, makeDir, makeFile, names, ROOT, type TestFs } from '../test-helpers';
 
 describe('cache file system: rename', () => {
   let t: TestFs;

@@ -2,7 +2,7 @@
 // names containing '/' or NUL while decoding the request (GARBAGE_ARGS); below the wire we say
 // EINVAL, which is what POSIX calls with such names give. '.' and '..' as a new name are EEXIST
 // (knfsd nfsd_create: "isdotent → nfserr_exist"); a name over 255 bytes is ENAMETOOLONG.
-import { FsError } from '../vfs';
+import { FsError } from '../../vfs';
 
 export const MAX_NAME_BYTES = 255;
 export const MAX_SYMLINK_BYTES = 4096;

@@ -11,11 +11,11 @@
 // A size change persists the new size first and then cuts the data file, under the file's
 // exclusive lock: a crash in between leaves a data file longer than its record, which is cut
 // back on the next open (data-store.ts), so the truncate is all or nothing.
-import { FsError, fromSystemError, type Credentials, type SetAttributes, type SetTime, type Timestamp, type Wcc } from '../vfs';
-import { sameTime, validTimestamp } from './util/clock';
-import type { FsCore } from './core/core';
-import { killSuid, PERM_MASK, S_ISGID, S_ISUID, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
-import type { Mutation } from './meta/mutation';
+import { FsError, fromSystemError, type Credentials, type SetAttributes, type SetTime, type Timestamp, type Wcc } from '../../vfs';
+import { sameTime, validTimestamp } from '../util/clock';
+import type { FsCore } from '../core/core';
+import { killSuid, PERM_MASK, S_ISGID, S_ISUID, toAttributes, toWccAttributes, type InodeRecord } from '../meta/inode';
+import type { Mutation } from '../meta/mutation';
 import { inGroup, isRoot, permits, requireWriteData, W } from './permissions';
 
 export async function setattr(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { Access, type Credentials } from '../vfs';
-import { ALICE, BOB, CAROL, expectCode, file, freshFs, makeDir, makeFile, ROOT, type TestFs } from './test-helpers';
+import { Access, type Credentials } from '../../vfs';
+import { ALICE, BOB, CAROL, expectCode, file, freshFs, makeDir, makeFile, ROOT, type TestFs } from '../test-helpers';
 
 // ALICE owns the objects (uid 1000, group 1000); CAROL is in group 1000; BOB is other.
 const who: Array<[string, Credentials, 'owner' | 'group' | 'other' | 'root']> = [

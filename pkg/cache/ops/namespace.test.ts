@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ALICE, expectCode, file, freshFs, makeDir, makeFile, names, ROOT, type TestFs } from './test-helpers';
+import { ALICE, expectCode, file, freshFs, makeDir, makeFile, names, ROOT, type TestFs } from '../test-helpers';
 
 describe('cache file system: names', () => {
   let t: TestFs;

@@ -12,12 +12,12 @@
 // reach LMDB with the next periodic flush. That keeps one LMDB commit (~0.6-0.9 ms, two fsyncs)
 // off every O_DIRECT write and every small file written at close; after a power cut such a
 // file keeps every acknowledged byte and gets the recovery time as its mtime.
-import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../vfs';
-import type { FsCore } from './core/core';
-import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
+import { FsError, fromSystemError, isFsError, type Credentials, type ReadResult, type Stability, type Wcc, type WriteResult } from '../../vfs';
+import type { FsCore } from '../core/core';
+import { killSuid, toAttributes, toWccAttributes, type InodeRecord } from '../meta/inode';
 import { isRoot, requireReadData, requireWriteData } from './permissions';
-import { POOLED_READ_MIN, type Lease } from './data/read-buffers';
-import { INLINE_MAX_BYTES } from './util/inline-sync';
+import { POOLED_READ_MIN, type Lease } from '../data/read-buffers';
+import { INLINE_MAX_BYTES } from '../util/inline-sync';
 
 const BLOCK = 4096;
 const roundUp = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;

@@ -6,14 +6,14 @@
 // - uid/gid given in the attributes follow the chown rules (EPERM otherwise);
 // - an exclusive CREATE keeps the client's verifier, so that a retransmission with the same
 //   verifier finds the file it made and succeeds (another verifier: EEXIST).
-import { FsError, type Attributes, type Created, type CreateMode, type Credentials, type FileType, type SetAttributes, type Wcc } from '../vfs';
-import type { FsCore } from './core/core';
-import { addEntry, findEntry } from './meta/directory';
-import { MAX_LINKS, PERM_MASK, S_ISGID, toAttributes, toWccAttributes, type InodeRecord } from './meta/inode';
-import type { Mutation } from './meta/mutation';
+import { FsError, type Attributes, type Created, type CreateMode, type Credentials, type FileType, type SetAttributes, type Wcc } from '../../vfs';
+import type { FsCore } from '../core/core';
+import { addEntry, findEntry } from '../meta/directory';
+import { MAX_LINKS, PERM_MASK, S_ISGID, toAttributes, toWccAttributes, type InodeRecord } from '../meta/inode';
+import type { Mutation } from '../meta/mutation';
 import { checkNewName, MAX_SYMLINK_BYTES } from './names';
 import { inGroup, isRoot, requireModifyDir, requireSearch } from './permissions';
-import { setattr } from './ops-setattr';
+import { setattr } from './setattr';
 
 interface NodeSpec {
   type: FileType;

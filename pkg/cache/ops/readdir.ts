@@ -4,10 +4,10 @@
 // directory (derived from its inode number and generation), and a cookie past the end simply
 // gives an empty, eof answer. A client that sends a verifier of another directory (or of a
 // re-used inode) gets EBADCOOKIE.
-import { FsError, type Credentials, type DirEntry, type ReadDirOptions, type ReadDirResult } from '../vfs';
-import type { FsCore } from './core/core';
-import { listEntries } from './meta/directory';
-import { FIRST_COOKIE, toAttributes, type InodeRecord } from './meta/inode';
+import { FsError, type Credentials, type DirEntry, type ReadDirOptions, type ReadDirResult } from '../../vfs';
+import type { FsCore } from '../core/core';
+import { listEntries } from '../meta/directory';
+import { FIRST_COOKIE, toAttributes, type InodeRecord } from '../meta/inode';
 import { R, requirePerm } from './permissions';
 
 export function dirVerifier(dir: InodeRecord): Buffer {
