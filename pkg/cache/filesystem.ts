@@ -31,7 +31,7 @@ import { readdir } from './ops/readdir';
 import * as remove from './ops/remove';
 import { setattr } from './ops/setattr';
 import { grantedAccess, requireSearch } from './ops/permissions';
-import { CacheSync } from './sync-api';
+import { CacheSync } from './link/sync-api';
 
 export interface CacheFileSystemParts {
   core: FsCore;

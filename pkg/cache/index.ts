@@ -10,17 +10,17 @@ import { lockDir } from './util/dir-lock';
 import { CacheFileSystem } from './filesystem';
 import { InodeTable } from './meta/inode-table';
 import { MetadataStore } from './meta/metadata-store';
-import { initLink } from './link-init';
-import { LinkContext } from './link-context';
-import type { LinkOptions } from './remote';
+import { initLink } from './link/link-init';
+import { LinkContext } from './link/link-context';
+import type { LinkOptions } from './link/remote';
 import { ensureRoot, recover } from './core/recovery';
 
 export { CacheFileSystem } from './filesystem';
 export type { ChangeListener } from './core/core';
 export type { ChangeKind } from './meta/mutation';
-export type { CacheSync, SyncSnapshot, UploadResult } from './sync-api';
-export type { UploadWatch } from './link-context';
-export * from './remote';
+export type { CacheSync, SyncSnapshot, UploadResult } from './link/sync-api';
+export type { UploadWatch } from './link/link-context';
+export * from './link/remote';
 export type { RemoteState, Tombstone } from './meta/remote-state';
 
 export interface CacheFileSystemOptions {

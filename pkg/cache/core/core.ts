@@ -13,7 +13,7 @@ import { toAttributes, type InodeRecord } from '../meta/inode';
 import { InodeTable } from '../meta/inode-table';
 import type { MetadataStore } from '../meta/metadata-store';
 import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from '../meta/mutation';
-import type { LinkContext } from '../link-context';
+import type { LinkContext } from '../link/link-context';
 
 export type ChangeListener = (ino: number, kind: ChangeKind) => void;
 

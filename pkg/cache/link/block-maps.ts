@@ -2,9 +2,9 @@
 // the local data file, and which blocks were changed since the last upload (those the upload
 // must send; the others it may copy server-side). Kept in memory while in use and written to
 // LMDB together with the inode record (core.persist), so a durable record never has older maps.
-import type { BlockMapRecord } from './meta/remote-state';
-import type { MetadataStore } from './meta/metadata-store';
-import type { Mutation } from './meta/mutation';
+import type { BlockMapRecord } from '../meta/remote-state';
+import type { MetadataStore } from '../meta/metadata-store';
+import type { Mutation } from '../meta/mutation';
 
 class Bits {
   constructor(public buf: Buffer) {}

@@ -8,12 +8,12 @@
 //
 // The pending set is in memory: after a restart, the flags in LMDB make the directory's next
 // listing HEAD those entries again (up to the limit), and the rest are queued here from it.
-import { describeError } from '../log/logger';
-import type { FsCore } from './core/core';
-import { findEntry } from './meta/directory';
-import type { InodeRecord } from './meta/inode';
+import { describeError } from '../../log/logger';
+import type { FsCore } from '../core/core';
+import { findEntry } from '../meta/directory';
+import type { InodeRecord } from '../meta/inode';
 import type { LinkContext } from './link-context';
-import type { Mutation } from './meta/mutation';
+import type { Mutation } from '../meta/mutation';
 import type { RemoteEntry } from './remote';
 
 /** Entries read per batch (one transaction applies them). */

@@ -2,15 +2,15 @@
 // (pending inodes and tombstones), consistent snapshots of what to upload, reads of file
 // contents (fetching what is not local), and the transactions that record an upload, a
 // directory move or a conflict. The reconciler owns the bucket; this module owns the records.
-import { FsError, type FileType, type Timestamp } from '../vfs';
-import type { ChangeListener, FsCore } from './core/core';
-import { findEntry } from './meta/directory';
-import type { FileState } from './core/file-state';
-import { ROOT_INO } from './meta/inode';
+import { FsError, type FileType, type Timestamp } from '../../vfs';
+import type { ChangeListener, FsCore } from '../core/core';
+import { findEntry } from '../meta/directory';
+import type { FileState } from '../core/file-state';
+import { ROOT_INO } from '../meta/inode';
 import type { LinkContext, UploadWatch } from './link-context';
 import { quarantine } from './lost-found';
 import { desiredKey } from './paths';
-import { addTombstone, localOnly, putRemote, tombstoneStrays, uploadTokenOf, type RemoteState, type Tombstone } from './meta/remote-state';
+import { addTombstone, localOnly, putRemote, tombstoneStrays, uploadTokenOf, type RemoteState, type Tombstone } from '../meta/remote-state';
 
 export interface SyncSnapshot {
   ino: number;

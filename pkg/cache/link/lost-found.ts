@@ -1,14 +1,14 @@
 // Conflicts: when an upload finds that the object it would replace changed in the bucket (or
 // vanished), the bucket's version wins in place (DESIGN.md decision 5) and the local version is
 // kept under /.s3files-lost+found/, a local-only directory that is never uploaded.
-import type { FsCore } from './core/core';
-import { addEntry, findEntry, linksOf, removeEntry } from './meta/directory';
-import { ROOT_INO, type InodeRecord } from './meta/inode';
-import type { Mutation } from './meta/mutation';
-import { touchDir } from './ops/create';
+import type { FsCore } from '../core/core';
+import { addEntry, findEntry, linksOf, removeEntry } from '../meta/directory';
+import { ROOT_INO, type InodeRecord } from '../meta/inode';
+import type { Mutation } from '../meta/mutation';
+import { touchDir } from '../ops/create';
 import { flattenKey } from './paths';
 import { LOST_FOUND } from './remote';
-import { addTombstone, putRemote, tombstoneStrays, uploadTokenOf } from './meta/remote-state';
+import { addTombstone, putRemote, tombstoneStrays, uploadTokenOf } from '../meta/remote-state';
 
 /** Inside a transaction: the lost+found directory, made (0700, root's owner) if missing. */
 function lostFoundDir(m: Mutation): InodeRecord {

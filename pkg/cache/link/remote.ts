@@ -6,7 +6,7 @@
 // Remote keys ("rkeys") are relative to the linked bucket/prefix: a regular file, symlink or
 // special file at path a/b is "a/b"; a directory is "a/b/" (the key of its marker, and the
 // prefix its children are listed under); the root is "".
-import type { Timestamp } from '../vfs';
+import type { Timestamp } from '../../vfs';
 
 export type RemoteType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
 

@@ -8,11 +8,11 @@
 // one request at a time, later callers wait for it. A WRITE first waits for fetches of the
 // blocks it touches and fetches those it covers only in part, so fetched bytes never land on
 // top of newer written ones.
-import { FsError, fromSystemError } from '../vfs';
-import type { FsCore } from './core/core';
+import { FsError, fromSystemError } from '../../vfs';
+import type { FsCore } from '../core/core';
 import type { LinkContext } from './link-context';
 import { RemoteGoneError } from './remote';
-import type { RemoteState } from './meta/remote-state';
+import type { RemoteState } from '../meta/remote-state';
 
 /** Bytes of one ranged GET at most (read-ahead fetches aligned units of this size). */
 const DEFAULT_RUN_BYTES = 8 * 1024 * 1024;

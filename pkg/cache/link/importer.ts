@@ -13,17 +13,17 @@
 // yet, one being moved (its key held by another path) or one uploaded after the listing began
 // is left alone; a name deleted here whose tombstone is still queued is not resurrected.
 // A conflicting upload is the reconciler's to detect (conditional writes, sync-api.ts).
-import { FsError } from '../vfs';
-import { describeError } from '../log/logger';
-import type { FsCore } from './core/core';
-import { addEntry, findEntry, linksOf, listEntries, removeEntry } from './meta/directory';
-import { ROOT_INO, type InodeRecord } from './meta/inode';
+import { FsError } from '../../vfs';
+import { describeError } from '../../log/logger';
+import type { FsCore } from '../core/core';
+import { addEntry, findEntry, linksOf, listEntries, removeEntry } from '../meta/directory';
+import { ROOT_INO, type InodeRecord } from '../meta/inode';
 import type { LinkContext } from './link-context';
-import type { Mutation } from './meta/mutation';
-import { touchDir } from './ops/create';
+import type { Mutation } from '../meta/mutation';
+import { touchDir } from '../ops/create';
 import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
 import { applyAttributes, sameAttributes } from './remote-attrs';
-import { putRemote, type RemoteState } from './meta/remote-state';
+import { putRemote, type RemoteState } from '../meta/remote-state';
 
 interface ContentChange {
   ino: number;

@@ -3,10 +3,10 @@
 // name its object already has while that name exists, else the first in (directory, name)
 // order; its other names exist in the cache only. Nothing under the reserved root names
 // (lost+found) has a key: it is never uploaded.
-import { linksOf } from './meta/directory';
-import { ROOT_INO } from './meta/inode';
-import type { InodeTable } from './meta/inode-table';
-import type { MetadataStore } from './meta/metadata-store';
+import { linksOf } from '../meta/directory';
+import { ROOT_INO } from '../meta/inode';
+import type { InodeTable } from '../meta/inode-table';
+import type { MetadataStore } from '../meta/metadata-store';
 import { childKey, RESERVED_ROOT_NAMES } from './remote';
 
 const MAX_DEPTH = 4096;

@@ -7,9 +7,9 @@
 // size, or shared) is relieved the same way when a fetch finds no room (relieve()): reads are
 // served straight from the bucket meanwhile, and cached again once clean files have made room.
 import fs from 'node:fs';
-import { describeError } from '../log/logger';
-import { metadataReserve } from './core/capacity';
-import type { FsCore } from './core/core';
+import { describeError } from '../../log/logger';
+import { metadataReserve } from '../core/capacity';
+import type { FsCore } from '../core/core';
 import type { LinkContext } from './link-context';
 
 const CHECK_INTERVAL_MS = 2000;

@@ -2,9 +2,9 @@
 // its key (""), and queue every existing inode for upload (a local cache being linked). A cache
 // directory linked to one bucket/prefix refuses to open linked to another.
 import { randomBytes } from 'node:crypto';
-import { FsError } from '../vfs';
-import { ROOT_INO } from './meta/inode';
-import type { MetadataStore } from './meta/metadata-store';
+import { FsError } from '../../vfs';
+import { ROOT_INO } from '../meta/inode';
+import type { MetadataStore } from '../meta/metadata-store';
 
 export async function initLink(store: MetadataStore, linkId: string): Promise<void> {
   const current = store.settings.get('linkId');

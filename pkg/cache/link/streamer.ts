@@ -9,7 +9,7 @@
 // out of order (the kernel client keeps several in flight) are served too. A read the stream
 // cannot serve (behind it, far ahead, over a present block, after the object changed) takes the
 // block path; the stream closes after IDLE_MS without reads, on a jump, or on any change.
-import type { FsCore } from './core/core';
+import type { FsCore } from '../core/core';
 import { hasBacking } from './fetcher';
 import type { LinkContext } from './link-context';
 import type { RemoteStream } from './remote';

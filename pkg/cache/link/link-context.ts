@@ -1,16 +1,16 @@
 // Everything a cache file system linked to a bucket has beyond a local one: the remote source,
 // the block maps, the fetcher (lazy content), the importer (lazy listings), the evictor, and the
 // bookkeeping of uploads in flight that the reconciler runs through sync-api.ts.
-import type { FsCore } from './core/core';
+import type { FsCore } from '../core/core';
 import { BlockMaps } from './block-maps';
 import { Evictor } from './evictor';
 import { Fetcher } from './fetcher';
 import { Importer } from './importer';
-import type { Mutation } from './meta/mutation';
+import type { Mutation } from '../meta/mutation';
 import { desiredKey } from './paths';
 import { AttributeReader } from './remote-attrs';
 import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
-import { localOnly, type RemoteState } from './meta/remote-state';
+import { localOnly, type RemoteState } from '../meta/remote-state';
 import { Streamer } from './streamer';
 
 const MiB = 1024 * 1024;
