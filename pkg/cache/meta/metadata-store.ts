@@ -7,7 +7,7 @@
 //   dirty    ino                → 1   file data may be newer than its record (see recovery.ts)
 //   orphans  ino                → 1   inode gone, data file still to be unlinked
 //   links    [ino, dirIno, name] → 1                  (names of an inode: its path, for S3 keys)
-// Linked to a bucket (remote-state.ts):
+// Linked to a bucket (record shapes in schema.ts, record keeping in remote-state.ts):
 //   remote      ino   → RemoteState   where the inode's content lives in the bucket
 //   rkeys       rkey  → ino           which inode's content is at a key (moves, conflicts)
 //   pending     ino   → 1             changed since the last upload (the persistent sync queue)
@@ -51,7 +51,7 @@ import { WalEngine } from './wal/engine';
 import { InlineSyncPolicy } from '../util/inline-sync';
 import { FsError } from '../../vfs';
 import type { InodeRecord } from './inode';
-import type { BlockMapRecord, RemoteState, Tombstone } from './remote-state';
+import type { BlockMapRecord, RemoteState, Tombstone } from './schema';
 
 export interface DirentValue {
   ino: number;
