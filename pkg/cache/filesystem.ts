@@ -31,10 +31,12 @@ import { readdir } from './ops/readdir';
 import * as remove from './ops/remove';
 import { setattr } from './ops/setattr';
 import { grantedAccess, requireSearch } from './ops/permissions';
-import { CacheSync } from './link/sync-api';
+import type { CacheSync } from './link/sync-api';
 
 export interface CacheFileSystemParts {
   core: FsCore;
+  /** Linked: the reconciler's view (link/sync-api.ts), made by index.ts. */
+  sync: CacheSync | undefined;
   release: () => Promise<void>;
   flushIntervalMs: number;
 }
@@ -51,7 +53,7 @@ export class CacheFileSystem implements FileSystem {
 
   constructor(parts: CacheFileSystemParts) {
     this.core = parts.core;
-    this.sync = parts.core.link ? new CacheSync(parts.core, parts.core.link) : undefined;
+    this.sync = parts.sync;
     this.release = parts.release;
     // Attributes changed by unstable writes and atime reach LMDB at least this often.
     this.timer = setInterval(() => {

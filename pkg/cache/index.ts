@@ -12,6 +12,7 @@ import { InodeTable } from './meta/inode-table';
 import { MetadataStore } from './meta/metadata-store';
 import { initLink } from './link/link-init';
 import { LinkContext } from './link/link-context';
+import { CacheSync } from './link/sync-api';
 import type { LinkOptions } from './link/remote';
 import { ensureRoot, recover } from './core/recovery';
 
@@ -92,8 +93,10 @@ export async function openCacheFileSystem(options: CacheFileSystemOptions): Prom
       maxInodes: options.maxInodes,
       linked: options.link !== undefined,
     });
-    if (options.link) core.link = new LinkContext(core, options.link);
-    return new CacheFileSystem({ core, release, flushIntervalMs: options.flushIntervalMs ?? 1000 });
+    const link = options.link ? new LinkContext(core, options.link) : undefined;
+    core.link = link;
+    const sync = link ? new CacheSync(core, link) : undefined;
+    return new CacheFileSystem({ core, sync, release, flushIntervalMs: options.flushIntervalMs ?? 1000 });
   } catch (err) {
     await data?.close().catch(() => undefined);
     await store?.close().catch(() => undefined);

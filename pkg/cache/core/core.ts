@@ -13,7 +13,7 @@ import { toAttributes, type InodeRecord } from '../meta/inode';
 import { InodeTable } from '../meta/inode-table';
 import type { MetadataStore } from '../meta/metadata-store';
 import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from '../meta/mutation';
-import type { LinkContext } from '../link/link-context';
+import type { LinkedPart } from './linked-part';
 
 export type ChangeListener = (ino: number, kind: ChangeKind) => void;
 
@@ -49,7 +49,7 @@ export class FsCore {
   readonly capacity: Capacity;
   readonly states = new FileStates();
   /** Set when the file system is linked to a bucket (import, fetch, upload bookkeeping). */
-  link: LinkContext | undefined;
+  link: LinkedPart | undefined;
   private readonly events = new EventEmitter();
   private readonly deps: MutationDeps;
   /** Data files unlinked whose orphan marks can go (removed with the next flush). */
