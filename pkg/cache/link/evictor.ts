@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { describeError } from '../../log/logger';
 import { metadataReserve } from '../core/capacity';
 import type { FsCore } from '../core/core';
-import type { LinkContext } from './link-context';
+import type { LinkView } from './link-view';
 
 const CHECK_INTERVAL_MS = 2000;
 /** Room a full disk is relieved to, beyond its metadata reserve: this share of the disk... */
@@ -33,7 +33,7 @@ export class Evictor {
 
   constructor(
     private readonly core: FsCore,
-    private readonly link: LinkContext,
+    private readonly link: LinkView,
   ) {
     this.timer = setInterval(() => void this.maybeEvict(), CHECK_INTERVAL_MS);
     this.timer.unref();

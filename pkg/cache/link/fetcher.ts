@@ -10,7 +10,7 @@
 // top of newer written ones.
 import { FsError, fromSystemError } from '../../vfs';
 import type { FsCore } from '../core/core';
-import type { LinkContext } from './link-context';
+import type { LinkView } from './link-view';
 import { RemoteGoneError } from './remote';
 import type { RemoteState } from '../meta/remote-state';
 
@@ -56,7 +56,7 @@ export class Fetcher {
 
   constructor(
     private readonly core: FsCore,
-    private readonly link: LinkContext,
+    private readonly link: LinkView,
   ) {
     this.runBlocks = Math.max(1, Math.floor((Number(process.env.S3FILES_FETCH_RUN_BYTES) || DEFAULT_RUN_BYTES) / link.blockSize));
   }

@@ -18,7 +18,7 @@ import { describeError } from '../../log/logger';
 import type { FsCore } from '../core/core';
 import { addEntry, findEntry, linksOf, listEntries, removeEntry } from '../meta/directory';
 import { ROOT_INO, type InodeRecord } from '../meta/inode';
-import type { LinkContext } from './link-context';
+import type { LinkView } from './link-view';
 import type { Mutation } from '../meta/mutation';
 import { touchDir } from '../ops/create';
 import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
@@ -44,7 +44,7 @@ export class Importer {
 
   constructor(
     private readonly core: FsCore,
-    private readonly link: LinkContext,
+    private readonly link: LinkView,
   ) {}
 
   /**

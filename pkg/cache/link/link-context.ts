@@ -2,6 +2,7 @@
 // the block maps, the fetcher (lazy content), the importer (lazy listings), the evictor, and the
 // bookkeeping of uploads in flight that the reconciler runs through sync-api.ts.
 import type { FsCore } from '../core/core';
+import type { LinkedPart } from '../core/linked-part';
 import { BlockMaps } from './block-maps';
 import { Evictor } from './evictor';
 import { Fetcher } from './fetcher';
@@ -12,19 +13,13 @@ import { AttributeReader } from './remote-attrs';
 import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
 import { localOnly, type RemoteState } from '../meta/remote-state';
 import { Streamer } from './streamer';
+import type { LinkView, UploadWatch } from './link-view';
 
 const MiB = 1024 * 1024;
 
-/** An upload of one inode in flight: the smallest size the file had meanwhile, and its end. */
-export interface UploadWatch {
-  /** The key it writes to. */
-  key?: string;
-  minSize: number;
-  done: Promise<void>;
-  finish(): void;
-}
+export type { UploadWatch } from './link-view';
 
-export class LinkContext {
+export class LinkContext implements LinkView, LinkedPart {
   readonly source: RemoteSource;
   readonly linkId: string;
   readonly dirTtlMs: number;

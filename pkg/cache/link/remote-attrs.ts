@@ -12,7 +12,7 @@ import { describeError } from '../../log/logger';
 import type { FsCore } from '../core/core';
 import { findEntry } from '../meta/directory';
 import type { InodeRecord } from '../meta/inode';
-import type { LinkContext } from './link-context';
+import type { LinkView } from './link-view';
 import type { Mutation } from '../meta/mutation';
 import type { RemoteEntry } from './remote';
 
@@ -74,7 +74,7 @@ export class AttributeReader {
 
   constructor(
     private readonly core: FsCore,
-    private readonly link: LinkContext,
+    private readonly link: LinkView,
   ) {}
 
   /** Reads these inodes' attributes in the background. */

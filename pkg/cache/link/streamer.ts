@@ -11,7 +11,7 @@
 // block path; the stream closes after IDLE_MS without reads, on a jump, or on any change.
 import type { FsCore } from '../core/core';
 import { hasBacking } from './fetcher';
-import type { LinkContext } from './link-context';
+import type { LinkView } from './link-view';
 import type { RemoteStream } from './remote';
 
 const MiB = 1024 * 1024;
@@ -51,7 +51,7 @@ export class Streamer {
 
   constructor(
     private readonly core: FsCore,
-    private readonly link: LinkContext,
+    private readonly link: LinkView,
   ) {}
 
   active(ino: number): boolean {
