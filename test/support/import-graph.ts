@@ -157,3 +157,26 @@ export function circleIn(graph: ImportGraph, component: string[]): string[] {
   }
   return component;
 }
+
+/**
+ * The graph of groups of files (e.g. folders): an edge A → B when a file of A imports one of B.
+ * Files `groupOf` maps to undefined are left out.
+ */
+export function groupGraph(graph: ImportGraph, groupOf: (file: string) => string | undefined): ImportGraph {
+  const edges = new Map<string, Set<string>>();
+  for (const [file, targets] of graph) {
+    const from = groupOf(file);
+    if (from === undefined) continue;
+    if (!edges.has(from)) edges.set(from, new Set());
+    for (const target of targets) {
+      const to = groupOf(target);
+      if (to !== undefined && to !== from) edges.get(from)!.add(to);
+    }
+  }
+  return new Map(Array.from(edges, ([group, targets]) => [group, Array.from(targets).sort()]));
+}
+
+/** Tests, fixtures and test helpers: they may reach anywhere, and nothing imports them but tests. */
+export function isTestCode(file: string): boolean {
+  return /\.(test|fixture)\.ts$/.test(file) || path.basename(file) === 'test-helpers.ts';
+}
