@@ -49,7 +49,7 @@ export interface CacheFileSystemOptions {
 
 /**
  * Opens (creating on first use) the file system in `options.dir`: takes the directory, opens
- * the metadata database, creates the root, repairs what a crash left (recovery.ts), and probes
+ * the metadata database, creates the root, repairs what a crash left (core/recovery.ts), and probes
  * the largest file size the cache disk supports.
  */
 export async function openCacheFileSystem(options: CacheFileSystemOptions): Promise<CacheFileSystem> {

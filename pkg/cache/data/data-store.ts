@@ -13,7 +13,7 @@
 //
 // Invariant: the data file is never longer than the file's logical size except during a write
 // that extends it. A data file found longer when opened (left by a crash before its record was
-// updated, see recovery.ts) is cut back to the recorded size, so stale bytes can never show up
+// updated, see core/recovery.ts) is cut back to the recorded size, so stale bytes can never show up
 // in a later hole.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -219,7 +219,7 @@ export class DataStore {
       if (st.size > size) {
         await ftruncate(fd, size);
         // The shorter size must be on disk before the truncate is acknowledged: a dirty file's
-        // size is taken from its data file after a crash (recovery.ts).
+        // size is taken from its data file after a crash (core/recovery.ts).
         await fdatasync(fd);
       }
     });

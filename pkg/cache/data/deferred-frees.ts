@@ -1,7 +1,7 @@
 // Unlinking the data files of removed inodes, a little after the removes.
 //
 // A REMOVE's reply never waited for its data file's unlink: the orphan mark is durable, so a
-// crash before the unlink still frees the file (recovery.ts), and inode numbers are never
+// crash before the unlink still frees the file (core/recovery.ts), and inode numbers are never
 // reused. But an unlink started right after each reply ran alongside the client's next call:
 // ~100-200 µs of kernel time on ext4 (with discard) competing for this 2-vCPU machine's CPUs
 // and its disk queue. In process, removes at 1 in flight went from ~2,150 to ~2,450/s without

@@ -4,7 +4,7 @@
 //   dirents  [dirIno, name]     → { ino, cookie }       (lookup)
 //   cookies  [dirIno, cookie]   → { name, ino }         (READDIR in stable cookie order)
 //   counters name               → number                (nextIno, inodeCount, usedBytes)
-//   dirty    ino                → 1   file data may be newer than its record (see recovery.ts)
+//   dirty    ino                → 1   file data may be newer than its record (see core/recovery.ts)
 //   orphans  ino                → 1   inode gone, data file still to be unlinked
 //   links    [ino, dirIno, name] → 1                  (names of an inode: its path, for S3 keys)
 // Linked to a bucket (record shapes in schema.ts, record keeping in remote-state.ts):
@@ -22,9 +22,9 @@
 //    directory): LMDB with noSync; all transact() calls of one event-loop turn run as one write
 //    transaction on the main thread (each fn a child transaction), the writes are recorded and
 //    appended as one log record after the commit succeeded and fdatasynced on the calling thread
-//    (wal-engine.ts, wal-log.ts, wal-format.ts, wal-segments.ts). Background checkpoints
-//    (wal-checkpoint.ts) pin a snapshot, fdatasync data.mdb and keep its meta pages; after a
-//    reboot the file returns to the last checkpoint and the log is replayed (wal-recovery.ts).
+//    (wal/engine.ts, wal/log.ts, wal/format.ts, wal/segments.ts). Background checkpoints
+//    (wal/checkpoint.ts) pin a snapshot, fdatasync data.mdb and keep its meta pages; after a
+//    reboot the file returns to the last checkpoint and the log is replayed (wal/recovery.ts).
 //    One flush per operation (or per turn's group) instead of LMDB's two.
 // 2. Synced commits: `env.transaction(() => env.transactionSync(fn))`, overlappingSync and
 //    eventTurnBatching off. The outer async transaction joins lmdb's group commit (one

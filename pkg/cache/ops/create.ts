@@ -90,7 +90,7 @@ export async function create(core: FsCore, cred: Credentials, dirIno: number, na
     if (!existing) {
       const rec = makeNode(m, cred, dir, name, { type: 'file', mode: attrs.mode ?? 0, verifier }, attrs);
       // Born with its durable dirty mark (free in this transaction): its first stable write
-      // then needs no LMDB commit of its own (ops-data.ts).
+      // then needs no LMDB commit of its own (data.ts).
       core.putDirtyMark(rec.ino);
       return { made: created(rec, before, dir), existed: false };
     }

@@ -5,7 +5,7 @@
 // attributes before returning, and answer 'file-sync' (every attribute is in LMDB, so the
 // stronger promise is the honest one). COMMIT does the same for all earlier writes.
 //
-// Crash rule (see recovery.ts): every file's durable dirty mark is set before an unstable write
+// Crash rule (see core/recovery.ts): every file's durable dirty mark is set before an unstable write
 // first changes its data file after a commit, so a crash at any point is noticed on restart.
 // A stable write to a file whose mark is durable (new files are created marked) needs only the
 // fdatasync: recovery takes a marked file's size from its data file, so the attributes may
@@ -243,7 +243,7 @@ function syncData(core: FsCore, ino: number, afterSmallWrite = false): Promise<v
  * fdatasync (if `data`) and persist the file's attributes, both at once (with `data`, the
  * file's dirty mark goes into the same commit): the reply waits for both, and if we crash in
  * between the client has no reply and resends the write (after a restart the marked file's
- * size is the larger of the recorded one and its data file's, recovery.ts).
+ * size is the larger of the recorded one and its data file's, core/recovery.ts).
  */
 async function syncFile(core: FsCore, ino: number, data: boolean): Promise<void> {
   const dataSynced = data ? syncData(core, ino) : Promise.resolve();

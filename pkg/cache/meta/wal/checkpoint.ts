@@ -1,7 +1,7 @@
 // Checkpoints of the metadata database: the record of a moment when LMDB's file was wholly on
 // disk, and how to return the file to that moment after a power cut.
 //
-// LMDB runs with noSync (wal-engine.ts explains why), so a commit writes its new pages and then
+// LMDB runs with noSync (engine.ts explains why), so a commit writes its new pages and then
 // one of the two meta pages (pages 0 and 1 of data.mdb) into the page cache, and a power cut may
 // leave any subset of those writes on disk - a meta page pointing at pages that never got there.
 // LMDB itself never writes into a page that a live snapshot can still reach: pages are copied

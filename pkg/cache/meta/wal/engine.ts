@@ -7,10 +7,10 @@
 // happens; the batch's operations become one log record {seq, prev, ops}, and the batch's seq
 // is written to counters.walSeq in the same transaction. The record is appended to the log
 // only after the commit succeeded (a failed commit never reaches the log) and the promises
-// resolve once the log's fdatasync covers it (wal-log.ts: group commit, ~130 µs). Promises
+// resolve once the log's fdatasync covers it (log.ts: group commit, ~130 µs). Promises
 // resolve in commit order, each only when everything committed before it is durable too.
 //
-// Checkpoints (wal-checkpoint.ts) make LMDB's file durable in the background, frequently: they
+// Checkpoints (checkpoint.ts) make LMDB's file durable in the background, frequently: they
 // bound the log to be replayed and the pages a pinned snapshot keeps from reuse. They are
 // also the fallback: a transaction whose record cannot be logged (log full, EIO) is
 // acknowledged when a checkpoint covering it is on disk. If a checkpoint cannot be made, the
@@ -18,7 +18,7 @@
 //
 // Start-up (startSync): after a reboot the database is first returned to the last checkpoint
 // (MetadataStore.open); then records that continue the chain from walSeq are replayed in one
-// transaction (wal-recovery.ts), a checkpoint is taken and the old segments are invalidated.
+// transaction (recovery.ts), a checkpoint is taken and the old segments are invalidated.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,7 +32,7 @@ import type { Logger } from '../../../log/logger';
 import { FsError } from '../../../vfs';
 
 export interface WalOptions {
-  /** The kernel's boot id (wal-checkpoint.ts currentBootId); a constructor argument for tests. */
+  /** The kernel's boot id (checkpoint.ts currentBootId); a constructor argument for tests. */
   bootId: string;
   /** Size of a log segment file (default 1 MiB). */
   segmentBytes?: number;
@@ -376,7 +376,7 @@ export class WalEngine {
   /**
    * Pins the current snapshot, copies the meta pages and the seq they stand for (all in one
    * synchronous step, between two transactions: no commit can interleave), syncs data.mdb, then
-   * writes the checkpoint. See wal-checkpoint.ts.
+   * writes the checkpoint. See checkpoint.ts.
    */
   private runCheckpoint(force: boolean): Promise<void> {
     if (this.checkpointing) return this.checkpointing;

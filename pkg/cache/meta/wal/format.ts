@@ -1,4 +1,4 @@
-// On-disk framing of the metadata redo log (see wal-engine.ts for what the log is for).
+// On-disk framing of the metadata redo log (see engine.ts for what the log is for).
 //
 // A segment is a preallocated file: a 64-byte header, then records back to back, then whatever
 // the file held before (zeros when new, older records when recycled).
@@ -10,7 +10,7 @@
 // is random per activation of a segment file, so records left over from an earlier use of the
 // same file (recycling, or a run whose tail a power cut undid) fail the CRC even though their own
 // bytes are intact. `prev` is the seq of the transaction committed just before this one: replay
-// applies a record only if it continues exactly where the database stands (wal-recovery.ts), so
+// applies a record only if it continues exactly where the database stands (recovery.ts), so
 // a missing record stops the replay instead of being silently skipped over.
 import { crc32 } from 'node:zlib';
 

@@ -8,7 +8,7 @@
 //
 // Failures are not fatal here: a record that could not be written or synced (EIO, a full log)
 // is reported to the caller, which then makes that transaction durable through a checkpoint
-// instead (wal-engine.ts). After a failed write or sync the segment is abandoned: later records
+// instead (engine.ts). After a failed write or sync the segment is abandoned: later records
 // go to a fresh segment, never after a region whose contents are unknown.
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -34,7 +34,7 @@ export class WalLog {
   /**
    * Sync on the main thread (the default; env S3FILES_WAL_INLINE=0 for the thread pool): one
    * fdatasync of ~110-150 µs blocks the event loop, against two thread-pool hand-offs (~0.1-0.3
-   * ms on this 2-vCPU VM) around it. Records still share a sync: wal-engine.ts gathers the
+   * ms on this 2-vCPU VM) around it. Records still share a sync: engine.ts gathers the
    * transactions of a whole event-loop turn into one record, and requests that arrive during the
    * blocked sync are read together in the next turn.
    */

@@ -1,4 +1,4 @@
-// The operations a metadata transaction performs, recorded for the redo log (wal-engine.ts):
+// The operations a metadata transaction performs, recorded for the redo log (engine.ts):
 // every putSync/removeSync on the store's databases is taken over, performed, and encoded as
 // [database number, key, value?] (msgpack) into the current transaction's list. A write outside
 // a transaction is refused rather than left out of the log.

@@ -2,7 +2,7 @@
 // system cleanly, copies LMDB's data.mdb as it is then (a moment when it is durable: the close
 // checkpointed it), reopens and runs every kind of metadata operation at concurrency 1, each
 // awaited (acknowledged). Then it prints the tree as it sees it, "done", and waits to be killed.
-//   S3FILES_METADATA_WAL=1 S3FILES_WAL_CHECKPOINT_MS=3600000 node wal-power-loss.fixture.js DIR SNAPSHOT
+//   S3FILES_METADATA_WAL=1 S3FILES_WAL_CHECKPOINT_MS=3600000 node power-loss.fixture.js DIR SNAPSHOT
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Credentials } from '../../../vfs';

@@ -2,11 +2,11 @@
 //
 // The database stands at walSeq S (the seq of the last transaction it holds). Segments are read
 // in activation order (segNo); within each, the intact records of that activation
-// (wal-format.ts readRecords). A record with seq <= S is already in the database. A record with
+// (format.ts readRecords). A record with seq <= S is already in the database. A record with
 // seq > S is replayed only if its `prev` is exactly S - it is the transaction that was committed
 // right after the database's state - and S moves to its seq. The first record that does not
 // continue the chain ends the replay: everything after it was built on a state the log cannot
-// reproduce. Transactions that were acknowledged always chain (wal-engine.ts acknowledges in
+// reproduce. Transactions that were acknowledged always chain (engine.ts acknowledges in
 // commit order, each only once it and everything before it is durable), so the replay never
 // stops short of an acknowledged one.
 import { readRecords, SEGMENT_HEADER_BYTES, type WalRecord } from './format';

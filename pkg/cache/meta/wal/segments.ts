@@ -1,6 +1,6 @@
 // The files of the metadata redo log: a small pool of preallocated segments under meta/wal/,
 // named seg-N.wal. Names are only handles; the order of a segment's records comes from the
-// segNo in its header (wal-format.ts), so a segment is recycled by rewriting its header, with
+// segNo in its header (format.ts), so a segment is recycled by rewriting its header, with
 // no rename that a power cut could half undo.
 //
 // Segments are filled with zeros when created (written, not fallocated): overwriting blocks
