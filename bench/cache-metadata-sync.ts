@@ -1,4 +1,4 @@
-// How to make an LMDB metadata change durable quickly (the choice in pkg/cache/metadata-store.ts):
+// How to make an LMDB metadata change durable quickly (the choice in pkg/cache/meta/metadata-store.ts):
 //   npx tsc -p . && node dist/bench/cache-metadata-sync.js [ops] [filter]
 // Each operation is one transaction of one get and two puts, awaited until durable; reported
 // per concurrency level: throughput, median latency and main-thread time per operation.
