@@ -20,9 +20,9 @@ export { CacheFileSystem } from './filesystem';
 export type { ChangeListener } from './core/core';
 export type { ChangeKind } from './meta/mutation';
 export type { CacheSync, SyncSnapshot, UploadResult } from './link/sync-api';
-export type { UploadWatch } from './link/link-context';
+export type { UploadWatch } from './link/link-view';
 export * from './link/remote';
-export type { RemoteState, Tombstone } from './meta/remote-state';
+export type { RemoteState, Tombstone } from './meta/schema';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */
