@@ -1,7 +1,7 @@
 // Opens one export linked to a bucket/prefix: the cache file system (lazy import through an
 // ObjectStoreSource) and its write-back Reconciler, sharing the namespace lock that keeps
 // listings out of directory moves. The entry point for `s3files serve` and the CSI node.
-import { openCacheFileSystem, type CacheFileSystem, type VolumeDefaults } from '../cache';
+import { openCacheFileSystem, type CacheFileSystem, type ImportRule, type VolumeDefaults } from '../cache';
 import { RwLock } from '../cache/util/rw-lock';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
@@ -30,6 +30,12 @@ export interface LinkedExportOptions {
   readAheadBytes?: number;
   /** Small files fetched in the background when first listed (default 0: none). */
   prefetchBytes?: number;
+  /** Import rules (prefix, sizeLessThan, trigger); given, they replace prefetchBytes. */
+  importRules?: ImportRule[];
+  /** Metadata reads and small-file imports in flight at once (default 32). */
+  importConcurrency?: number;
+  /** Bytes of small-file imports held in memory at once (default 32 MiB). */
+  importMemoryBytes?: number;
   /**
    * COMMIT (fsync, close) answers only once the file is in the bucket, or fails (EIO) after
    * this many ms (DESIGN.md decision 7). Off by default.
@@ -70,6 +76,9 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       readAheadBytes: opts.readAheadBytes,
       cacheSizeBytes: opts.cacheSizeBytes,
       prefetchBytes: opts.prefetchBytes,
+      importRules: opts.importRules,
+      importConcurrency: opts.importConcurrency,
+      importMemoryBytes: opts.importMemoryBytes,
       defaults: opts.defaults,
     },
   });

@@ -36,6 +36,9 @@ export const DEFAULT_IMPORT_MEMORY_BYTES = 32 * MiB;
 /** Requests a client's own waits may add on top of the background ones. */
 const URGENT_EXTRA = 8;
 const PAUSE_FIRST_MS = 1000;
+/** Results applied in one transaction at most, and how long the first waits for others. */
+const APPLY_BATCH = 128;
+const APPLY_WINDOW_MS = 2;
 const PAUSE_MAX_MS = 30_000;
 
 type Kind = 'describe' | 'fetch';
@@ -66,6 +69,8 @@ export class ImportQueue {
   private pauseMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
+  private readonly applying: Array<{ ino: number; key: string; etag: string | undefined; entry: RemoteEntry | undefined; resolve: (stale: boolean) => void; reject: (err: unknown) => void }> = [];
+  private applyTimer: NodeJS.Timeout | undefined;
   /** Requests sent, by kind (tests and metrics). */
   reads = 0;
   wholeFetches = 0;
@@ -186,13 +191,22 @@ export class ImportQueue {
   private start(t: Task): Promise<void> {
     if (t.running) return t.running;
     const size = t.kind === 'fetch' ? (this.core.inodes.get(t.ino)?.size ?? 0) : 0;
+    // The slot counts requests on the wire: it is given back as soon as the answer is in, and
+    // storing it goes on beside the next request (the memory budget bounds what waits there).
+    let onWire = true;
+    const answered = () => {
+      if (!onWire) return;
+      onWire = false;
+      this.running--;
+      this.pump();
+    };
     this.running++;
     this.bytesInFlight += size;
     this.peakRunning = Math.max(this.peakRunning, this.running);
-    t.running = this.run(t)
+    t.running = this.run(t, answered)
       .then(() => this.resume(), (err: unknown) => this.failed(t, err))
       .finally(() => {
-        this.running--;
+        answered();
         this.bytesInFlight -= size;
         if (this.tasks.get(t.ino) === t) this.tasks.delete(t.ino);
         t.settle();
@@ -231,12 +245,13 @@ export class ImportQueue {
     }
   }
 
-  private async run(t: Task): Promise<void> {
-    if (t.kind === 'fetch' && (await this.fetchWhole(t.ino))) return;
+  private async run(t: Task, answered: () => void): Promise<void> {
+    if (t.kind === 'fetch' && (await this.fetchWhole(t.ino, answered))) return;
     const rs = this.link.remoteOf(t.ino);
     if (!rs?.attributesPending || rs.key === undefined || !this.link.source.describe) return;
     this.reads++;
     const entry = await this.link.source.describe(rs.key);
+    answered();
     await this.apply(t.ino, rs.key, rs.etag, entry);
   }
 
@@ -245,7 +260,7 @@ export class ImportQueue {
    * which readers wait for) and its metadata the file's attributes. False if there is nothing to
    * fetch this way (then its attributes, if pending, are read with a HEAD).
    */
-  private async fetchWhole(ino: number): Promise<boolean> {
+  private async fetchWhole(ino: number, answered: () => void): Promise<boolean> {
     const readObject = this.link.source.readObject;
     if (!readObject) return false;
     return this.core.states.get(ino).lock.shared(async () => {
@@ -257,6 +272,7 @@ export class ImportQueue {
       const fetching = this.link.fetcher.fetchWhole(ino, rs, async () => {
         this.wholeFetches++;
         const got = await readObject.call(this.link.source, key, rs.etag!);
+        answered();
         if (!got) throw new RemoteGoneError(key, 'object changed or vanished');
         entry = got.entry;
         return got.data;
@@ -277,9 +293,30 @@ export class ImportQueue {
     });
   }
 
+  /**
+   * Applies what was read, together with what other requests brought meanwhile: one transaction
+   * (one log sync) per APPLY_WINDOW_MS or APPLY_BATCH results, not one per file.
+   */
   private async apply(ino: number, key: string, etag: string | undefined, entry: RemoteEntry | undefined): Promise<void> {
-    const stale = await this.core.mutate((m) => applyDescribed(m, this.link, ino, key, etag, entry), { quiet: true });
+    const stale = await new Promise<boolean>((resolve, reject) => {
+      this.applying.push({ ino, key, etag, entry, resolve, reject });
+      if (this.applying.length >= APPLY_BATCH) this.flushApplies();
+      else this.applyTimer ??= setTimeout(() => this.flushApplies(), APPLY_WINDOW_MS);
+    });
     if (stale) await this.link.importer.markStale(ino);
+  }
+
+  private flushApplies(): void {
+    clearTimeout(this.applyTimer);
+    this.applyTimer = undefined;
+    const batch = this.applying.splice(0);
+    if (batch.length === 0) return;
+    this.core
+      .mutate((m) => batch.map((b) => applyDescribed(m, this.link, b.ino, b.key, b.etag, b.entry)), { quiet: true })
+      .then(
+        (stale) => batch.forEach((b, i) => b.resolve(stale[i]!)),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      );
   }
 
   private resume(): void {
