@@ -3,7 +3,7 @@
 // embedded FolderStore under <cache-dir>/objects. One export is linked to the prefix itself;
 // several are linked to PREFIX/<export>/ each. With --local, exports are linked to nothing.
 import path from 'node:path';
-import { openCacheFileSystem, type CacheFileSystem } from '../pkg/cache';
+import { openCacheFileSystem, type CacheFileSystem, type ImportRule } from '../pkg/cache';
 import { logger } from '../pkg/log/logger';
 import { registerExportSync } from '../pkg/metrics/sync-metrics';
 import { openLinkedExport, type LinkedExport } from '../pkg/reconcile';
@@ -24,6 +24,7 @@ export interface LinkSettings {
   cacheSizeBytes?: number;
   capacityBytes?: number;
   prefetchBytes: number;
+  importRules?: ImportRule[];
   syncOnCommitMs?: number;
 }
 
@@ -87,6 +88,7 @@ export async function openExport(cacheDir: string, name: string, exportCount: nu
     cacheSizeBytes: s.cacheSizeBytes,
     capacityBytes: s.capacityBytes,
     prefetchBytes: s.prefetchBytes,
+    importRules: s.importRules,
     syncOnCommitMs: s.syncOnCommitMs,
   });
   log.info('export linked', { export: name, location: `${opened.location}${prefix}`, capabilities: opened.store.capabilities });

@@ -6,6 +6,7 @@ import { logger } from '../pkg/log/logger';
 import { startStatusServer, type StatusServer } from '../pkg/metrics/status-server';
 import { NfsServer } from '../pkg/nfs/server';
 import type { LinkedExport } from '../pkg/reconcile';
+import { parseImportRules } from '../pkg/cache';
 import { parseBytes, parseDuration, parseId, parseListen } from './flags';
 import { waitForSignal } from './plugin-common';
 import { openExport, openLocalExport, openStore, type LinkSettings } from './serve-link';
@@ -36,6 +37,10 @@ const HELP = `usage: s3files serve [flags]
   --cache-size SIZE      clean cached data above this is evicted, LRU (default 10G)
   --prefetch-small SIZE  files up to SIZE are fetched when their directory is first listed
                          (default 128K; 0 turns it off)
+  --import-rules RULES   which small files are imported whole, and when, per key prefix:
+                         PREFIX:SIZE:TRIGGER[,...], files strictly smaller than SIZE; TRIGGER
+                         directory (when first listed) or file (when first looked up), e.g.
+                         ':128K:directory,logs/:0:file' (default: --prefetch-small's one rule)
   --sync-on-commit       COMMIT (fsync, close) returns only once the file is in the bucket
   --sync-on-commit-timeout DURATION   ... or fails with EIO after this (default 60s)
   --status-listen HOST:PORT   HTTP /metrics, /status, /status/file (default: off)
@@ -70,6 +75,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'dir-ttl': { type: 'string', default: '30s' },
       'cache-size': { type: 'string', default: '10G' },
       'prefetch-small': { type: 'string', default: '128K' },
+      'import-rules': { type: 'string' },
       'sync-on-commit': { type: 'boolean', default: false },
       'sync-on-commit-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
@@ -93,6 +99,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     cacheSizeBytes: parseBytes(values['cache-size']),
     capacityBytes: values.capacity ? parseBytes(values.capacity) : undefined,
     prefetchBytes: parseBytes(values['prefetch-small']),
+    importRules: values['import-rules'] !== undefined ? parseImportRules(values['import-rules'], '--import-rules') : undefined,
     syncOnCommitMs: values['sync-on-commit'] ? parseDuration(values['sync-on-commit-timeout'], '--sync-on-commit-timeout') : undefined,
   };
   const exportOptions = {

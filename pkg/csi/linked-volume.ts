@@ -111,6 +111,7 @@ export class LinkedVolume {
         defaults: Object.keys(defaults).length > 0 ? defaults : undefined,
         dirTtlMs: o.link?.dirTtlMs,
         prefetchBytes: o.link?.prefetchBytes ?? DEFAULT_PREFETCH,
+        importRules: opt.importRules,
         logger: o.logger,
       });
       return new LinkedVolume(o.volumeId, linked, handle);

@@ -2,6 +2,7 @@
 // context (returned by CreateVolume, or a static PV's volumeAttributes) and secrets. Parsing
 // and validation live here too, so that the controller and the node agree on what a value
 // means, and a bad value is an INVALID_ARGUMENT with a message naming the key.
+import { parseImportRules, type ImportRule } from '../cache';
 import { invalidArgument } from './errors';
 
 /** StorageClass `parameters`, passed to CreateVolume. */
@@ -25,6 +26,12 @@ export const Param = {
   gid: 'gid',
   fileMode: 'fileMode',
   dirMode: 'dirMode',
+  /**
+   * Which small files are imported whole, and when: "PREFIX:SIZE:TRIGGER,…" (e.g.
+   * ":128Ki:directory,logs/:0:file"; TRIGGER directory | file). Default: ":128Ki:directory" (as
+   * the node's prefetch setting says).
+   */
+  importRules: 'importRules',
   /** "retain" (default) or "delete": whether DeleteVolume removes a dynamic volume's data. */
   onDelete: 'onDelete',
 } as const;
@@ -42,6 +49,7 @@ export const Ctx = {
   gid: 'gid',
   fileMode: 'fileMode',
   dirMode: 'dirMode',
+  importRules: 'importRules',
   /** Capacity limit of the file system in bytes (the PVC's request); FSSTAT reports it. */
   capacityBytes: 'capacityBytes',
   /** Publish only this directory of the volume (static PVs). */
@@ -81,6 +89,7 @@ export interface VolumeOptions {
   fileMode?: number;
   dirMode?: number;
   capacityBytes?: number;
+  importRules?: ImportRule[];
 }
 
 /** Keys set by Kubernetes components, not by users; they are ignored, never rejected. */
@@ -188,6 +197,13 @@ export function parseVolumeOptions(values: Record<string, string>): VolumeOption
   if (v(Param.fileMode) !== undefined) o.fileMode = parseMode(v(Param.fileMode) as string, Param.fileMode);
   if (v(Param.dirMode) !== undefined) o.dirMode = parseMode(v(Param.dirMode) as string, Param.dirMode);
   if (v(Ctx.capacityBytes) !== undefined) o.capacityBytes = parseBytes(v(Ctx.capacityBytes) as string, Ctx.capacityBytes);
+  if (v(Param.importRules) !== undefined) {
+    try {
+      o.importRules = parseImportRules(v(Param.importRules) as string, Param.importRules);
+    } catch (err) {
+      throw invalidArgument((err as Error).message);
+    }
+  }
   return o;
 }
 

@@ -141,6 +141,25 @@ const FILES = DIRS * PER_DIR;
     assert.ok(ms < 4 * floor + 10 * LATENCY_MS, `near the SDK floor: ${summary}`);
   });
 
+  it("import rule with the 'file' trigger: nothing on listing; a LOOKUP brings the file whole (one GET, no HEAD)", async () => {
+    t = await linkedExport(store, 'small/', { importRules: [{ prefix: '', sizeLessThan: 0, trigger: 'directory' }, { prefix: 'd2/', sizeLessThan: 128 * KiB, trigger: 'file' }] });
+    const f = t.fs;
+    const dir = await resolve(f, 'd2');
+    const tList = performance.now();
+    await f.readdir(ROOT, dir, { cookie: 0n, verifier: Buffer.alloc(8), maxEntries: 1000, withAttributes: false });
+    await f.sync!.importsIdle();
+    const listed = countsBetween(link.meter, tList, performance.now());
+    assert.deepEqual([listed.requests.list, listed.requests.head, listed.requests.get], [1, 0, 0], `listing: ${JSON.stringify(listed.requests)}`);
+    const t0 = performance.now();
+    for (const i of [3, 4, 5]) {
+      const { ino, attributes } = await f.lookup(ROOT, dir, `f00${i}`);
+      assert.equal(attributes.uid, 1000 + ((2 * PER_DIR + i) % 7));
+      assert.ok((await f.read(ROOT, ino, 0, 64 * KiB)).data.equals(bodies.get(`d2/f00${i}`)!));
+    }
+    const c = countsBetween(link.meter, t0, performance.now());
+    assert.deepEqual([c.requests.get, c.requests.head, c.requests.list], [3, 0, 0], JSON.stringify(c.requests));
+  });
+
   it('a read of a file whose import is in flight waits for that GET instead of sending its own', async () => {
     t = await linkedExport(store, 'small/', { prefetchBytes: 128 * KiB });
     const f = t.fs;

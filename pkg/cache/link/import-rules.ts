@@ -5,8 +5,9 @@
 //   - 'directory' (ON_DIRECTORY_FIRST_ACCESS): when their directory's listing first shows
 //     them, they are fetched whole in the background, one GET each (which brings their
 //     attributes too: no HEAD);
-//   - 'file' (ON_FILE_ACCESS): not ahead of time; the first LOOKUP that must wait for such a
-//     file's attributes fetches it whole instead of sending a HEAD (one request either way).
+//   - 'file' (ON_FILE_ACCESS): nothing ahead of time, not even its metadata; its first LOOKUP
+//     fetches it whole (one GET, which also gives the attributes), and a READDIRPLUS that shows
+//     it first reads its metadata alone (a HEAD).
 // Larger files, and files no rule covers, are read in blocks on demand (fetcher.ts, streamer.ts).
 export type ImportTrigger = 'directory' | 'file';
 

@@ -195,9 +195,11 @@ export class Importer {
         if (store.tombstones.get(key) !== undefined || store.rkeys.get(key) !== undefined) continue;
         if ((this.deleted.get(key) ?? -Infinity) >= t0) continue; // deleted while this listing ran
         const ino = this.create(m, dir, e, key, now);
-        // A small file imported whole brings its attributes with it: no HEAD.
-        if (e.type === 'file' && this.link.imports.triggerFor(key, e.size) === 'directory') prefetch.push(ino);
-        else if (e.attributesPending) unread.push(ino);
+        // A small file imported whole brings its attributes with it: no HEAD. Under a 'file'
+        // rule that is done at its first access (a HEAD only if READDIRPLUS needs it first).
+        const trigger = e.type === 'file' ? this.link.imports.triggerFor(key, e.size) : undefined;
+        if (trigger === 'directory') prefetch.push(ino);
+        else if (e.attributesPending && trigger !== 'file') unread.push(ino);
         touched = true;
         continue;
       }
