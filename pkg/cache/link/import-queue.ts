@@ -113,7 +113,11 @@ export class ImportQueue {
   async beforeLookup(dir: number, name: string): Promise<void> {
     const entry = findEntry(this.core.store, dir, name);
     const reading = entry && this.wait(entry.ino);
-    if (reading) await reading;
+    if (!reading) return;
+    // A directory looked up is about to be used: its listing goes out beside its marker's HEAD
+    // (one round trip instead of two; a listing without a marker settles the HEAD's question).
+    if (this.core.inodes.get(entry.ino)?.type === 'dir') this.link.importer.listAhead(entry.ino);
+    await reading;
   }
 
   /** Before READDIRPLUS answers a page: the attributes of the entries on it are read if pending. */

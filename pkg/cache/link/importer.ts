@@ -87,6 +87,13 @@ export class Importer {
     }
   }
 
+  /** Starts the first listing of `dirIno` in the background (nothing if listed or listing). */
+  listAhead(dirIno: number): void {
+    const rs = this.link.remoteOf(dirIno);
+    if (!rs || rs.key === undefined || !isDirKey(rs.key) || rs.listedAt !== undefined || this.listing.has(dirIno)) return;
+    this.startListing(dirIno, rs.key).catch(() => undefined);
+  }
+
   /** Resolves once no listing is running (tests, and a clean shutdown). */
   async idle(): Promise<void> {
     while (this.listing.size > 0) await Promise.allSettled(Array.from(this.listing.values()));
