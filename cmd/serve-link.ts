@@ -6,7 +6,7 @@ import path from 'node:path';
 import { openCacheFileSystem, type CacheFileSystem } from '../pkg/cache';
 import { logger } from '../pkg/log/logger';
 import { registerExportSync } from '../pkg/metrics/sync-metrics';
-import { openLinkedExport, type LinkedExport } from '../pkg/reconcile';
+import { openLinkedExport, type LinkedExport, type MetadataStyle } from '../pkg/reconcile';
 import { NoSuchBucketError } from '../pkg/s3/errors';
 import { FolderStore } from '../pkg/s3/folder-store';
 import type { ObjectStore } from '../pkg/s3/object-store';
@@ -25,6 +25,7 @@ export interface LinkSettings {
   capacityBytes?: number;
   prefetchBytes: number;
   syncOnCommitMs?: number;
+  metadataStyle?: MetadataStyle;
 }
 
 export interface OpenedStore {
@@ -88,6 +89,7 @@ export async function openExport(cacheDir: string, name: string, exportCount: nu
     capacityBytes: s.capacityBytes,
     prefetchBytes: s.prefetchBytes,
     syncOnCommitMs: s.syncOnCommitMs,
+    metadataStyle: s.metadataStyle,
   });
   log.info('export linked', { export: name, location: `${opened.location}${prefix}`, capabilities: opened.store.capabilities });
   const unregister = registerExportSync(name, { status: () => linked.reconciler.status() as never, counters: () => linked.fs.sync!.counters() });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { logger } from '../pkg/log/logger';
 import { startStatusServer, type StatusServer } from '../pkg/metrics/status-server';
 import { NfsServer } from '../pkg/nfs/server';
-import type { LinkedExport } from '../pkg/reconcile';
+import { parseMetadataStyle, type LinkedExport, type MetadataStyle } from '../pkg/reconcile';
 import { parseBytes, parseDuration, parseId, parseListen } from './flags';
 import { waitForSignal } from './plugin-common';
 import { openExport, openLocalExport, openStore, type LinkSettings } from './serve-link';
@@ -36,6 +36,9 @@ const HELP = `usage: s3files serve [flags]
   --cache-size SIZE      clean cached data above this is evicted, LRU (default 10G)
   --prefetch-small SIZE  files up to SIZE are fetched when their directory is first listed
                          (default 128K; 0 turns it off)
+  --metadata-style S     owner/mode keys written on objects: s3fs (default: x-amz-meta-mode,
+                         -uid, -gid, -mtime), s3files (Amazon S3 Files': x-amz-meta-file-owner,
+                         -file-group, -file-permissions, -file-mtime) or both; all are read
   --sync-on-commit       COMMIT (fsync, close) returns only once the file is in the bucket
   --sync-on-commit-timeout DURATION   ... or fails with EIO after this (default 60s)
   --status-listen HOST:PORT   HTTP /metrics, /status, /status/file (default: off)
@@ -73,6 +76,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'sync-on-commit': { type: 'boolean', default: false },
       'sync-on-commit-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
+      'metadata-style': { type: 'string', default: 's3fs' },
     },
     HELP,
   );
@@ -93,6 +97,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     cacheSizeBytes: parseBytes(values['cache-size']),
     capacityBytes: values.capacity ? parseBytes(values.capacity) : undefined,
     prefetchBytes: parseBytes(values['prefetch-small']),
+    metadataStyle: metadataStyleFlag(values['metadata-style']),
     syncOnCommitMs: values['sync-on-commit'] ? parseDuration(values['sync-on-commit-timeout'], '--sync-on-commit-timeout') : undefined,
   };
   const exportOptions = {
@@ -145,4 +150,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   opened?.close();
   log.info('stopped');
   return 0;
+}
+
+function metadataStyleFlag(value: string): MetadataStyle {
+  const style = parseMetadataStyle(value);
+  if (!style) throw new Error(`--metadata-style must be s3fs, s3files or both (got ${JSON.stringify(value)})`);
+  return style;
 }

@@ -109,6 +109,7 @@ export class LinkedVolume {
         cacheSizeBytes: opt.cacheLimitBytes,
         capacityBytes: opt.capacityBytes,
         defaults: Object.keys(defaults).length > 0 ? defaults : undefined,
+        metadataStyle: opt.metadataStyle,
         dirTtlMs: o.link?.dirTtlMs,
         prefetchBytes: o.link?.prefetchBytes ?? DEFAULT_PREFETCH,
         logger: o.logger,

@@ -2,6 +2,7 @@
 // context (returned by CreateVolume, or a static PV's volumeAttributes) and secrets. Parsing
 // and validation live here too, so that the controller and the node agree on what a value
 // means, and a bad value is an INVALID_ARGUMENT with a message naming the key.
+import { parseMetadataStyle, type MetadataStyle } from '../reconcile/object-meta';
 import { invalidArgument } from './errors';
 
 /** StorageClass `parameters`, passed to CreateVolume. */
@@ -25,6 +26,8 @@ export const Param = {
   gid: 'gid',
   fileMode: 'fileMode',
   dirMode: 'dirMode',
+  /** Which object metadata keys carry owner and mode: "s3fs" (default), "s3files" (Amazon S3 Files'), "both". */
+  metadataStyle: 'metadataStyle',
   /** "retain" (default) or "delete": whether DeleteVolume removes a dynamic volume's data. */
   onDelete: 'onDelete',
 } as const;
@@ -42,6 +45,7 @@ export const Ctx = {
   gid: 'gid',
   fileMode: 'fileMode',
   dirMode: 'dirMode',
+  metadataStyle: 'metadataStyle',
   /** Capacity limit of the file system in bytes (the PVC's request); FSSTAT reports it. */
   capacityBytes: 'capacityBytes',
   /** Publish only this directory of the volume (static PVs). */
@@ -80,6 +84,7 @@ export interface VolumeOptions {
   gid?: number;
   fileMode?: number;
   dirMode?: number;
+  metadataStyle?: MetadataStyle;
   capacityBytes?: number;
 }
 
@@ -187,6 +192,11 @@ export function parseVolumeOptions(values: Record<string, string>): VolumeOption
   if (v(Param.gid) !== undefined) o.gid = parseId(v(Param.gid) as string, Param.gid);
   if (v(Param.fileMode) !== undefined) o.fileMode = parseMode(v(Param.fileMode) as string, Param.fileMode);
   if (v(Param.dirMode) !== undefined) o.dirMode = parseMode(v(Param.dirMode) as string, Param.dirMode);
+  if (v(Param.metadataStyle) !== undefined) {
+    const style = parseMetadataStyle(v(Param.metadataStyle) as string);
+    if (!style) throw invalidArgument(`${Param.metadataStyle} must be "s3fs", "s3files" or "both"`);
+    o.metadataStyle = style;
+  }
   if (v(Ctx.capacityBytes) !== undefined) o.capacityBytes = parseBytes(v(Ctx.capacityBytes) as string, Ctx.capacityBytes);
   return o;
 }

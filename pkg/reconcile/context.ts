@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger';
 import { KeyedMutex } from '../s3/keyed-mutex';
 import type { ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
+import type { MetadataStyle } from './object-meta';
 import type { UploadTuning } from './upload';
 
 export class SyncStats {
@@ -48,6 +49,8 @@ export interface ReconcileContext {
   store: ObjectStore;
   keys: KeyMap;
   tuning: UploadTuning;
+  /** Which metadata keys uploads carry (object-meta.ts). */
+  metadataStyle: MetadataStyle;
   log: Logger;
   stats: SyncStats;
   keyLocks: KeyLocks;

@@ -7,6 +7,7 @@ import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { FsError } from '../vfs';
 import { KeyMap } from './key-map';
+import type { MetadataStyle } from './object-meta';
 import { ObjectStoreSource } from './object-source';
 import { Reconciler, type ReconcilerOptions } from './reconciler';
 
@@ -34,6 +35,8 @@ export interface LinkedExportOptions {
    */
   syncOnCommitMs?: number;
   defaults?: Partial<VolumeDefaults>;
+  /** Which metadata keys uploads carry: s3fs's (default), Amazon S3 Files', or both (object-meta.ts). */
+  metadataStyle?: MetadataStyle;
   headLimit?: number;
   reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'namespace'>>;
   logger?: Logger;
@@ -52,7 +55,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
   const keys = new KeyMap(opts.prefix);
   const namespace = new RwLock();
   const log = opts.logger ?? makeLogger('reconcile');
-  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, listLock: (fn) => namespace.shared(fn), log });
+  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, listLock: (fn) => namespace.shared(fn), log, metadataStyle: opts.metadataStyle });
   const fs = await openCacheFileSystem({
     dir: opts.cacheDir,
     capacityBytes: opts.capacityBytes,
@@ -70,7 +73,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       defaults: opts.defaults,
     },
   });
-  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, namespace, syncDelayMs: opts.syncDelayMs, log });
+  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, namespace, syncDelayMs: opts.syncDelayMs, log, metadataStyle: opts.metadataStyle });
   if (opts.syncOnCommitMs !== undefined) {
     const timeout = opts.syncOnCommitMs;
     fs.setCommitHook((ino) =>

@@ -18,7 +18,7 @@ import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../s3
 import { listAll, type ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
 import { nameProblem } from './key-map';
-import { dateToTimestamp, decodeMetadata } from './object-meta';
+import { dateToTimestamp, decodeMetadata, type MetadataStyle } from './object-meta';
 import { forEachLimit } from './pool';
 
 const MAX_SYMLINK_BYTES = 4096;
@@ -29,6 +29,8 @@ export interface ObjectSourceOptions {
   /** Held (shared) while listing: the reconciler takes it alone to move directories. */
   listLock?: <T>(fn: () => Promise<T>) => Promise<T>;
   log?: Logger;
+  /** The keys the export writes, read first when an object carries several sets (object-meta.ts). */
+  metadataStyle?: MetadataStyle;
 }
 
 interface Pending {
@@ -126,7 +128,7 @@ export class ObjectStoreSource implements RemoteSource {
       return true;
     }
     const e = t.entry;
-    const a = decodeMetadata(info.metadata);
+    const a = decodeMetadata(info.metadata, this.opts.metadataStyle);
     e.described = true;
     e.modifiedMs ??= info.lastModified.getTime();
     if (!t.marker && e.etag === undefined) e.size = info.size; // describe(): no listing behind it

@@ -15,6 +15,7 @@ import { describeError, logger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { KeyLocks, SyncStats, type Outcome, type ReconcileContext } from './context';
 import type { KeyMap } from './key-map';
+import type { MetadataStyle } from './object-meta';
 import { syncDirectory } from './sync-dir';
 import { syncNonDirectory } from './sync-file';
 import { runTombstones } from './tombstone';
@@ -36,6 +37,8 @@ export interface ReconcilerOptions {
   log?: Logger;
   /** The namespace lock, shared with the listings of the export's ObjectStoreSource. */
   namespace?: RwLock;
+  /** Which metadata keys uploads carry (default s3fs's; object-meta.ts). */
+  metadataStyle?: MetadataStyle;
 }
 
 export interface ReconcilerStatus {
@@ -90,6 +93,7 @@ export class Reconciler {
       store: opts.store,
       keys: opts.keys,
       tuning: { ...DEFAULT_TUNING, ...opts.tuning },
+      metadataStyle: opts.metadataStyle ?? 's3fs',
       log: opts.log ?? logger('reconcile'),
       stats: new SyncStats(),
       keyLocks: new KeyLocks(),
