@@ -31,6 +31,7 @@ import { readdir } from './ops-readdir';
 import * as remove from './ops-remove';
 import { setattr } from './ops-setattr';
 import { grantedAccess, requireSearch } from './permissions';
+import { RemoteChanges } from './remote-changes';
 import { CacheSync } from './sync-api';
 
 export interface CacheFileSystemParts {
@@ -47,11 +48,14 @@ export class CacheFileSystem implements FileSystem {
   private closing: Promise<void> | undefined;
   /** Linked to a bucket: the reconciler's view (see sync-api.ts); undefined for a local cache. */
   readonly sync: CacheSync | undefined;
+  /** Linked: change notices from the bucket or other nodes (remote-changes.ts). */
+  readonly remoteChanges: RemoteChanges | undefined;
   private commitHook: ((ino: number) => Promise<void>) | undefined;
 
   constructor(parts: CacheFileSystemParts) {
     this.core = parts.core;
     this.sync = parts.core.link ? new CacheSync(parts.core, parts.core.link) : undefined;
+    this.remoteChanges = parts.core.link ? new RemoteChanges(parts.core, parts.core.link) : undefined;
     this.release = parts.release;
     // Attributes changed by unstable writes and atime reach LMDB at least this often.
     this.timer = setInterval(() => {

@@ -20,6 +20,7 @@ export type { ChangeListener } from './core';
 export type { ChangeKind } from './mutation';
 export type { CacheSync, SyncSnapshot, UploadResult } from './sync-api';
 export type { UploadWatch } from './link-context';
+export { parentKey, type ChangeOutcome, type RemoteChange, type RemoteChanges } from './remote-changes';
 export * from './remote';
 export type { RemoteState, Tombstone } from './remote-state';
 

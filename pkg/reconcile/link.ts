@@ -9,6 +9,7 @@ import { FsError } from '../vfs';
 import { KeyMap } from './key-map';
 import type { MetadataStyle } from './object-meta';
 import { ObjectStoreSource } from './object-source';
+import { observeWrites, OwnWrites } from './own-writes';
 import { Reconciler, type ReconcilerOptions } from './reconciler';
 
 export interface LinkedExportOptions {
@@ -47,6 +48,8 @@ export interface LinkedExport {
   reconciler: Reconciler;
   source: ObjectStoreSource;
   keys: KeyMap;
+  /** What the reconciler wrote and deleted lately: the bucket's events for them cost nothing. */
+  ownWrites: OwnWrites;
   /** Stops the reconciler (what is queued stays queued), then closes the file system. */
   close(): Promise<void>;
 }
@@ -73,7 +76,8 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       defaults: opts.defaults,
     },
   });
-  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, namespace, syncDelayMs: opts.syncDelayMs, log, metadataStyle: opts.metadataStyle });
+  const ownWrites = new OwnWrites();
+  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: observeWrites(opts.store, ownWrites), keys, namespace, syncDelayMs: opts.syncDelayMs, log, metadataStyle: opts.metadataStyle });
   if (opts.syncOnCommitMs !== undefined) {
     const timeout = opts.syncOnCommitMs;
     fs.setCommitHook((ino) =>
@@ -93,6 +97,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
     reconciler,
     source,
     keys,
+    ownWrites,
     async close() {
       await reconciler.stop();
       await fs.close();
