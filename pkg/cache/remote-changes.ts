@@ -99,7 +99,7 @@ export class RemoteChanges {
     if (rs === undefined || c.etag === undefined || rs.etag !== c.etag) return false;
     // Same ETag: new metadata on the same bytes is a change too, unless the cache's record
     // is at least as recent as the change.
-    return c.atMs !== undefined && rs.modifiedMs !== undefined && rs.modifiedMs >= c.atMs;
+    return c.atMs !== undefined && Math.max(rs.modifiedMs ?? 0, rs.syncedAt) >= c.atMs;
   }
 
   /** False when the key's inode has local changes the bucket's version must not replace. */
