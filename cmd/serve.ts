@@ -9,6 +9,7 @@ import { parseMetadataStyle, type LinkedExport, type MetadataStyle } from '../pk
 import { parseBytes, parseDuration, parseId, parseListen } from './flags';
 import { waitForSignal } from './plugin-common';
 import { openExport, openLocalExport, openStore, type LinkSettings } from './serve-link';
+import { parsePeers, startServeEvents } from './serve-events';
 import { exportFileStatus } from './status';
 import { parseModeFlags } from './mode-flags';
 
@@ -42,6 +43,14 @@ const HELP = `usage: s3files serve [flags]
   --sync-on-commit       COMMIT (fsync, close) returns only once the file is in the bucket
   --sync-on-commit-timeout DURATION   ... or fails with EIO after this (default 60s)
   --status-listen HOST:PORT   HTTP /metrics, /status, /status/file (default: off)
+  --events-listen HOST:PORT   receive bucket notifications (Ceph RGW topics, MinIO webhooks)
+                         and other servers' notices: POST /events[/EXPORT] (default: off)
+  --events-token T       shared token the events endpoint requires and --peers are sent
+                         (default: S3FILES_EVENTS_TOKEN; required off loopback)
+  --events-sqs URL       read the bucket's events from this SQS queue (S3 Event Notifications
+                         or EventBridge), on AWS
+  --peers URL[,URL]      other s3files servers on the same bucket (their --events-listen, e.g.
+                         http://10.0.0.2:9810): told of every upload and delete at once
   --log-level LEVEL      error, warn, info (default) or debug
 
 Credentials come from the AWS_* environment variables or the SDK's default chain
@@ -77,6 +86,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'sync-on-commit-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
       'metadata-style': { type: 'string', default: 's3fs' },
+      'events-listen': { type: 'string' },
+      'events-token': { type: 'string' },
+      'events-sqs': { type: 'string' },
+      peers: { type: 'string' },
     },
     HELP,
   );
@@ -124,6 +137,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     unregister.push(off);
     server.addExport(name, linked.fs, exportOptions);
   }
+  const events = opened && settings.bucket !== undefined
+    ? await startServeEvents({
+      bucket: settings.bucket,
+      listen: values['events-listen'],
+      token: values['events-token'] ?? process.env.S3FILES_EVENTS_TOKEN,
+      sqsQueueUrl: values['events-sqs'],
+      region: settings.region,
+      peers: parsePeers(values.peers),
+    }, exports)
+    : undefined;
+  if (!events && (values['events-listen'] || values['events-sqs'] || values.peers)) throw new Error('--events-listen, --events-sqs and --peers need --bucket');
   let status: StatusServer | undefined;
   if (values['status-listen']) {
     const s = parseListen(values['status-listen']);
@@ -132,7 +156,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       return e ? { prefix: e.keys.prefix, ...e.reconciler.status() } : { local: true };
     };
     status = await startStatusServer(s.host, s.port, {
-      status: () => ({ exports: Object.fromEntries(names.map((n) => [n, exportStatus(n)])) }),
+      status: () => ({ exports: Object.fromEntries(names.map((n) => [n, exportStatus(n)])), ...(events ? { events: events.status() } : {}) }),
       fileStatus: (exp, p) => exportFileStatus(exports.get(exp), p),
     });
     log.info('status endpoint', { address: status.address.address, port: status.address.port });
@@ -143,6 +167,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await waitForSignal();
   log.info('shutting down');
   await status?.close();
+  await events?.close();
   // The NFS server closes the file systems; reconcilers stop first (what is queued stays queued).
   for (const e of exports.values()) await e.reconciler.stop();
   await server.close();
