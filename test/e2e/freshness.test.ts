@@ -29,6 +29,7 @@ const TOKEN = 'e2e-events-token-abcdef0123456789';
 const EVENTS_PORT = 20491;
 const LIMIT_MS = 2000;
 const PHASES = ['create', 'overwrite', 'delete'] as const;
+const DONE: Record<(typeof PHASES)[number], string> = { create: 'created', overwrite: 'overwritten', delete: 'deleted' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Guest lines: tell the host we are ready for PHASE, wait for its go, then time until `visible` holds. */
@@ -152,7 +153,7 @@ function timedPhase(phase: string, visible: string): string {
   });
 
   for (const phase of PHASES) {
-    it(`an object ${phase}d in the bucket is seen by the guest within ${LIMIT_MS} ms (TTL one hour)`, () => {
+    it(`an object ${DONE[phase]} in the bucket is seen by the guest within ${LIMIT_MS} ms (TTL one hour)`, () => {
       assert.deepEqual(hostErrors, []);
       assertStep(guest, 'fresh', server);
       const [ok, ms] = readFileSync(join(guest!.outDir, `${phase}.ms`), 'utf8').trim().split(' ');
