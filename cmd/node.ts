@@ -10,6 +10,7 @@ import { IdentityServer } from '../pkg/csi/identity';
 import { kubeSource } from '../pkg/csi/kube/config';
 import { NfsVolumeExports } from '../pkg/csi/nfs-volume-exports';
 import { NodeServer } from '../pkg/csi/node';
+import { VolumeFreshness } from '../pkg/csi/volume-freshness';
 import { CsiServer } from '../pkg/csi/server';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from '../pkg/csi/volume-exports';
 import { logger } from '../pkg/log/logger';
@@ -35,6 +36,14 @@ const HELP = `usage: s3files node [flags]
   --status-listen HOST:PORT   HTTP /metrics (per-volume sync metrics, label export=<volume
                           ID>), /status and /status/file for \`s3files status PATH\` (default:
                           off; not authenticated: bind it to loopback or a private address)
+  --events-listen HOST:PORT   receive the buckets' change notifications (Ceph RGW topics,
+                          MinIO webhooks) and other nodes' notices at POST /events/<export>
+                          (default: off). With a Kubernetes API, this node tells the other
+                          nodes holding a volume of its uploads and deletes at once
+  --events-advertise URL  how other nodes and the S3 server reach that endpoint (default
+                          http://$POD_IP:PORT)
+  --events-token T        shared token required on the endpoint and sent to peers (default
+                          env S3FILES_EVENTS_TOKEN; required unless the endpoint is on loopback)
 ${S3_HELP}
 ${KUBE_HELP}
   --log-level LEVEL       error, warn, info (default) or debug
@@ -80,6 +89,9 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       'max-volumes': { type: 'string', default: '0' },
       'unstage-sync-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
+      'events-listen': { type: 'string' },
+      'events-advertise': { type: 'string' },
+      'events-token': { type: 'string' },
       ...S3_FLAGS,
       ...KUBE_FLAGS,
     },
@@ -99,16 +111,17 @@ export async function nodeCommand(argv: string[]): Promise<number> {
     .addIdentity(new IdentityServer({ ready: () => pending.ready() }))
     .addNode(new NodeServer({ nodeId: values['node-id'], mounter: new ExecMounter(), exports: pending, maxVolumesPerNode: maxVolumes, logger: log }));
   await server.listen(values.endpoint);
-  const exports = await NfsVolumeExports.start({ cacheDir: path.resolve(values['cache-dir']), host, port, s3Defaults, unstageSyncTimeoutMs, logger: logger('csi-exports') });
+  const kube = kubeSource(values.kubeconfig);
+  const freshness = await startFreshness(values, kube, values['node-id']);
+  const exports = await NfsVolumeExports.start({ cacheDir: path.resolve(values['cache-dir']), host, port, s3Defaults, unstageSyncTimeoutMs, freshness, logger: logger('csi-exports') });
   pending.target = exports;
   const status = statusListen
     ? await startStatusServer(statusListen.host, statusListen.port, {
-        status: () => ({ volumes: exports.describe() }),
+        status: () => ({ volumes: exports.describe(), ...(freshness ? { events: freshness.status() } : {}) }),
         fileStatus: (exp, p) => exportFileStatus(exports.linkedExport(exp), p),
       })
     : undefined;
   if (status) log.info('status endpoint', { address: status.address.address, port: status.address.port });
-  const kube = kubeSource(values.kubeconfig);
   // Loaded only with an API to talk to: @kubernetes/client-node takes a while to load.
   const reporter = kube ? (await import('../pkg/csi/kube/wiring.js')).startStatusReporter(kube, values['node-id'], exports, logger('kube-status')) : undefined;
   if (!kube) log.info('no Kubernetes API (not in a cluster, no --kubeconfig): volume status is not reported');
@@ -119,5 +132,26 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   await status?.close();
   await server.close();
   await exports.close();
+  await freshness?.close();
   return 0;
+}
+
+/** --events-listen: the node's events endpoint, with peers from the Kubernetes API when there is one. */
+async function startFreshness(
+  values: { 'events-listen'?: string; 'events-advertise'?: string; 'events-token'?: string },
+  kube: ReturnType<typeof kubeSource>,
+  nodeId: string,
+): Promise<VolumeFreshness | undefined> {
+  if (!values['events-listen']) return undefined;
+  const listen = parseListen(values['events-listen']);
+  const advertise = values['events-advertise'] ?? (process.env.POD_IP ? `http://${process.env.POD_IP}:${listen.port}` : undefined);
+  if (!advertise) throw new Error('--events-listen needs --events-advertise (or the POD_IP environment variable)');
+  const registry = kube ? (await import('../pkg/csi/kube/wiring.js')).peerRegistry(kube, nodeId) : undefined;
+  return VolumeFreshness.start({
+    listen,
+    advertise,
+    token: values['events-token'] ?? process.env.S3FILES_EVENTS_TOKEN,
+    peersOf: registry ? (id) => registry.peersOf(id) : undefined,
+    log: logger('events'),
+  });
 }

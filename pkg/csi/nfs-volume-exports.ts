@@ -31,6 +31,7 @@ import { LinkedVolume, s3VolumeStore, type NodeLinkSettings, type VolumeStoreFac
 import type { S3Location } from './params';
 import type { SyncStatusSource, VolumeSyncStatus } from './sync-status';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from './volume-exports';
+import type { VolumeFreshness } from './volume-freshness';
 import { exportNameFor } from './volume-id';
 
 export interface NfsVolumeExportsOptions {
@@ -49,6 +50,8 @@ export interface NfsVolumeExportsOptions {
   unstageSyncTimeoutMs?: number;
   link?: NodeLinkSettings;
   logger?: Logger;
+  /** Bucket events and other nodes' notices for the volumes (volume-freshness.ts). */
+  freshness?: VolumeFreshness;
   /** For tests: how a volume's object store is made (default: an S3Store). */
   storeFactory?: VolumeStoreFactory;
 }
@@ -131,6 +134,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
         throw err;
       }
       this.server.addExport(name, linked.fs, {});
+      this.options.freshness?.attach(spec.volumeId, name, record.location.bucket, linked.linked);
       this.log.info('volume exported', { volumeId: spec.volumeId, export: name, bucket: record.location.bucket, prefix: record.location.prefix, endpoint: record.location.endpoint ?? null });
     });
     return { host: this.address.host, port: this.address.port, path: `/${name}` };
@@ -185,8 +189,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
 
   /** Every volume the node holds data of: staged, draining, or recorded but not openable. */
   async syncStatus(): Promise<VolumeSyncStatus[]> {
+    const fresh = this.options.freshness;
     return [...this.volumes.values()].map((v) =>
-      v.linked ? v.linked.syncStatus() : { volumeId: v.record.volumeId, dirtyBytes: 0, error: `the volume's cache on this node could not be opened: ${v.openError}` },
+      v.linked ? { ...v.linked.syncStatus(), ...(fresh ? { notifyUrl: fresh.notifyUrl(v.name) } : {}) } : { volumeId: v.record.volumeId, dirtyBytes: 0, error: `the volume's cache on this node could not be opened: ${v.openError}` },
     );
   }
 
@@ -217,6 +222,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     this.closing = true;
     const open = [...this.volumes.values()].filter((v) => v.linked);
     for (const v of open) v.generation++;
+    for (const v of open) this.options.freshness?.detach(v.name);
     for (const v of open) await v.linked?.linked.reconciler.stop();
     await this.server.close();
     for (const v of open) await v.linked?.close();
@@ -245,6 +251,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     if (v.generation !== gen || this.closing || !v.linked?.isClean()) return false;
     this.volumes.delete(v.record.volumeId);
     await this.persist();
+    this.options.freshness?.detach(v.name);
     await v.linked.close();
     await this.records.removeCredentials(v.name);
     this.log.info('volume released: every change is in S3', { volumeId: v.record.volumeId, export: v.name });
@@ -265,6 +272,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
         this.log.error('could not open the cache of a volume; it is retried at the next stage or start', { volumeId: record.volumeId, err: v.openError });
         continue;
       }
+      this.options.freshness?.attach(record.volumeId, name, record.location.bucket, v.linked.linked);
       if (record.draining) this.startDrain(v);
       else this.server.addExport(name, v.linked.fs, {});
       this.log.info('volume restored', { volumeId: record.volumeId, export: name, draining: record.draining === true });

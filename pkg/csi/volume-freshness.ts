@@ -1,0 +1,91 @@
+// The node plugin's freshness paths for its staged volumes (docs/freshness.md): one events
+// endpoint per node (--events-listen) where the bucket's HTTP notifications (Ceph RGW, MinIO)
+// and the other nodes' notices arrive, at /events/<export name> per volume; and, with a
+// Kubernetes API, notices of this node's uploads and deletes to the other nodes that hold the
+// volume, found in its S3FileSystem (kube/peer-registry.ts). The node advertises its endpoint
+// for each volume as status.nodes[].notifyUrl (through syncStatus, kube/status-reporter.ts).
+//
+// pkg/csi never parses events: this only attaches pkg/events' feed and notifier to a volume's
+// linked export when it is opened, and detaches them when it is closed.
+import { ChangeFeed, EventRouter, feedFor, startEventEndpoint, type EventEndpoint } from '../events';
+import { PeerNotifier, type Peer } from '../events/peers';
+import type { Logger } from '../log/logger';
+import type { LinkedExport } from '../reconcile';
+
+export interface VolumeFreshnessOptions {
+  /** HOST:PORT parsed; the endpoint listens there. */
+  listen: { host: string; port: number };
+  /** The URL base other nodes and the bucket reach this endpoint at, e.g. http://10.0.0.7:9810. */
+  advertise: string;
+  token?: string;
+  /** The other nodes holding a volume (by volume ID); none without a Kubernetes API. */
+  peersOf?: (volumeId: string) => Promise<Peer[]>;
+  log: Logger;
+}
+
+interface Attached {
+  feed: ChangeFeed;
+  notifier?: PeerNotifier;
+}
+
+export class VolumeFreshness {
+  private readonly router: EventRouter;
+  private readonly attached = new Map<string, Attached>();
+
+  private constructor(
+    private readonly o: VolumeFreshnessOptions,
+    private readonly endpoint: EventEndpoint,
+    router: EventRouter,
+  ) {
+    this.router = router;
+  }
+
+  static async start(o: VolumeFreshnessOptions): Promise<VolumeFreshness> {
+    const router = new EventRouter(o.log);
+    const endpoint = await startEventEndpoint({ host: o.listen.host, port: o.listen.port, token: o.token, router, log: o.log });
+    o.log.info('events endpoint', { address: endpoint.address.address, port: endpoint.address.port, advertise: o.advertise, authenticated: o.token !== undefined });
+    return new VolumeFreshness(o, endpoint, router);
+  }
+
+  get port(): number {
+    return this.endpoint.address.port;
+  }
+
+  /** The URL this node is notified at for the volume exported as `exportName`. */
+  notifyUrl(exportName: string): string {
+    return `${this.o.advertise.replace(/\/+$/, '')}/events/${encodeURIComponent(exportName)}`;
+  }
+
+  /** A volume was opened: events for it are applied, its writes told to its other nodes. */
+  attach(volumeId: string, exportName: string, bucket: string, linked: LinkedExport): void {
+    this.detach(exportName);
+    const feed = feedFor(exportName, bucket, linked, this.o.log);
+    this.router.add(feed);
+    // What happened while the volume was not open here is unknown.
+    feed.gap('volume opened');
+    const peersOf = this.o.peersOf;
+    const notifier = peersOf
+      ? new PeerNotifier({ bucket, ownWrites: linked.ownWrites, peers: () => peersOf(volumeId), token: this.o.token, log: this.o.log })
+      : undefined;
+    this.attached.set(exportName, { feed, notifier });
+  }
+
+  detach(exportName: string): void {
+    const a = this.attached.get(exportName);
+    if (!a) return;
+    a.notifier?.close();
+    this.router.remove(exportName);
+    this.attached.delete(exportName);
+  }
+
+  status(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [name, a] of this.attached) out[name] = { ...a.feed.status(), peers: a.notifier?.counters };
+    return out;
+  }
+
+  async close(): Promise<void> {
+    for (const name of Array.from(this.attached.keys())) this.detach(name);
+    await this.endpoint.close();
+  }
+}
