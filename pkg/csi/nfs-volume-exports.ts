@@ -28,10 +28,10 @@ import type { LinkedExport } from '../reconcile';
 import type { S3Defaults } from './bucket-access';
 import { ExportRecords, type ExportRecord } from './export-records';
 import { LinkedVolume, s3VolumeStore, type NodeLinkSettings, type VolumeStoreFactory } from './linked-volume';
-import type { S3Location } from './params';
+import type { S3Credentials, S3Location } from './params';
 import type { SyncStatusSource, VolumeSyncStatus } from './sync-status';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from './volume-exports';
-import type { VolumeFreshness } from './volume-freshness';
+import type { VolumeFreshness, VolumeQueue } from './volume-freshness';
 import { exportNameFor } from './volume-id';
 
 export interface NfsVolumeExportsOptions {
@@ -134,7 +134,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
         throw err;
       }
       this.server.addExport(name, linked.fs, {});
-      this.options.freshness?.attach(spec.volumeId, name, record.location.bucket, linked.linked);
+      this.options.freshness?.attach(spec.volumeId, name, record.location.bucket, linked.linked, queueOf(record, spec.credentials));
       this.log.info('volume exported', { volumeId: spec.volumeId, export: name, bucket: record.location.bucket, prefix: record.location.prefix, endpoint: record.location.endpoint ?? null });
     });
     return { host: this.address.host, port: this.address.port, path: `/${name}` };
@@ -263,8 +263,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
       const name = exportNameFor(record.volumeId);
       const v: Volume = { record, name, generation: 0 };
       this.volumes.set(record.volumeId, v);
+      let credentials: S3Credentials | undefined;
       try {
-        const credentials = await this.records.readCredentials(name);
+        credentials = await this.records.readCredentials(name);
         v.linked = await LinkedVolume.open({ ...this.volumeSettings(record, name), credentials, verify: false });
       } catch (err) {
         // One volume's broken cache must not keep the node's other volumes from being served.
@@ -272,7 +273,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
         this.log.error('could not open the cache of a volume; it is retried at the next stage or start', { volumeId: record.volumeId, err: v.openError });
         continue;
       }
-      this.options.freshness?.attach(record.volumeId, name, record.location.bucket, v.linked.linked);
+      this.options.freshness?.attach(record.volumeId, name, record.location.bucket, v.linked.linked, queueOf(record, credentials));
       if (record.draining) this.startDrain(v);
       else this.server.addExport(name, v.linked.fs, {});
       this.log.info('volume restored', { volumeId: record.volumeId, export: name, draining: record.draining === true });
@@ -315,4 +316,11 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
       ...(location.forcePathStyle === undefined && d.forcePathStyle !== undefined ? { forcePathStyle: d.forcePathStyle } : {}),
     };
   }
+}
+
+/** The volume's SQS queue of bucket events (StorageClass eventQueueUrl), read with its credentials. */
+function queueOf(record: ExportRecord, credentials: S3Credentials | undefined): VolumeQueue | undefined {
+  const queueUrl = record.options.eventQueueUrl;
+  if (!queueUrl) return undefined;
+  return { queueUrl, ...(record.location.region ? { region: record.location.region } : {}), ...(credentials ? { credentials } : {}) };
 }

@@ -28,6 +28,8 @@ export const Param = {
   dirMode: 'dirMode',
   /** Which object metadata keys carry owner and mode: "s3fs" (default), "s3files" (Amazon S3 Files'), "both". */
   metadataStyle: 'metadataStyle',
+  /** An SQS queue URL receiving the bucket's S3 Event Notifications or EventBridge events (docs/freshness.md). */
+  eventQueueUrl: 'eventQueueUrl',
   /** "retain" (default) or "delete": whether DeleteVolume removes a dynamic volume's data. */
   onDelete: 'onDelete',
 } as const;
@@ -46,6 +48,7 @@ export const Ctx = {
   fileMode: 'fileMode',
   dirMode: 'dirMode',
   metadataStyle: 'metadataStyle',
+  eventQueueUrl: 'eventQueueUrl',
   /** Capacity limit of the file system in bytes (the PVC's request); FSSTAT reports it. */
   capacityBytes: 'capacityBytes',
   /** Publish only this directory of the volume (static PVs). */
@@ -85,6 +88,7 @@ export interface VolumeOptions {
   fileMode?: number;
   dirMode?: number;
   metadataStyle?: MetadataStyle;
+  eventQueueUrl?: string;
   capacityBytes?: number;
 }
 
@@ -197,6 +201,7 @@ export function parseVolumeOptions(values: Record<string, string>): VolumeOption
     if (!style) throw invalidArgument(`${Param.metadataStyle} must be "s3fs", "s3files" or "both"`);
     o.metadataStyle = style;
   }
+  if (v(Param.eventQueueUrl) !== undefined) o.eventQueueUrl = parseEndpoint(v(Param.eventQueueUrl) as string, Param.eventQueueUrl);
   if (v(Ctx.capacityBytes) !== undefined) o.capacityBytes = parseBytes(v(Ctx.capacityBytes) as string, Ctx.capacityBytes);
   return o;
 }

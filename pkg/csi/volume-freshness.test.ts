@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { listNames, quietLog } from '../../test/support/linked-fs';
+import { FakeSqs } from '../../test/support/fake-sqs';
 import { FolderStore } from '../s3/folder-store';
 import type { VolumeStoreFactory } from './linked-volume';
 import { NfsVolumeExports } from './nfs-volume-exports';
@@ -33,9 +34,14 @@ describe('node plugin: volume freshness (events endpoint, notifyUrl)', function 
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
   async function start(): Promise<{ exports: NfsVolumeExports; freshness: VolumeFreshness }> {
+    return startWith({});
+  }
+
+  async function startWith(extra: { region?: string }): Promise<{ exports: NfsVolumeExports; freshness: VolumeFreshness }> {
     const freshness = await VolumeFreshness.start({ listen: { host: '127.0.0.1', port: 0 }, advertise: 'http://10.1.2.3:9810/', token: TOKEN, log: quietLog });
     const exports = await NfsVolumeExports.start({
       cacheDir: path.join(dir, 'cache'), host: '127.0.0.1', port: 0, logger: quietLog, storeFactory: factory, link: { dirTtlMs: 3_600_000 }, freshness,
+      ...(extra.region ? { s3Defaults: { region: extra.region } } : {}),
     });
     return { exports, freshness };
   }
@@ -82,6 +88,26 @@ describe('node plugin: volume freshness (events endpoint, notifyUrl)', function 
     } finally {
       await exports.close();
       await freshness.close();
+    }
+  });
+
+  it('a volume with eventQueueUrl reads its SQS queue with the volume\'s credentials', async () => {
+    const sqs = await FakeSqs.start();
+    const { exports, freshness } = await startWith({ region: 'us-east-1' });
+    try {
+      const spec: ExportSpec = { ...VOLUME, options: { ...VOLUME.options, eventQueueUrl: sqs.queueUrl }, credentials: { accessKeyId: 'AKIDVOLUME', secretAccessKey: 'volume-secret' } };
+      await exports.ensureExport(spec);
+      const fs = exports.linkedExport(NAME)!.fs;
+      await until('the queue read', async () => sqs.receives > 0 && (freshness.status()[NAME] as { sqs?: { connected: boolean } }).sqs?.connected === true);
+      assert.deepEqual(await listNames(fs, ''), []);
+      await objects.put('vol/queued.txt', Buffer.from('q'));
+      sqs.send({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'media' }, object: { key: 'vol/queued.txt' } } }] });
+      await until('the queued event applied', async () => (await listNames(fs, '')).includes('queued.txt'));
+      await until('the message deleted', async () => sqs.pending === 0);
+    } finally {
+      await exports.close();
+      await freshness.close();
+      await sqs.close();
     }
   });
 });

@@ -9,6 +9,7 @@
 // linked export when it is opened, and detaches them when it is closed.
 import { ChangeFeed, EventRouter, feedFor, startEventEndpoint, type EventEndpoint } from '../events';
 import { PeerNotifier, type Peer } from '../events/peers';
+import { SqsSource } from '../events/sqs-source';
 import type { Logger } from '../log/logger';
 import type { LinkedExport } from '../reconcile';
 
@@ -26,11 +27,21 @@ export interface VolumeFreshnessOptions {
 interface Attached {
   feed: ChangeFeed;
   notifier?: PeerNotifier;
+  queueUrl?: string;
+}
+
+/** A volume's SQS queue of bucket events, and how to read it. */
+export interface VolumeQueue {
+  queueUrl: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export class VolumeFreshness {
   private readonly router: EventRouter;
   private readonly attached = new Map<string, Attached>();
+  /** One reader per queue, however many volumes name it (the router hands events to each). */
+  private readonly queues = new Map<string, { source: SqsSource; users: number }>();
 
   private constructor(
     private readonly o: VolumeFreshnessOptions,
@@ -57,7 +68,7 @@ export class VolumeFreshness {
   }
 
   /** A volume was opened: events for it are applied, its writes told to its other nodes. */
-  attach(volumeId: string, exportName: string, bucket: string, linked: LinkedExport): void {
+  attach(volumeId: string, exportName: string, bucket: string, linked: LinkedExport, queue?: VolumeQueue): void {
     this.detach(exportName);
     const feed = feedFor(exportName, bucket, linked, this.o.log);
     this.router.add(feed);
@@ -67,20 +78,47 @@ export class VolumeFreshness {
     const notifier = peersOf
       ? new PeerNotifier({ bucket, ownWrites: linked.ownWrites, peers: () => peersOf(volumeId), token: this.o.token, log: this.o.log })
       : undefined;
-    this.attached.set(exportName, { feed, notifier });
+    if (queue) this.useQueue(queue);
+    this.attached.set(exportName, { feed, notifier, queueUrl: queue?.queueUrl });
+  }
+
+  private useQueue(q: VolumeQueue): void {
+    const known = this.queues.get(q.queueUrl);
+    if (known) {
+      known.users++;
+      return;
+    }
+    const source = new SqsSource({
+      queueUrl: q.queueUrl,
+      router: this.router,
+      log: this.o.log,
+      client: { ...(q.region ? { region: q.region } : {}), ...(q.credentials ? { credentials: q.credentials } : {}) },
+    });
+    source.start();
+    this.queues.set(q.queueUrl, { source, users: 1 });
+  }
+
+  private releaseQueue(queueUrl: string): void {
+    const q = this.queues.get(queueUrl);
+    if (!q || --q.users > 0) return;
+    this.queues.delete(queueUrl);
+    void q.source.stop();
   }
 
   detach(exportName: string): void {
     const a = this.attached.get(exportName);
     if (!a) return;
     a.notifier?.close();
+    if (a.queueUrl) this.releaseQueue(a.queueUrl);
     this.router.remove(exportName);
     this.attached.delete(exportName);
   }
 
   status(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [name, a] of this.attached) out[name] = { ...a.feed.status(), peers: a.notifier?.counters };
+    for (const [name, a] of this.attached) {
+      out[name] = { ...a.feed.status(), peers: a.notifier?.counters, sqs: a.queueUrl ? this.queues.get(a.queueUrl)?.source.status() : undefined };
+    }
     return out;
   }
 

@@ -42,7 +42,9 @@ export class SqsSource {
   private state: SqsSourceStatus;
 
   constructor(private readonly o: SqsSourceOptions) {
-    this.client = new SQSClient({ ...o.client });
+    // The queue URL names its endpoint (as the SDK would pick it, without its warning on stderr
+    // when the two differ: a VPC endpoint, a test queue).
+    this.client = new SQSClient({ endpoint: new URL(o.queueUrl).origin, ...o.client });
     this.state = { queueUrl: o.queueUrl, connected: false, messages: 0, malformed: 0 };
   }
 
