@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { listNames, quietLog } from '../../test/support/linked-fs';
 import { FakeSqs } from '../../test/support/fake-sqs';
+import { freePort } from '../../test/support/s3files-server';
 import { FolderStore } from '../s3/folder-store';
 import type { VolumeStoreFactory } from './linked-volume';
 import { NfsVolumeExports } from './nfs-volume-exports';
@@ -52,8 +53,8 @@ describe('node plugin: volume freshness (events endpoint, notifyUrl)', function 
     return res.status;
   }
 
-  async function until(what: string, cond: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + 3000;
+  async function until(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
     while (!(await cond())) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await sleep(25);
@@ -107,6 +108,44 @@ describe('node plugin: volume freshness (events endpoint, notifyUrl)', function 
     } finally {
       await exports.close();
       await freshness.close();
+      await sqs.close();
+    }
+  });
+
+  it('two nodes reading one volume queue: the node that got a message relays it, both see every change', async () => {
+    const sqs = await FakeSqs.start();
+    const ports = [await freePort(), await freePort()];
+    const nodes: Array<{ exports: NfsVolumeExports; freshness: VolumeFreshness }> = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const other = ports[1 - i]!;
+        const freshness = await VolumeFreshness.start({
+          listen: { host: '127.0.0.1', port: ports[i]! }, advertise: `http://127.0.0.1:${ports[i]}`, token: TOKEN, log: quietLog,
+          peersOf: async () => [{ url: `http://127.0.0.1:${other}/events/${encodeURIComponent(NAME)}` }],
+        });
+        const exports = await NfsVolumeExports.start({
+          cacheDir: path.join(dir, `cache-${i}`), host: '127.0.0.1', port: 0, logger: quietLog, storeFactory: factory,
+          link: { dirTtlMs: 3_600_000 }, freshness, s3Defaults: { region: 'us-east-1' },
+        });
+        nodes.push({ exports, freshness });
+        await exports.ensureExport({ ...VOLUME, options: { ...VOLUME.options, eventQueueUrl: sqs.queueUrl }, credentials: { accessKeyId: 'AKIDVOLUME', secretAccessKey: 'volume-secret' } });
+      }
+      const fss = nodes.map((n) => n.exports.linkedExport(NAME)!.fs);
+      for (const fs of fss) assert.deepEqual(await listNames(fs, ''), []);
+      await until('both queues read', async () => nodes.every((n) => (n.freshness.status()[NAME] as { sqs?: { connected: boolean } }).sqs?.connected === true), 15_000);
+      const names = ['q1.txt', 'q2.txt', 'q3.txt', 'q4.txt', 'q5.txt', 'q6.txt'];
+      for (const n of names) {
+        await objects.put(`vol/${n}`, Buffer.from(n));
+        sqs.send({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'media' }, object: { key: `vol/${n}` } } }] });
+      }
+      for (const fs of fss) await until('every change on both nodes', async () => JSON.stringify(await listNames(fs, '')) === JSON.stringify(names));
+      const relayed = nodes.map((n) => ((n.freshness.status()[NAME] as { peers: { relayed: number } }).peers.relayed));
+      assert.equal(relayed[0]! + relayed[1]!, names.length, `relayed ${JSON.stringify(relayed)}`);
+    } finally {
+      for (const n of nodes) {
+        await n.exports.close();
+        await n.freshness.close();
+      }
       await sqs.close();
     }
   });

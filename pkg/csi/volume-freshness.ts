@@ -5,6 +5,10 @@
 // volume, found in its S3FileSystem (kube/peer-registry.ts). The node advertises its endpoint
 // for each volume as status.nodes[].notifyUrl (through syncStatus, kube/status-reporter.ts).
 //
+// A volume's SQS queue (eventQueueUrl) is read by every node holding it, and a queue gives each
+// message to one reader: the reader relays the changes to the volume's other nodes (marked as
+// relayed, never relayed again), so each node learns of every change.
+//
 // pkg/csi never parses events: this only attaches pkg/events' feed and notifier to a volume's
 // linked export when it is opened, and detaches them when it is closed.
 import { ChangeFeed, EventRouter, feedFor, startEventEndpoint, type EventEndpoint } from '../events';
@@ -93,6 +97,15 @@ export class VolumeFreshness {
       router: this.router,
       log: this.o.log,
       client: { ...(q.region ? { region: q.region } : {}), ...(q.credentials ? { credentials: q.credentials } : {}) },
+      // A queue hands each message to one of its readers: the other nodes holding the volume
+      // get the changes from this one.
+      onChanges: (changes) => {
+        for (const a of this.attached.values()) {
+          if (a.queueUrl !== q.queueUrl || !a.notifier) continue;
+          const mine = changes.filter((c) => a.feed.covers(c));
+          if (mine.length > 0) a.notifier.relay(mine);
+        }
+      },
     });
     source.start();
     this.queues.set(q.queueUrl, { source, users: 1 });

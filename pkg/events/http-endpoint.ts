@@ -96,7 +96,7 @@ export async function startEventEndpoint(o: EventEndpointOptions): Promise<Event
     }
     const result = o.router.deliverBody(body, `http ${req.socket.remoteAddress ?? '?'}`, only);
     if (!result) return send(res, 400, { error: 'not a bucket event' });
-    return send(res, 200, result);
+    return send(res, 200, { changes: result.changes, unrouted: result.unrouted, ignored: result.ignored, gap: result.gap });
   };
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {

@@ -11,6 +11,7 @@
 // function, so the set can follow the cluster (peer-registry.ts).
 import type { Logger } from '../log/logger';
 import type { OwnWrite, OwnWrites } from '../reconcile/own-writes';
+import type { BucketChange } from './records';
 
 const MAX_RECORDS = 1000;
 const LOG_EVERY_MS = 10_000;
@@ -31,12 +32,12 @@ export interface PeerNotifierOptions {
 }
 
 export class PeerNotifier {
-  private queue: OwnWrite[] = [];
+  private queue: unknown[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> = Promise.resolve();
   private readonly off: () => void;
   private lastWarnAt = 0;
-  readonly counters = { notices: 0, requests: 0, failures: 0, dropped: 0 };
+  readonly counters = { notices: 0, relayed: 0, requests: 0, failures: 0, dropped: 0 };
 
   constructor(private readonly o: PeerNotifierOptions) {
     this.off = o.ownWrites.onWrite((w) => this.add(w));
@@ -58,12 +59,32 @@ export class PeerNotifier {
     await this.sending;
   }
 
+  /**
+   * Passes bucket events that only this node received on to the peers (an SQS message goes to
+   * one consumer of the queue). Relayed records are marked, and never relayed again.
+   */
+  relay(changes: BucketChange[]): void {
+    for (const c of changes) {
+      this.counters.relayed++;
+      this.push({
+        eventVersion: '2.2', eventSource: RELAYED, eventTime: new Date(c.atMs ?? Date.now()).toISOString(),
+        eventName: c.removed ? 'ObjectRemoved:Delete' : 'ObjectCreated:Put',
+        s3: { bucket: { name: c.bucket }, object: { key: c.key, ...(c.etag ? { eTag: c.etag } : {}) } },
+      });
+    }
+  }
+
   private add(w: OwnWrite): void {
+    this.counters.notices++;
+    this.push(record(this.o.bucket, w));
+  }
+
+  private push(rec: unknown): void {
     if (this.queue.length >= 10 * MAX_RECORDS) {
       this.counters.dropped++; // the peers' TTL catches up; memory stays bounded
       return;
     }
-    this.queue.push(w);
+    this.queue.push(rec);
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.sending = this.sending.then(() => this.send());
@@ -71,9 +92,9 @@ export class PeerNotifier {
   }
 
   private async send(): Promise<void> {
-    const writes = this.queue;
+    const records = this.queue;
     this.queue = [];
-    if (writes.length === 0) return;
+    if (records.length === 0) return;
     let peers: Peer[];
     try {
       peers = await this.o.peers();
@@ -81,11 +102,10 @@ export class PeerNotifier {
       this.warn('could not find the peers to notify', { err: String(err) });
       return;
     }
-    for (let i = 0; i < writes.length; i += MAX_RECORDS) {
-      const body = JSON.stringify({ Records: writes.slice(i, i + MAX_RECORDS).map((w) => record(this.o.bucket, w)) });
+    for (let i = 0; i < records.length; i += MAX_RECORDS) {
+      const body = JSON.stringify({ Records: records.slice(i, i + MAX_RECORDS) });
       await Promise.all(peers.map((p) => this.post(p, body)));
     }
-    this.counters.notices += writes.length;
   }
 
   private async post(peer: Peer, body: string): Promise<void> {
@@ -121,6 +141,9 @@ export class PeerNotifier {
     this.o.log.warn(message, detail);
   }
 }
+
+/** eventSource of records relayed from a queue (records.ts reads their keys as is). */
+export const RELAYED = 's3files-relay';
 
 /** A write as an S3 event record (records.ts reads it back). */
 function record(bucket: string, w: OwnWrite): unknown {

@@ -4,7 +4,8 @@
 //   - S3 Event Notifications: {"Records": [{eventSource, eventName "ObjectCreated:Put" (AWS,
 //     Ceph RGW) or "s3:ObjectCreated:Put" (MinIO), eventTime, s3: {bucket: {name}, object:
 //     {key, eTag, sequencer}}}]}. AWS and MinIO URL-encode the key (form encoding: "+" is a
-//     space); Ceph RGW sends it as is; s3files peers (eventSource "s3files") too.
+//     space); Ceph RGW sends it as is; s3files peers (eventSource "s3files", and
+//     "s3files-relay" for queue events passed on) too.
 //   - The same inside an SNS envelope ({"Type": "Notification", "Message": "<json>"}), as SQS
 //     receives it from a topic without raw message delivery.
 //   - EventBridge: {"source": "aws.s3", "detail-type": "Object Created" | "Object Deleted",
@@ -93,7 +94,7 @@ function parseRecords(records: unknown[]): ParsedEvents {
       continue;
     }
     const source = str(r.eventSource) ?? 'unknown';
-    const key = source === 'ceph:s3' || source === 's3files' ? rawKey : decodeFormKey(rawKey);
+    const key = source === 'ceph:s3' || source === 's3files' || source === 's3files-relay' ? rawKey : decodeFormKey(rawKey);
     out.changes.push(change(bucket, key, removed, source, str(object!.eTag) ?? str(object!.etag), str(r.eventTime), str(object!.sequencer)));
   }
   return out;

@@ -9,6 +9,8 @@ const LOG_EVERY_MS = 10_000;
 
 export interface DeliveryResult {
   changes: number;
+  /** What was delivered (not serialised in HTTP answers). */
+  parsed: ParsedEvents;
   /** Changes no export covers (another bucket or prefix). */
   unrouted: number;
   ignored: number;
@@ -63,7 +65,7 @@ export class EventRouter {
     let unrouted = 0;
     for (const c of parsed.changes) if (!feeds.some((f) => f.covers(c))) unrouted++;
     for (const f of feeds) f.accept(parsed.changes);
-    return { changes: parsed.changes.length, unrouted, ignored: parsed.ignored, gap: parsed.gap };
+    return { changes: parsed.changes.length, parsed, unrouted, ignored: parsed.ignored, gap: parsed.gap };
   }
 
   closeAll(): void {

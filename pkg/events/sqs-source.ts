@@ -11,6 +11,7 @@
 // meanwhile): the feeds re-list what they hold at its next use.
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { describeError, type Logger } from '../log/logger';
+import type { BucketChange } from './records';
 import type { EventRouter } from './router';
 
 export interface SqsSourceOptions {
@@ -23,6 +24,8 @@ export interface SqsSourceOptions {
   waitSeconds?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Called with the changes of every message (after delivery): to pass them on to peers. */
+  onChanges?: (changes: BucketChange[]) => void;
 }
 
 export interface SqsSourceStatus {
@@ -80,7 +83,9 @@ export class SqsSource {
         const done: Array<{ Id: string; ReceiptHandle: string }> = [];
         for (const [i, m] of (res.Messages ?? []).entries()) {
           this.state.messages++;
-          if (this.o.router.deliverBody(m.Body ?? '', `sqs ${this.o.queueUrl}`) === undefined) this.state.malformed++;
+          const delivered = this.o.router.deliverBody(m.Body ?? '', `sqs ${this.o.queueUrl}`);
+          if (delivered === undefined) this.state.malformed++;
+          else if (delivered.changes > 0) this.o.onChanges?.(delivered.parsed.changes);
           if (m.ReceiptHandle) done.push({ Id: String(i), ReceiptHandle: m.ReceiptHandle });
         }
         if (done.length > 0) await this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.o.queueUrl, Entries: done }), { abortSignal: this.abort.signal });
