@@ -3,7 +3,7 @@
 // notices to other s3files servers on the same bucket (--peers). Each export of the bucket gets
 // one ChangeFeed; all sources deliver through one router.
 import { logger } from '../pkg/log/logger';
-import { EventRouter, feedFor, startEventEndpoint, type EventEndpoint } from '../pkg/events';
+import { EventRouter, feedFor, startEventEndpoint, type BucketChange, type EventEndpoint } from '../pkg/events';
 import { PeerNotifier } from '../pkg/events/peers';
 import { SqsSource } from '../pkg/events/sqs-source';
 import type { LinkedExport } from '../pkg/reconcile';
@@ -54,7 +54,7 @@ export async function startServeEvents(s: ServeEventsSettings, exports: Map<stri
   }
   let endpoint: EventEndpoint | undefined;
   let sqs: SqsSource | undefined;
-  const notifiers: PeerNotifier[] = [];
+  const notifiers: Array<{ name: string; notifier: PeerNotifier }> = [];
   try {
     if (s.listen) {
       const { host, port } = parseListen(s.listen);
@@ -62,13 +62,21 @@ export async function startServeEvents(s: ServeEventsSettings, exports: Map<stri
       log.info('events endpoint', { address: endpoint.address.address, port: endpoint.address.port, authenticated: s.token !== undefined });
     }
     if (s.sqsQueueUrl) {
-      sqs = new SqsSource({ queueUrl: s.sqsQueueUrl, router, log, client: s.region ? { region: s.region } : {} });
-      sqs.start();
-    }
     for (const [name, linked] of exports) {
       if (s.peers.length === 0) break;
       const peers = s.peers.map((base) => ({ url: `${base}/events/${encodeURIComponent(name)}` }));
-      notifiers.push(new PeerNotifier({ bucket: s.bucket, ownWrites: linked.ownWrites, peers: () => peers, token: s.token, log }));
+      notifiers.push({ name, notifier: new PeerNotifier({ bucket: s.bucket, ownWrites: linked.ownWrites, peers: () => peers, token: s.token, log }) });
+    }
+    if (s.sqsQueueUrl) {
+      // A queue gives each message to one reader: what this server got, its peers get from it.
+      const relay = (changes: BucketChange[]) => {
+        for (const { name, notifier } of notifiers) {
+          const mine = changes.filter((c) => router.get(name)?.covers(c));
+          if (mine.length > 0) notifier.relay(mine);
+        }
+      };
+      sqs = new SqsSource({ queueUrl: s.sqsQueueUrl, router, log, client: s.region ? { region: s.region } : {}, onChanges: relay });
+      sqs.start();
     }
   } catch (err) {
     await endpoint?.close();
@@ -81,10 +89,10 @@ export async function startServeEvents(s: ServeEventsSettings, exports: Map<stri
       feeds: Object.fromEntries(router.names().map((n) => [n, router.get(n)!.status()])),
       malformed: router.malformed,
       sqs: sqs?.status(),
-      peers: notifiers.map((n) => n.counters),
+      peers: notifiers.map((n) => n.notifier.counters),
     }),
     async close() {
-      for (const n of notifiers) n.close();
+      for (const n of notifiers) n.notifier.close();
       await sqs?.stop();
       await endpoint?.close();
       router.closeAll();
