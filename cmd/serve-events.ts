@@ -61,7 +61,6 @@ export async function startServeEvents(s: ServeEventsSettings, exports: Map<stri
       endpoint = await startEventEndpoint({ host, port, token: s.token, router, log });
       log.info('events endpoint', { address: endpoint.address.address, port: endpoint.address.port, authenticated: s.token !== undefined });
     }
-    if (s.sqsQueueUrl) {
     for (const [name, linked] of exports) {
       if (s.peers.length === 0) break;
       const peers = s.peers.map((base) => ({ url: `${base}/events/${encodeURIComponent(name)}` }));
