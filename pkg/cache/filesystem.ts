@@ -21,21 +21,25 @@ import {
   type WriteResult,
 } from '../vfs';
 import { describeError } from '../log/logger';
-import type { ChangeListener, FsCore } from './core';
-import { findEntry } from './directory';
-import { MAX_LINKS, ROOT_INO, toAttributes } from './inode';
-import { checkName, MAX_NAME_BYTES } from './names';
-import * as create from './ops-create';
-import * as data from './ops-data';
-import { readdir } from './ops-readdir';
-import * as remove from './ops-remove';
-import { setattr } from './ops-setattr';
-import { grantedAccess, requireSearch } from './permissions';
-import { RemoteChanges } from './remote-changes';
-import { CacheSync } from './sync-api';
+import type { ChangeListener, FsCore } from './core/core';
+import { findEntry } from './meta/directory';
+import { MAX_LINKS, ROOT_INO, toAttributes } from './meta/inode';
+import { checkName, MAX_NAME_BYTES } from './ops/names';
+import * as create from './ops/create';
+import * as data from './ops/data';
+import { readdir } from './ops/readdir';
+import * as remove from './ops/remove';
+import { setattr } from './ops/setattr';
+import { grantedAccess, requireSearch } from './ops/permissions';
+import type { RemoteChanges } from './link/remote-changes';
+import type { CacheSync } from './link/sync-api';
 
 export interface CacheFileSystemParts {
   core: FsCore;
+  /** Linked: the reconciler's view (link/sync-api.ts), made by index.ts. */
+  sync: CacheSync | undefined;
+  /** Linked: change notices from the bucket or other nodes (link/remote-changes.ts). */
+  remoteChanges?: RemoteChanges;
   release: () => Promise<void>;
   flushIntervalMs: number;
 }
@@ -48,14 +52,14 @@ export class CacheFileSystem implements FileSystem {
   private closing: Promise<void> | undefined;
   /** Linked to a bucket: the reconciler's view (see sync-api.ts); undefined for a local cache. */
   readonly sync: CacheSync | undefined;
-  /** Linked: change notices from the bucket or other nodes (remote-changes.ts). */
+  /** Linked: change notices from the bucket or other nodes (link/remote-changes.ts). */
   readonly remoteChanges: RemoteChanges | undefined;
   private commitHook: ((ino: number) => Promise<void>) | undefined;
 
   constructor(parts: CacheFileSystemParts) {
     this.core = parts.core;
-    this.sync = parts.core.link ? new CacheSync(parts.core, parts.core.link) : undefined;
-    this.remoteChanges = parts.core.link ? new RemoteChanges(parts.core, parts.core.link) : undefined;
+    this.sync = parts.sync;
+    this.remoteChanges = parts.remoteChanges;
     this.release = parts.release;
     // Attributes changed by unstable writes and atime reach LMDB at least this often.
     this.timer = setInterval(() => {
