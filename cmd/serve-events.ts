@@ -79,7 +79,7 @@ export async function startServeEvents(s: ServeEventsSettings, exports: Map<stri
     }
   } catch (err) {
     await endpoint?.close();
-    router.closeAll();
+    await router.closeAll();
     throw err;
   }
   return {
@@ -94,7 +94,7 @@ export async function startServeEvents(s: ServeEventsSettings, exports: Map<stri
       for (const n of notifiers) n.notifier.close();
       await sqs?.stop();
       await endpoint?.close();
-      router.closeAll();
+      await router.closeAll();
     },
   };
 }

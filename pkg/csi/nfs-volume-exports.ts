@@ -222,7 +222,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     this.closing = true;
     const open = [...this.volumes.values()].filter((v) => v.linked);
     for (const v of open) v.generation++;
-    for (const v of open) this.options.freshness?.detach(v.name);
+    for (const v of open) await this.options.freshness?.detach(v.name);
     for (const v of open) await v.linked?.linked.reconciler.stop();
     await this.server.close();
     for (const v of open) await v.linked?.close();
@@ -251,7 +251,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     if (v.generation !== gen || this.closing || !v.linked?.isClean()) return false;
     this.volumes.delete(v.record.volumeId);
     await this.persist();
-    this.options.freshness?.detach(v.name);
+    await this.options.freshness?.detach(v.name);
     await v.linked.close();
     await this.records.removeCredentials(v.name);
     this.log.info('volume released: every change is in S3', { volumeId: v.record.volumeId, export: v.name });

@@ -73,7 +73,10 @@ export class VolumeFreshness {
 
   /** A volume was opened: events for it are applied, its writes told to its other nodes. */
   attach(volumeId: string, exportName: string, bucket: string, linked: LinkedExport, queue?: VolumeQueue): void {
-    this.detach(exportName);
+    if (this.attached.has(exportName)) {
+      this.o.log.warn('a volume was attached twice; the earlier feed is dropped', { export: exportName });
+      void this.detach(exportName);
+    }
     const feed = feedFor(exportName, bucket, linked, this.o.log);
     this.router.add(feed);
     // What happened while the volume was not open here is unknown.
@@ -118,13 +121,14 @@ export class VolumeFreshness {
     void q.source.stop();
   }
 
-  detach(exportName: string): void {
+  /** Before the volume's cache closes: resolves once nothing of this module touches it any more. */
+  async detach(exportName: string): Promise<void> {
     const a = this.attached.get(exportName);
     if (!a) return;
+    this.attached.delete(exportName);
     a.notifier?.close();
     if (a.queueUrl) this.releaseQueue(a.queueUrl);
-    this.router.remove(exportName);
-    this.attached.delete(exportName);
+    await this.router.remove(exportName);
   }
 
   status(): Record<string, unknown> {
@@ -136,7 +140,7 @@ export class VolumeFreshness {
   }
 
   async close(): Promise<void> {
-    for (const name of Array.from(this.attached.keys())) this.detach(name);
+    for (const name of Array.from(this.attached.keys())) await this.detach(name);
     await this.endpoint.close();
   }
 }

@@ -90,7 +90,9 @@ export class ChangeFeed {
     if (this.closed) return;
     this.counts.gaps++;
     this.opts.log.info('bucket events: gap, directories will be listed again', { export: this.target.name, reason });
-    this.target.changes.everythingStale().catch((err: unknown) => this.fail('marking listings stale failed', err));
+    // In the same chain as the batches: close() waits for it, nothing touches a closed cache.
+    this.flushing = this.flushing.then(() => (this.closed ? undefined : this.target.changes.everythingStale().then(() => undefined)))
+      .catch((err: unknown) => this.fail('marking listings stale failed', err));
   }
 
   status(): FeedStatus {
@@ -113,11 +115,14 @@ export class ChangeFeed {
     }
   }
 
-  close(): void {
+  /** Stops taking events; resolves once what was being applied is done (the cache may close then). */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.batch.clear();
     this.pendingKeys = 0;
+    await this.flushing.catch(() => undefined);
   }
 
   private enqueue(c: BucketChange): void {
@@ -141,7 +146,7 @@ export class ChangeFeed {
     }
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.flushing = this.flushing.then(() => this.flush());
+      if (!this.closed) this.flushing = this.flushing.then(() => this.flush());
     }, this.coalesceMs);
   }
 

@@ -29,9 +29,11 @@ export class EventRouter {
     this.feeds.set(feed.target.name, feed);
   }
 
-  remove(name: string): void {
-    this.feeds.get(name)?.close();
+  /** Stops delivering to the feed; resolves once it finished what it was applying. */
+  async remove(name: string): Promise<void> {
+    const f = this.feeds.get(name);
     this.feeds.delete(name);
+    await f?.close();
   }
 
   get(name: string): ChangeFeed | undefined {
@@ -68,9 +70,10 @@ export class EventRouter {
     return { changes: parsed.changes.length, parsed, unrouted, ignored: parsed.ignored, gap: parsed.gap };
   }
 
-  closeAll(): void {
-    for (const f of this.feeds.values()) f.close();
+  async closeAll(): Promise<void> {
+    const feeds = Array.from(this.feeds.values());
     this.feeds.clear();
+    await Promise.all(feeds.map((f) => f.close()));
   }
 
   /** A warning at most every LOG_EVERY_MS; the ones in between are counted in the next. */

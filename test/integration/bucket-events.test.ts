@@ -64,7 +64,7 @@ async function within(limitMs: number, what: string, check: () => Promise<boolea
   }
 
   afterEach(async () => {
-    router.remove('data');
+    await router.remove('data');
     await t?.cleanup();
     t = undefined;
   });
@@ -151,7 +151,7 @@ async function within(limitMs: number, what: string, check: () => Promise<boolea
     assert.deepEqual(await listNames(t.fs, ''), ['x.txt']);
 
     // Events lost while nobody listened: the TTL (an hour) hides the change until a gap.
-    router.remove('data');
+    await router.remove('data');
     await store.put(`${prefix}unannounced.txt`, Buffer.from('u'));
     await sleep(300);
     assert.deepEqual(await listNames(t.fs, ''), ['x.txt']);

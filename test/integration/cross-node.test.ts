@@ -83,7 +83,7 @@ function crossNodeSuite(name: string, setup: () => Promise<StoreSetup>): void {
       for (const n of nodes.splice(0)) {
         n.notifier.close();
         await n.endpoint.close();
-        n.router.closeAll();
+        await n.router.closeAll();
         await n.t.cleanup();
       }
       await api.stop();

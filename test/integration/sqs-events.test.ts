@@ -49,7 +49,7 @@ describe('bucket events from SQS (SDK client, stand-in queue)', function () {
   afterEach(async () => {
     await source?.stop();
     source = undefined;
-    router.closeAll();
+    await router.closeAll();
     await t.cleanup();
     await sqs.close();
     await rm(dir, { recursive: true, force: true });
