@@ -1,7 +1,7 @@
 // Bucket change events from a real Ceph RGW (a topic with push-endpoint, the bucket's
 // notification configuration), pushed to the events endpoint, with the directory TTL at an hour
-// so that only an event can make a change show: objects created, overwritten, deleted (also
-// nested, and a directory emptied) with an S3 client show within 2 s; our own uploads cost no
+// so that only an event can make a change show: objects created, overwritten, their metadata
+// changed (same ETag), deleted (also nested, and a directory emptied) with an S3 client show within 2 s; our own uploads cost no
 // listing; an object with local changes not uploaded yet is not replaced (conflict rule); bad
 // requests are refused and change nothing; s3:TestEvent is a gap. (Its own RGW, civetweb.)
 import assert from 'node:assert/strict';
@@ -89,6 +89,15 @@ async function within(limitMs: number, what: string, check: () => Promise<boolea
 
     await store.put(`${prefix}a/old.txt`, Buffer.from('overwritten!'));
     timings.overwritten = await within(2000, 'overwritten object', async () => (await readFile(t.fs, 'a/old.txt')).toString() === 'overwritten!');
+
+    // Metadata only (a copy onto itself, as s3fs's chmod does): same ETag, new mode and owner.
+    await sleep(1100); // listings show LastModified in whole seconds
+    await store.copy(`${prefix}a/old.txt`, `${prefix}a/old.txt`, { metadata: { mode: String(0o100600), uid: '7', gid: '8' } });
+    const ino = await resolve(t.fs, 'a/old.txt');
+    timings.metadataChanged = await within(2000, 'metadata changed', async () => {
+      const a = await t.fs.getattr(ino);
+      return a.mode === 0o600 && a.uid === 7 && a.gid === 8;
+    });
 
     await store.delete(`${prefix}a/old.txt`);
     timings.deleted = await within(2000, 'deleted object', async () => !(await listNames(t.fs, 'a')).includes('old.txt'));
