@@ -199,6 +199,10 @@ describe('CSI Node over the unix socket', () => {
     { name: 'missing staging_target_path', req: () => publishReq({ staging_target_path: '' }), code: status.FAILED_PRECONDITION, details: 'staging_target_path is not set, but the plugin has STAGE_UNSTAGE_VOLUME' },
     { name: 'missing volume_capability', req: () => publishReq({ volume_capability: null }), code: status.INVALID_ARGUMENT, details: 'missing volume_capability' },
     { name: 'block access', req: () => publishReq({ volume_capability: blockCapability() }), code: status.INVALID_ARGUMENT, details: 'block access is not supported: s3files volumes are file systems' },
+    { name: 'neither volume_capability nor staging_target_path (the missing field wins)', req: () => publishReq({ volume_capability: null, staging_target_path: '' }), code: status.INVALID_ARGUMENT, details: 'missing volume_capability' },
+    { name: 'neither target_path nor staging_target_path', req: () => publishReq({ target_path: '', staging_target_path: '' }), code: status.INVALID_ARGUMENT, details: 'missing target_path' },
+    { name: 'bad volume context and no staging_target_path', req: () => publishReq({ volume_context: { subPath: '../x' }, staging_target_path: '' }), code: status.INVALID_ARGUMENT, details: 'subPath "../x" must not contain empty, "." or ".." segments' },
+    { name: 'relative staging_target_path', req: () => publishReq({ staging_target_path: 'rel/path' }), code: status.INVALID_ARGUMENT, details: 'staging_target_path must be an absolute path' },
     { name: 'volume not staged', req: () => publishReq(), code: status.FAILED_PRECONDITION, details: () => `volume ${VOL} is not staged at ${staging}` },
   ];
   for (const t of publishErrors) {

@@ -139,10 +139,12 @@ export class NodeServer {
   async NodePublishVolume(req: NodePublishVolumeRequest__Output): Promise<object> {
     if (!req.volume_id) throw invalidArgument('missing volume_id');
     const target = requirePath(req.target_path, 'target_path');
-    if (!req.staging_target_path) throw failedPrecondition('staging_target_path is not set, but the plugin has STAGE_UNSTAGE_VOLUME');
-    const staging = requirePath(req.staging_target_path, 'staging_target_path');
+    // Every INVALID_ARGUMENT check comes before the FAILED_PRECONDITION of a missing staging
+    // path: a request missing a required field is malformed whatever else it lacks (CSI spec).
     checkCapability(req.volume_capability);
     const plan = planStage(req.volume_id, req.volume_context);
+    if (!req.staging_target_path) throw failedPrecondition('staging_target_path is not set, but the plugin has STAGE_UNSTAGE_VOLUME');
+    const staging = requirePath(req.staging_target_path, 'staging_target_path');
     const mode = req.volume_capability?.access_mode?.mode;
     const readOnly = req.readonly || mode === 'SINGLE_NODE_READER_ONLY' || mode === 'MULTI_NODE_READER_ONLY';
     return this.locks.run(`publish:${req.volume_id}:${target}`, async () => {
