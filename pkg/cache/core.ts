@@ -12,7 +12,7 @@ import { FileStates, type FileState } from './file-state';
 import { toAttributes, type InodeRecord } from './inode';
 import { InodeTable } from './inode-table';
 import type { MetadataStore } from './metadata-store';
-import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from './mutation';
+import { queueIfShared, runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from './mutation';
 import type { LinkContext } from './link-context';
 
 export type ChangeListener = (ino: number, kind: ChangeKind) => void;
@@ -134,7 +134,7 @@ export class FsCore {
    */
   putDirtyMark(ino: number): void {
     this.store.dirty.putSync(ino, 1);
-    if (this.link) this.store.pending.putSync(ino, 1);
+    if (this.link) queueIfShared(this.store, ino);
   }
 
   /**

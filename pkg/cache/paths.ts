@@ -48,10 +48,19 @@ function pathOfDir(store: MetadataStore, inodes: InodeTable, dir: number): strin
   return parts.reverse().join('');
 }
 
-/** A name for `rkey` flattened into one path component (lost+found), at most 255 bytes. */
-export function flattenKey(rkey: string, suffix: string): string {
-  let base = rkey.replace(/\/+$/, '').replace(/\//g, '_') || 'root';
-  const room = 255 - Buffer.byteLength(suffix);
-  while (Buffer.byteLength(base) > room) base = base.slice(1);
-  return `${base}${suffix}`;
+/**
+ * Whether every name of `ino` is under a reserved root name (lost+found): a local-only inode,
+ * whose changes are nothing to upload. An inode with no name yet is not (it is being created).
+ */
+export function isLocalOnly(store: MetadataStore, ino: number): boolean {
+  const links = linksOf(store, ino, 8);
+  if (links.length === 0) return false;
+  return links.every((first) => {
+    let link: { dir: number; name: string } | undefined = first;
+    for (let depth = 0; link && depth <= MAX_DEPTH; depth++) {
+      if (link.dir === ROOT_INO) return RESERVED_ROOT_NAMES.has(link.name);
+      link = linksOf(store, link.dir, 1)[0];
+    }
+    return false;
+  });
 }

@@ -197,8 +197,11 @@ async function checkDestination(ctx: ReconcileContext, key: string, cond: Condit
 
 async function conflict(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, moving: boolean, err: Error): Promise<void> {
   ctx.stats.conflicts++;
+  // What the bucket did, for the log: a deleted object is not a changed one.
+  const deleted = snap.remote.key === desired && (await ctx.store.head(ctx.keys.toS3(desired)).then(() => false, (e: unknown) => e instanceof NotFoundError));
   const keptAs = await ctx.sync.quarantine(snap.ino, desired, moving);
-  ctx.log.warn('conflict: the object changed in the bucket; the bucket version wins, the local version is kept in lost+found', {
+  const what = deleted ? 'the object was deleted in the bucket; the deletion wins' : 'the object changed in the bucket; the bucket version wins';
+  ctx.log.warn(`conflict: ${what}, the local version is kept in lost+found`, {
     key: desired,
     ino: snap.ino,
     keptAs,

@@ -1,0 +1,114 @@
+// What the user is told about sync against both object stores (FolderStore, and S3Store on
+// Ceph RGW): conflicts (where the local version is kept, who may reach it, what the log and
+// `s3files status` say), keys too long for S3, and uploads in progress.
+import assert from 'node:assert/strict';
+import { exportFileStatus, describeFileStatus, type FileStatusBody } from '../../cmd/status';
+import type { Credentials } from '../../pkg/vfs';
+import { forBothStores, type StoreSetup } from '../support/both-stores';
+import { ROOT, linkedExport, listNames, objectBytes, readFile, resolve, uniquePrefix, type TestExport } from '../support/linked-fs';
+import { captureLogger } from '../support/rpc-test-program';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const ALICE: Credentials = { uid: 1000, gid: 1000, gids: [] };
+const BOB: Credentials = { uid: 2000, gid: 2000, gids: [] };
+const LF = '.s3files-lost+found';
+/** mode metadata: a 0700 directory and a 0600 file. */
+const PRIVATE_DIR = { mode: String(0o40700), uid: '1000', gid: '1000' };
+const PRIVATE_FILE = { mode: String(0o100600), uid: '1000', gid: '1000' };
+
+/** The inode at `p`, looked up as `cred` (so permissions on the way count). */
+async function resolveAs(t: TestExport, cred: Credentials, p: string): Promise<number> {
+  let ino = t.fs.rootIno;
+  for (const name of p.split('/').filter(Boolean)) ino = (await t.fs.lookup(cred, ino, name)).ino;
+  return ino;
+}
+
+export function feedbackSuite(name: string, setup: () => Promise<StoreSetup>): void {
+  describe(`sync feedback: ${name}`, function () {
+    this.timeout(60_000);
+    let ctx: StoreSetup;
+    let prefix = '';
+    const open: TestExport[] = [];
+    const link = async (extra: Parameters<typeof linkedExport>[2] = {}): Promise<TestExport> => {
+      const t = await linkedExport(ctx.store, prefix, extra);
+      open.push(t);
+      return t;
+    };
+    before(async () => {
+      ctx = await setup();
+    });
+    beforeEach(function () {
+      prefix = uniquePrefix(this.currentTest?.title.slice(0, 20).replace(/[^a-z0-9]+/gi, '-') ?? 't');
+    });
+    afterEach(async () => {
+      for (const t of open.splice(0)) await t.cleanup();
+    });
+    after(async () => ctx && ctx.cleanup());
+
+    it('conflict: the local version is kept at lost+found/<UTC time>/<its path>, with its owner, reachable by whoever could reach it', async () => {
+      await ctx.store.put(`${prefix}a/`, Buffer.alloc(0), { metadata: PRIVATE_DIR });
+      await ctx.store.put(`${prefix}a/b.txt`, Buffer.from('original'), { metadata: PRIVATE_FILE });
+      const t = await link({ syncDelayMs: 500 });
+      await t.fs.write(ALICE, await resolveAs(t, ALICE, 'a/b.txt'), 0, Buffer.from('LOCAL EDIT'), 'file-sync');
+      await ctx.store.put(`${prefix}a/b.txt`, Buffer.from('remote edit wins'), { metadata: PRIVATE_FILE });
+      await t.reconciler.drain();
+      assert.equal((await objectBytes(ctx.store, `${prefix}a/b.txt`)).toString(), 'remote edit wins');
+      const lf = await t.fs.getattr(await resolve(t.fs, LF));
+      assert.equal(lf.mode, 0o1777, 'lost+found: anyone may enter, only owners remove (sticky)');
+      const [stamp, ...more] = await listNames(t.fs, LF);
+      assert.deepEqual(more, []);
+      assert.match(stamp!, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+      const kept = `${LF}/${stamp}/a/b.txt`;
+      assert.equal((await readFile(t.fs, kept)).toString(), 'LOCAL EDIT');
+      const keptIno = await resolveAs(t, ALICE, kept);
+      const attrs = await t.fs.getattr(keptIno);
+      assert.deepEqual([attrs.uid, attrs.mode], [1000, 0o600], 'the kept copy keeps its owner and mode');
+      assert.equal((await t.fs.read(ALICE, keptIno, 0, 100)).data.toString(), 'LOCAL EDIT');
+      const mirror = await t.fs.getattr(await resolve(t.fs, `${LF}/${stamp}/a`));
+      assert.deepEqual([mirror.uid, mirror.mode], [1000, 0o700], 'the mirrored directory has the owner and mode of a/');
+      await assert.rejects(resolveAs(t, BOB, kept), { code: 'EACCES' });
+      // Local only: never pending, not even after its owner changes it.
+      assert.equal(t.reconciler.status().pendingFiles, 0);
+      await t.fs.write(ALICE, keptIno, 0, Buffer.from('local edit, again'), 'file-sync');
+      assert.equal(t.reconciler.status().pendingFiles, 0, 'a change in lost+found is not an upload to do');
+      const st = (await exportFileStatus(t, kept)) as FileStatusBody;
+      assert.deepEqual([st.pending, st.inBucket, st.lostFound, st.bucketKey], [false, false, true, undefined]);
+      assert.deepEqual(describeFileStatus(`/mnt/${kept}`, st), {
+        line: `/mnt/${kept}: local only, kept after a conflict (never uploaded; copy it elsewhere in the volume to upload it)`,
+        exitCode: 4,
+      });
+      // Its owner takes it back: moved out of lost+found, it is uploaded like any file.
+      await t.fs.rename(ALICE, await resolveAs(t, ALICE, `${LF}/${stamp}/a`), 'b.txt', await resolveAs(t, ALICE, 'a'), 'b-mine.txt');
+      await t.reconciler.drain();
+      assert.equal((await objectBytes(ctx.store, `${prefix}a/b-mine.txt`)).toString(), 'local edit, again');
+    });
+
+    it('conflict: a local edit of an object deleted in the bucket says "deleted in the bucket"', async () => {
+      const { logger, entries } = captureLogger();
+      await ctx.store.put(`${prefix}gone.txt`, Buffer.from('original'));
+      const t = await link({ syncDelayMs: 500, logger });
+      await t.fs.write(ROOT, await resolve(t.fs, 'gone.txt'), 0, Buffer.from('LOCAL EDIT'), 'file-sync');
+      await ctx.store.delete(`${prefix}gone.txt`);
+      await t.reconciler.drain();
+      const warned = entries.filter((e) => String(e.message).startsWith('conflict:'));
+      assert.deepEqual(warned.map((e) => e.message), ['conflict: the object was deleted in the bucket; the deletion wins, the local version is kept in lost+found']);
+      const [stamp] = await listNames(t.fs, LF);
+      assert.equal(warned[0]!.keptAs, `${LF}/${stamp}/gone.txt`);
+      assert.equal((await readFile(t.fs, `${LF}/${stamp}/gone.txt`)).toString(), 'LOCAL EDIT');
+    });
+
+    it('conflict: an object changed in the bucket says "changed in the bucket"', async () => {
+      const { logger, entries } = captureLogger();
+      await ctx.store.put(`${prefix}doc.txt`, Buffer.from('original'));
+      const t = await link({ syncDelayMs: 500, logger });
+      await t.fs.write(ROOT, await resolve(t.fs, 'doc.txt'), 0, Buffer.from('LOCAL EDIT'), 'file-sync');
+      await ctx.store.put(`${prefix}doc.txt`, Buffer.from('theirs'));
+      await t.reconciler.drain();
+      const warned = entries.filter((e) => String(e.message).startsWith('conflict:')).map((e) => e.message);
+      assert.deepEqual(warned, ['conflict: the object changed in the bucket; the bucket version wins, the local version is kept in lost+found']);
+    });
+  });
+}
+
+forBothStores('feedback', feedbackSuite);
