@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { exists, mkdirs, quietLog, readFile, resolve, writeFile } from '../../test/support/linked-fs';
+import { captureLogger } from '../../test/support/rpc-test-program';
 import { metrics } from '../metrics/registry';
 import { TransientError } from '../s3/errors';
 import { FolderStore } from '../s3/folder-store';
@@ -201,6 +202,28 @@ describe('NfsVolumeExports linked to an object store', function () {
       assert.deepEqual(await records(), []);
     } finally {
       await exports.close();
+    }
+  });
+
+  it('unstage, shutdown and the next start say how much is still to reach S3', async () => {
+    const { logger, entries } = captureLogger();
+    const said = (prefix: string) => entries.filter((e) => String(e.message).startsWith(prefix)).map((e) => ({ message: e.message, pendingFiles: e.pendingFiles, pendingBytes: e.pendingBytes }));
+    const first = await start({ unstageSyncTimeoutMs: 200, logger });
+    await first.ensureExport(VOLUME);
+    await exists(fsOf(first), 'anything');
+    outage.down = true;
+    await writeFile(fsOf(first), 'kept.txt', Buffer.from('kept across the restart\n'));
+    await first.releaseExport(VOLUME.volumeId);
+    assert.deepEqual(said('unstaging'), [{ message: 'unstaging: waiting for changes to reach S3', pendingFiles: 1, pendingBytes: 24 }]);
+    await first.close();
+    assert.deepEqual(said('shutting down'), [{ message: 'shutting down: what is not in S3 stays queued on disk and resumes at the next start', pendingFiles: 1, pendingBytes: 24 }]);
+    outage.down = false;
+    const second = await start({ logger });
+    try {
+      assert.deepEqual(said('resuming').map((e) => e.message), ['resuming 1 upload (24 bytes) and 0 deletions']);
+      await until('the volume to drain after the restart', async () => (await second.syncStatus()).length === 0);
+    } finally {
+      await second.close();
     }
   });
 

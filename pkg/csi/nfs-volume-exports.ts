@@ -67,6 +67,8 @@ interface Volume {
 
 /** One drain() call of the background loop; short, so that a shutdown does not wait long for it. */
 const DRAIN_ROUND_MS = 10_000;
+/** How often a wait for S3 (unstage, background drain) logs how far it is. */
+const PROGRESS_LOG_MS = 30_000;
 
 export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   private readonly volumes = new Map<string, Volume>();
@@ -161,8 +163,11 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     if (!v?.drained) return;
     const timeout = this.options.unstageSyncTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
+    const progress = setInterval(() => this.logProgress(v, 'unstaging: waiting for changes to reach S3'), PROGRESS_LOG_MS).unref();
+    this.logProgress(v, 'unstaging: waiting for changes to reach S3');
     const done = await Promise.race([v.drained, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout).unref()))]);
     clearTimeout(timer);
+    clearInterval(progress);
     if (!done) {
       const s = v.linked?.syncStatus();
       this.log.warn('volume unstaged before all of its changes reached S3: they are kept on the node and synced in the background', { volumeId, dirtyBytes: s?.dirtyBytes, error: s?.error, waitedMs: timeout });
@@ -217,6 +222,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     this.closing = true;
     const open = [...this.volumes.values()].filter((v) => v.linked);
     for (const v of open) v.generation++;
+    for (const v of open) this.logProgress(v, 'shutting down: what is not in S3 stays queued on disk and resumes at the next start');
     for (const v of open) await v.linked?.linked.reconciler.stop();
     await this.server.close();
     for (const v of open) await v.linked?.close();
@@ -225,12 +231,16 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   private startDrain(v: Volume): void {
     const gen = v.generation;
     const linked = v.linked as LinkedVolume;
+    let lastLog = Date.now();
     v.drained = (async () => {
       while (v.generation === gen && !this.closing) {
         try {
           await linked.drain(DRAIN_ROUND_MS);
         } catch (err) {
-          this.log.debug('volume not drained yet', { volumeId: v.record.volumeId, err: describeError(err) });
+          if (Date.now() - lastLog >= PROGRESS_LOG_MS) {
+            lastLog = Date.now();
+            this.logProgress(v, 'draining: changes still to reach S3', { err: describeError(err) });
+          }
           await new Promise((r) => setTimeout(r, 1000).unref());
           continue;
         }
@@ -238,6 +248,14 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
       }
       return false;
     })();
+  }
+
+  /** One line of progress for a volume with changes not in S3 yet (nothing when it is clean). */
+  private logProgress(v: Volume, message: string, extra: Record<string, unknown> = {}): void {
+    if (!v.linked || v.linked.isClean()) return;
+    const s = v.linked.linked.reconciler.status();
+    const uploading = s.uploading.slice(0, 5).map((u) => `${u.key} ${u.doneBytes}/${u.size}`);
+    this.log.info(message, { volumeId: v.record.volumeId, pendingFiles: s.pendingFiles, pendingBytes: s.pendingBytes, deletions: s.tombstones, uploading, ...extra });
   }
 
   /** Closes and forgets a volume that drained, unless it was staged again (or the plugin stops). */

@@ -13,7 +13,7 @@ import type { CacheSync } from '../cache';
 import { RwLock } from '../cache/rw-lock';
 import { describeError, logger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
-import { KeyLocks, SyncStats, type Outcome, type ReconcileContext } from './context';
+import { KeyLocks, SyncStats, UploadsInFlight, type Outcome, type ReconcileContext, type UploadInFlight } from './context';
 import type { KeyMap } from './key-map';
 import { syncDirectory } from './sync-dir';
 import { syncNonDirectory } from './sync-file';
@@ -48,6 +48,8 @@ export interface ReconcilerStatus {
   failing: number;
   stats: SyncStats;
   recentErrors: Array<{ at: string; job: string; error: string }>;
+  /** Uploads of file contents on the wire now, with the bytes each has in the bucket so far. */
+  uploading: UploadInFlight[];
 }
 
 const TICK_MS = 100;
@@ -92,6 +94,7 @@ export class Reconciler {
       tuning: { ...DEFAULT_TUNING, ...opts.tuning },
       log: opts.log ?? logger('reconcile'),
       stats: new SyncStats(),
+      inflight: new UploadsInFlight(),
       keyLocks: new KeyLocks(),
       namespace: opts.namespace ?? new RwLock(),
       tombstonesAdded: () => (this.tombstoneScanDue = true),
@@ -107,6 +110,10 @@ export class Reconciler {
     }
     const now = Date.now();
     for (const ino of this.sync.pendingInodes()) this.due.set(`i:${ino}`, now);
+    const q = this.sync.stats();
+    if (q.pendingFiles > 0 || q.tombstones > 0) {
+      this.ctx.log.info(`resuming ${plural(q.pendingFiles, 'upload')} (${q.pendingBytes} bytes) and ${plural(q.tombstones, 'deletion')}`, { ...q });
+    }
     this.unsubscribe = this.sync.onChange((ino, kind) => this.changed(ino, kind));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
@@ -118,6 +125,13 @@ export class Reconciler {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.unsubscribe?.();
+    const uploading = this.ctx.inflight.list();
+    if (this.running.size > 0) {
+      this.ctx.log.info(`stopping: waiting for ${plural(this.running.size, 'sync job')} in flight; the rest stays queued on disk`, {
+        uploading: uploading.slice(0, 10).map((u) => ({ key: u.key, size: u.size, doneBytes: u.doneBytes })),
+        ...this.sync.stats(),
+      });
+    }
     await Promise.allSettled(Array.from(this.running.values()));
   }
 
@@ -181,6 +195,7 @@ export class Reconciler {
       failing: this.failures.size,
       stats: this.ctx.stats,
       recentErrors: [...this.recentErrors],
+      uploading: this.ctx.inflight.list(),
     };
   }
 
@@ -279,4 +294,8 @@ export class Reconciler {
     if (type === undefined) return new Map();
     return new Map([[id, await (type === 'dir' ? syncDirectory(this.ctx, ino) : syncNonDirectory(this.ctx, ino))]]);
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

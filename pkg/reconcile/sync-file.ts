@@ -157,7 +157,8 @@ async function send(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, 
       stats.bytesCopied += source.size;
       return etag;
     }
-    const sent = await uploadFile(ctx, snap, key, metadata, o.cond, source);
+    const flight = ctx.inflight.begin(snap.ino, desired, snap.size);
+    const sent = await uploadFile(ctx, snap, key, metadata, o.cond, source, flight.progress).finally(flight.end);
     if (sent.parts > 1) stats.multipartUploads++;
     else stats.puts++;
     stats.bytesSent += sent.bytesSent;

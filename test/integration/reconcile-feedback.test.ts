@@ -2,10 +2,14 @@
 // Ceph RGW): conflicts (where the local version is kept, who may reach it, what the log and
 // `s3files status` say), keys too long for S3, and uploads in progress.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { exportFileStatus, describeFileStatus, type FileStatusBody } from '../../cmd/status';
+import { metrics } from '../../pkg/metrics/registry';
+import { registerExportSync } from '../../pkg/metrics/sync-metrics';
+import type { ObjectStore } from '../../pkg/s3/object-store';
 import type { Credentials } from '../../pkg/vfs';
 import { forBothStores, type StoreSetup } from '../support/both-stores';
-import { ROOT, linkedExport, listNames, objectBytes, readFile, resolve, uniquePrefix, type TestExport } from '../support/linked-fs';
+import { ROOT, linkedExport, listNames, objectBytes, readFile, resolve, uniquePrefix, writeFile, type TestExport } from '../support/linked-fs';
 import { captureLogger } from '../support/rpc-test-program';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -13,6 +17,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ALICE: Credentials = { uid: 1000, gid: 1000, gids: [] };
 const BOB: Credentials = { uid: 2000, gid: 2000, gids: [] };
 const LF = '.s3files-lost+found';
+const MiB = 1024 * 1024;
 /** mode metadata: a 0700 directory and a 0600 file. */
 const PRIVATE_DIR = { mode: String(0o40700), uid: '1000', gid: '1000' };
 const PRIVATE_FILE = { mode: String(0o100600), uid: '1000', gid: '1000' };
@@ -30,8 +35,8 @@ export function feedbackSuite(name: string, setup: () => Promise<StoreSetup>): v
     let ctx: StoreSetup;
     let prefix = '';
     const open: TestExport[] = [];
-    const link = async (extra: Parameters<typeof linkedExport>[2] = {}): Promise<TestExport> => {
-      const t = await linkedExport(ctx.store, prefix, extra);
+    const link = async (extra: Parameters<typeof linkedExport>[2] = {}, store = ctx.store): Promise<TestExport> => {
+      const t = await linkedExport(store, prefix, extra);
       open.push(t);
       return t;
     };
@@ -108,7 +113,60 @@ export function feedbackSuite(name: string, setup: () => Promise<StoreSetup>): v
       const warned = entries.filter((e) => String(e.message).startsWith('conflict:')).map((e) => e.message);
       assert.deepEqual(warned, ['conflict: the object changed in the bucket; the bucket version wins, the local version is kept in lost+found']);
     });
+
+    it('progress: an upload in flight shows its bytes in /status and the metrics, part by part, while it runs', async () => {
+      const held = deferred();
+      let parts = 0;
+      const gated = new Proxy(ctx.store, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target) as unknown;
+          if (prop !== 'uploadPart') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          return async (...args: Parameters<ObjectStore['uploadPart']>) => {
+            if (++parts === 2) await held.promise;
+            return target.uploadPart(...args);
+          };
+        },
+      });
+      const t = await link({ syncDelayMs: 50, reconciler: { tuning: { multipartThreshold: 5 * MiB, partSize: 5 * MiB, partConcurrency: 1 } } }, gated);
+      const unregister = registerExportSync('feedback-progress', { status: () => t.reconciler.status() as never, counters: () => t.fs.sync!.counters() });
+      try {
+        await writeFile(t.fs, 'big.bin', randomBytes(12 * MiB));
+        for (let i = 0; i < 600 && parts < 2; i++) await new Promise((r) => setTimeout(r, 50));
+        const [u, ...others] = t.reconciler.status().uploading;
+        assert.deepEqual(others, []);
+        assert.deepEqual([u?.key, u?.size, u?.doneBytes], ['big.bin', 12 * MiB, 5 * MiB]);
+        const text = await metrics().registry.metrics();
+        assert.match(text, /s3files_sync_uploading_files\{export="feedback-progress"\} 1\n/);
+        assert.match(text, new RegExp(`s3files_sync_uploading_bytes\\{export="feedback-progress"\\} ${12 * MiB}\n`));
+        assert.match(text, new RegExp(`s3files_sync_uploading_done_bytes\\{export="feedback-progress"\\} ${5 * MiB}\n`));
+        held.resolve();
+        await t.reconciler.drain();
+        assert.deepEqual(t.reconciler.status().uploading, []);
+        assert.equal((await objectBytes(ctx.store, `${prefix}big.bin`)).length, 12 * MiB);
+      } finally {
+        held.resolve();
+        unregister();
+      }
+    });
+
+    it('progress: a start with uploads queued logs "resuming N uploads (B bytes)"', async () => {
+      const t = await link({ syncDelayMs: 600_000 });
+      await writeFile(t.fs, 'one.txt', Buffer.alloc(1000, 1));
+      await writeFile(t.fs, 'two.txt', Buffer.alloc(234, 2));
+      const { logger, entries } = captureLogger();
+      await t.reopen({ logger, syncDelayMs: 50 });
+      const resumed = entries.filter((e) => String(e.message).startsWith('resuming'));
+      assert.deepEqual(resumed.map((e) => e.message), ['resuming 2 uploads (1234 bytes) and 0 deletions']);
+      await t.reconciler.drain();
+      assert.equal((await objectBytes(ctx.store, `${prefix}two.txt`)).length, 234);
+    });
   });
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 forBothStores('feedback', feedbackSuite);
