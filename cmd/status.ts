@@ -15,7 +15,8 @@ const HELP = `usage: s3files status [--server URL] [--json] PATH
   --json          print the server's answer as JSON
 
 Exit status: 0 when the file is in the bucket as it is now, 3 while changes are pending,
-4 when it is local only (a copy kept in .s3files-lost+found after a conflict).`;
+4 when it is local only (a copy kept in .s3files-lost+found after a conflict), 5 when its path
+is too long for an S3 key (1,024 bytes; it stays on the node until renamed).`;
 
 /** Server side: the status of `p` in `exp` (undefined if there is no such export or file). */
 export async function exportFileStatus(exp: LinkedExport | undefined, p: string): Promise<unknown> {
@@ -40,6 +41,7 @@ export interface FileStatusBody {
   inBucket?: boolean;
   pending?: boolean;
   lostFound?: boolean;
+  unsyncable?: { reason: string; keyBytes: number };
   bucketKey?: string;
   etag?: string;
   size?: number;
@@ -49,6 +51,10 @@ export interface FileStatusBody {
 /** The line `s3files status` prints for a file, and its exit status (see HELP). */
 export function describeFileStatus(target: string, body: FileStatusBody): { line: string; exitCode: number } {
   if (body.inBucket) return { line: `${target}: in the bucket as ${body.bucketKey} (ETag ${body.etag}), ${body.size} bytes, ${body.cachedBytes} cached`, exitCode: 0 };
+  if (body.unsyncable) {
+    const u = body.unsyncable;
+    return { line: `${target}: not in the bucket: its key would be ${u.keyBytes} bytes, over S3's limit of 1024 (${u.reason}); rename it or a directory above it to a shorter path`, exitCode: 5 };
+  }
   if (body.lostFound) return { line: `${target}: local only, kept after a conflict (never uploaded; copy it elsewhere in the volume to upload it)`, exitCode: 4 };
   if (body.bucketKey === undefined) return { line: `${target}: local only (not part of the bucket)`, exitCode: 4 };
   return { line: `${target}: changes pending upload to ${body.bucketKey}${body.etag ? ` (the bucket has ETag ${body.etag})` : ' (not in the bucket yet)'}`, exitCode: 3 };

@@ -21,7 +21,8 @@ export type { ChangeKind } from './mutation';
 export type { CacheSync, SyncSnapshot, UploadResult } from './sync-api';
 export type { UploadWatch } from './link-context';
 export * from './remote';
-export type { RemoteState, Tombstone } from './remote-state';
+export type { RemoteState, Tombstone, Unsyncable } from './remote-state';
+export type { UnsyncableEntry } from './unsyncable';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */

@@ -126,6 +126,7 @@ export class Mutation {
     }
     putRemote(this, ino, undefined);
     store.pending.removeSync(ino);
+    store.unsyncable.removeSync(ino);
     store.blocks.removeSync(ino);
   }
 

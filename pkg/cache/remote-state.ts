@@ -38,6 +38,20 @@ export interface RemoteState {
   strays?: string[];
 }
 
+/**
+ * An inode that cannot be in the bucket under its name, recorded once (the reconciler does
+ * not retry it) until a rename changes its key. PathTooLong: the key would be longer than
+ * S3's 1,024 bytes (the POSIX path is fine locally).
+ */
+export interface Unsyncable {
+  reason: 'PathTooLong';
+  /** The key it would have (cache-relative), and the bytes of the full bucket key. */
+  key: string;
+  keyBytes: number;
+  /** Wall-clock ms when recorded. */
+  at: number;
+}
+
 /** A key to delete from the bucket: its inode is gone (or moved away from it). */
 export interface Tombstone {
   /** The ETag the cache last knew there: a different object is someone else's and stays. */

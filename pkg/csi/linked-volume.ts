@@ -154,6 +154,7 @@ export class LinkedVolume {
       ...(this.lastClean ? { lastSync: this.lastClean } : {}),
       ...(error ? { error } : {}),
       conflicts: s.stats.conflicts,
+      unsyncable: s.unsyncable,
     };
   }
 

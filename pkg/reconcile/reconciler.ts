@@ -17,6 +17,7 @@ import { KeyLocks, SyncStats, UploadsInFlight, type Outcome, type ReconcileConte
 import type { KeyMap } from './key-map';
 import { syncDirectory } from './sync-dir';
 import { syncNonDirectory } from './sync-file';
+import { recheckUnsyncable, shortKey } from './too-long';
 import { runTombstones } from './tombstone';
 import { DEFAULT_TUNING, type UploadTuning } from './upload';
 
@@ -50,6 +51,9 @@ export interface ReconcilerStatus {
   recentErrors: Array<{ at: string; job: string; error: string }>;
   /** Uploads of file contents on the wire now, with the bytes each has in the bucket so far. */
   uploading: UploadInFlight[];
+  /** Inodes that cannot be in the bucket as named (PathTooLong), and the first few of them. */
+  unsyncable: number;
+  unsyncableFiles: Array<{ key: string; keyBytes: number; reason: string }>;
 }
 
 const TICK_MS = 100;
@@ -79,6 +83,8 @@ export class Reconciler {
   private urgent = false;
   private lastSyncAt: number | undefined;
   private idleWaiters: Array<() => void> = [];
+  private recheckDue = false;
+  private rechecking = false;
 
   constructor(opts: ReconcilerOptions) {
     this.sync = opts.sync;
@@ -196,6 +202,7 @@ export class Reconciler {
       stats: this.ctx.stats,
       recentErrors: [...this.recentErrors],
       uploading: this.ctx.inflight.list(),
+      unsyncableFiles: s.unsyncable > 0 ? this.sync.unsyncable(20).map((u) => ({ key: shortKey(u.key), keyBytes: u.keyBytes, reason: u.reason })) : [],
     };
   }
 
@@ -206,6 +213,8 @@ export class Reconciler {
       return;
     }
     if (kind === 'entries') return;
+    // A rename above an unsyncable inode may make its key fit (checked at the next tick).
+    if (kind === 'metadata' && !this.recheckDue && this.sync.unsyncable(1).length > 0) this.recheckDue = true;
     const now = Date.now();
     const first = this.firstChange.get(ino) ?? now;
     this.firstChange.set(ino, first);
@@ -216,6 +225,7 @@ export class Reconciler {
   private tick(): void {
     if (!this.timer) return;
     const now = Date.now();
+    if (this.recheckDue && !this.rechecking) this.recheck();
     if (this.tombstoneScanDue && now - this.lastTombstoneScan >= TOMBSTONE_SCAN_MS) {
       this.tombstoneScanDue = false;
       this.lastTombstoneScan = now;
@@ -243,6 +253,19 @@ export class Reconciler {
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /** Unsyncable inodes whose key fits after a rename go back in the queue (too-long.ts). */
+  private recheck(): void {
+    this.recheckDue = false;
+    this.rechecking = true;
+    recheckUnsyncable(this.ctx)
+      .then((inos) => {
+        for (const ino of inos) this.due.set(`i:${ino}`, Date.now());
+        if (inos.length > 0) this.ctx.log.info(`${plural(inos.length, 'file')} no longer too long for S3 after a rename: queued for upload`);
+      })
+      .catch((err: unknown) => this.ctx.log.warn('could not recheck unsyncable files', { err: describeError(err) }))
+      .finally(() => (this.rechecking = false));
   }
 
   /** Up to TOMBSTONE_BATCH due tombstone jobs. */

@@ -13,6 +13,7 @@ import type { SyncSnapshot } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
 import { encodeMetadata, UPLOAD_TOKEN } from './object-meta';
+import { refuseTooLong } from './too-long';
 import { copyObject, uploadFile, type Condition, type CopySource } from './upload';
 
 const WAIT_MS = 300;
@@ -35,6 +36,7 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
   }
   const rs = snap.remote;
   if (!locked.includes(desired) || (rs.key !== undefined && !locked.includes(rs.key))) return later(0, 'renamed while waiting');
+  if (await refuseTooLong(ctx, snap, desired)) return DONE;
   if (!snap.quiet) return later(WAIT_MS, 'being written');
   const blocked = blockedBy(ctx, snap, desired);
   if (blocked === 'cycle') {

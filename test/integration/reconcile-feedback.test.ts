@@ -9,7 +9,7 @@ import { registerExportSync } from '../../pkg/metrics/sync-metrics';
 import type { ObjectStore } from '../../pkg/s3/object-store';
 import type { Credentials } from '../../pkg/vfs';
 import { forBothStores, type StoreSetup } from '../support/both-stores';
-import { ROOT, linkedExport, listNames, objectBytes, readFile, resolve, uniquePrefix, writeFile, type TestExport } from '../support/linked-fs';
+import { ROOT, bucketKeys, linkedExport, listNames, mkdirs, objectBytes, readFile, resolve, uniquePrefix, writeFile, type TestExport } from '../support/linked-fs';
 import { captureLogger } from '../support/rpc-test-program';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -112,6 +112,78 @@ export function feedbackSuite(name: string, setup: () => Promise<StoreSetup>): v
       await t.reconciler.drain();
       const warned = entries.filter((e) => String(e.message).startsWith('conflict:')).map((e) => e.message);
       assert.deepEqual(warned, ['conflict: the object changed in the bucket; the bucket version wins, the local version is kept in lost+found']);
+    });
+
+    it('PathTooLong: a file whose key would pass 1,024 bytes works locally, is recorded once (not retried), shown, and uploaded once a rename makes it fit', async () => {
+      const { logger, entries } = captureLogger();
+      const t = await link({ syncDelayMs: 50, logger });
+      const dirs = ['a', 'b', 'c', 'd'].map((c) => c.repeat(200)).join('/');
+      const dir = await mkdirs(t.fs, dirs);
+      const longName = 'f'.repeat(250);
+      const ino = await writeFile(t.fs, `${dirs}/${longName}`, Buffer.from('deep data'));
+      await t.reconciler.drain(20_000); // returns: nothing left to retry
+      await t.fs.write(ROOT, ino, 0, Buffer.from('DEEP'), 'file-sync'); // a change of it is not retried either
+      await t.reconciler.drain(20_000);
+      assert.equal((await readFile(t.fs, `${dirs}/${longName}`)).toString(), 'DEEP data');
+      const keys = [...(await bucketKeys(ctx.store, prefix)).keys()];
+      assert.deepEqual(keys.filter((k) => k.includes('ffff')), [], 'nothing uploaded under the long key');
+      assert.equal(keys.length, 4, `the four directory markers: ${keys.map((k) => k.length).join(',')}`);
+      const keyBytes = Buffer.byteLength(`${prefix}${dirs}/${longName}`);
+      const warned = entries.filter((e) => String(e.message).startsWith('path too long'));
+      assert.deepEqual(warned.map((e) => [e.message, e.keyBytes]), [
+        ['path too long for S3: a file stays on this node only until it or a directory above it is renamed to a shorter path', keyBytes],
+      ]);
+      assert.equal(entries.filter((e) => e.message === 'sync job failed; will retry').length, 0);
+      const st = t.reconciler.status();
+      assert.deepEqual([st.pendingFiles, st.unsyncable, st.unsyncableFiles.map((u) => [u.keyBytes, u.reason])], [0, 1, [[keyBytes, 'PathTooLong']]]);
+      const body = (await exportFileStatus(t, `${dirs}/${longName}`)) as FileStatusBody;
+      assert.deepEqual(describeFileStatus('/mnt/x', body), {
+        line: `/mnt/x: not in the bucket: its key would be ${keyBytes} bytes, over S3's limit of 1024 (PathTooLong); rename it or a directory above it to a shorter path`,
+        exitCode: 5,
+      });
+      const unregister = registerExportSync('feedback-too-long', { status: () => t.reconciler.status() as never, counters: () => t.fs.sync!.counters() });
+      try {
+        assert.match(await metrics().registry.metrics(), /s3files_sync_unsyncable_files\{export="feedback-too-long"\} 1\n/);
+      } finally {
+        unregister();
+      }
+      // Renamed to fit: uploaded, the record gone.
+      await t.fs.rename(ROOT, dir, longName, dir, 'short.txt');
+      await t.reconciler.drain(20_000);
+      assert.equal((await objectBytes(ctx.store, `${prefix}${dirs}/short.txt`)).toString(), 'DEEP data');
+      assert.equal(t.reconciler.status().unsyncable, 0);
+    });
+
+    it('PathTooLong: a directory, and files under a directory renamed so that their keys pass the limit; renamed back, all is uploaded', async () => {
+      const { logger, entries } = captureLogger();
+      const t = await link({ syncDelayMs: 50, logger });
+      const base = ['a', 'b', 'c'].map((c) => c.repeat(250)).join('/');
+      await mkdirs(t.fs, base);
+      await mkdirs(t.fs, 'top/subdirectory');
+      await writeFile(t.fs, 'top/subdirectory/file.txt', Buffer.from('moved too far'));
+      await t.reconciler.drain(20_000);
+      assert.equal((await objectBytes(ctx.store, `${prefix}top/subdirectory/file.txt`)).toString(), 'moved too far');
+      // top/ → <base>/<250 × t>/: its own marker fits (~1,010 bytes), subdirectory/ and its file do not.
+      const baseIno = await resolve(t.fs, base);
+      const longTop = 't'.repeat(1015 - Buffer.byteLength(`${prefix}${base}/`) - 1);
+      await t.fs.rename(ROOT, t.fs.rootIno, 'top', baseIno, longTop);
+      await t.reconciler.drain(20_000);
+      const keys = [...(await bucketKeys(ctx.store, prefix)).keys()].sort();
+      assert.deepEqual(keys, [`${base.split('/')[0]}/`, `${base.split('/').slice(0, 2).join('/')}/`, `${base}/`, `${base}/${longTop}/`].sort(), 'old keys deleted, nothing too long written');
+      assert.equal((await readFile(t.fs, `${base}/${longTop}/subdirectory/file.txt`)).toString(), 'moved too far', 'the data stays whole on the node');
+      assert.equal(t.reconciler.status().unsyncable, 2);
+      assert.equal(entries.filter((e) => String(e.message).startsWith('path too long')).length, 2);
+      // A new directory deeper still is recorded too.
+      await t.fs.mkdir(ROOT, await resolve(t.fs, `${base}/${longTop}/subdirectory`), 'deeper', { mode: 0o755 });
+      await t.reconciler.drain(20_000);
+      assert.equal(t.reconciler.status().unsyncable, 3);
+      // Renamed back to a short name: everything under it goes up again.
+      await t.fs.rename(ROOT, baseIno, longTop, t.fs.rootIno, 'back');
+      for (let i = 0; i < 100 && t.reconciler.status().unsyncable > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await t.reconciler.drain(20_000);
+      assert.equal(t.reconciler.status().unsyncable, 0);
+      assert.equal((await objectBytes(ctx.store, `${prefix}back/subdirectory/file.txt`)).toString(), 'moved too far');
+      assert.ok((await bucketKeys(ctx.store, prefix)).has(`back/subdirectory/deeper/`));
     });
 
     it('progress: an upload in flight shows its bytes in /status and the metrics, part by part, while it runs', async () => {
