@@ -23,6 +23,8 @@ export type { UploadWatch } from './link-context';
 export * from './remote';
 export type { RemoteState, Tombstone, Unsyncable } from './remote-state';
 export type { UnsyncableEntry } from './unsyncable';
+export { inspectCache, notInBucket, type CacheSyncState } from './inspect';
+export { SharedCacheBudget } from './cache-budget';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */

@@ -12,6 +12,7 @@ import { AttributeReader } from './remote-attrs';
 import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
 import { localOnly, type RemoteState } from './remote-state';
 import { Streamer } from './streamer';
+import type { BudgetMember } from './cache-budget';
 
 const MiB = 1024 * 1024;
 
@@ -31,7 +32,8 @@ export class LinkContext {
   readonly blockSize: number;
   readonly readAheadBytes: number;
   readonly prefetchBytes: number;
-  readonly cacheSizeBytes: number;
+  private readonly ownCacheSize: number;
+  private readonly budget?: BudgetMember;
   readonly defaults: VolumeDefaults;
   readonly nowMs: () => number;
   readonly blocks: BlockMaps;
@@ -52,6 +54,11 @@ export class LinkContext {
    */
   private readonly queuedAtOpen: Set<number>;
 
+  /** The most cached file data to keep now: the cache's own size, or its share of a shared budget. */
+  get cacheSizeBytes(): number {
+    return Math.min(this.ownCacheSize, this.budget?.limit() ?? Number.MAX_SAFE_INTEGER);
+  }
+
   constructor(
     readonly core: FsCore,
     opts: LinkOptions,
@@ -65,7 +72,8 @@ export class LinkContext {
     }
     this.readAheadBytes = opts.readAheadBytes ?? 16 * MiB;
     this.prefetchBytes = opts.prefetchBytes ?? 0;
-    this.cacheSizeBytes = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
+    this.ownCacheSize = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
+    this.budget = opts.cacheBudget?.join(() => core.inodes.memoryUsed);
     this.defaults = { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, ...opts.defaults };
     this.nowMs = opts.nowMs ?? Date.now;
     this.blocks = new BlockMaps(core.store, this.blockSize);
@@ -176,6 +184,7 @@ export class LinkContext {
   }
 
   close(): void {
+    this.budget?.leave();
     this.evictor.stop();
     this.streamer.closeAll();
   }
