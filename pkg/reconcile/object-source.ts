@@ -1,4 +1,4 @@
-// The cache's RemoteSource (pkg/cache/remote.ts) over an ObjectStore: ListObjectsV2 with
+// The cache's RemoteSource (pkg/cache/link/remote.ts) over an ObjectStore: ListObjectsV2 with
 // delimiter '/' (all pages) for a directory, HEAD for the attributes of entries that are new or
 // changed (object metadata, decoded by object-meta.ts; a symlink's target is its body), and
 // ranged GETs pinned to an ETag for contents.
