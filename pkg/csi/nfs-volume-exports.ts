@@ -230,6 +230,8 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   async close(): Promise<void> {
     this.isReady = false;
     this.closing = true;
+    // A release that is closing a volume and removing its directory finishes first.
+    await Promise.allSettled([...this.queues.values()]);
     const open = [...this.volumes.values()].filter((v) => v.linked);
     for (const v of open) v.generation++;
     for (const v of open) this.logProgress(v, 'shutting down: what is not in S3 stays queued on disk and resumes at the next start');
@@ -277,8 +279,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   private async closeDrained(v: Volume, gen: number): Promise<boolean> {
     // Files too long for S3 never reach it: the volume stays open (and reported) until renamed.
     if (v.generation !== gen || this.closing || !v.linked?.isClean() || v.linked.syncStatus().unsyncable) return false;
+    // The record goes first, then the volume leaves the status: who sees it gone sees it unrecorded.
+    await this.records.save([...this.volumes.values()].filter((o) => o !== v).map((o) => o.record));
     this.volumes.delete(v.record.volumeId);
-    await this.persist();
     await v.linked.close();
     await this.records.removeCredentials(v.name);
     this.log.info('volume released: every change is in S3', { volumeId: v.record.volumeId, export: v.name });
