@@ -79,15 +79,6 @@ export interface RemoteSource {
   describe?(rkey: string): Promise<RemoteEntry | undefined>;
   /** Bytes [offset, offset + length) of object `rkey`, pinned to `etag`: RemoteGoneError if it changed. */
   readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer>;
-  /**
-   * Optional: the same bytes as a stream (large sequential reads, streamer.ts). The stream ends
-   * early or fails if the object changes; the caller destroys it when done with it.
-   */
-  openStream?(rkey: string, etag: string, offset: number, length: number): Promise<RemoteStream>;
-}
-
-export interface RemoteStream extends AsyncIterable<Buffer> {
-  destroy(): void;
 }
 
 /** The object is missing or no longer has the ETag the cache knew. */

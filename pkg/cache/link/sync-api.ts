@@ -370,13 +370,15 @@ export class CacheSync {
   }
 
   /** Fetch and import counters, for metrics. */
-  counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; streams: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number } {
+  counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; streams: number; streamParts: number; peakStreamParts: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number } {
     const { fetcher, importer, evictor, streamer } = this.link;
     return {
       fetchedBytes: fetcher.fetchedBytes,
       fetchRequests: fetcher.fetchRequests,
       streamedBytes: streamer.streamedBytes,
       streams: streamer.streamsOpened,
+      streamParts: streamer.partRequests,
+      peakStreamParts: streamer.peakPartsInFlight,
       listings: importer.listings,
       skippedKeys: importer.skippedKeys,
       evictedFiles: evictor.evictedFiles,
