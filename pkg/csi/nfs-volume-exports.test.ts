@@ -270,7 +270,7 @@ describe('NfsVolumeExports linked to an object store', function () {
 
     it('at start, an orphan cache fully in S3 is removed; one with changes not in S3 is kept, shown, and synced when staged again', async () => {
       const first = await start({ unstageSyncTimeoutMs: 100 });
-      await first.ensureExport(VOLUME);
+      await first.ensureExport({ ...VOLUME, credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET' } });
       await first.ensureExport(OTHER);
       await writeFile(fsOf(first), 'synced.txt', Buffer.from('in the bucket'));
       await first.linkedExport(NAME)!.reconciler.drain();
@@ -278,6 +278,7 @@ describe('NfsVolumeExports linked to an object store', function () {
       outage.down = true;
       await writeFile(first.linkedExport(exportNameFor(OTHER.volumeId))!.fs, 'pending.txt', Buffer.from('not in the bucket yet'));
       await first.close();
+      assert.equal((await readdir(path.join(dir, 'cache', 'csi', 'credentials'))).length, 1);
       // A crash after the records were saved without them (or an older s3files): orphans.
       await writeRecords([]);
       outage.down = false;
@@ -285,6 +286,7 @@ describe('NfsVolumeExports linked to an object store', function () {
       const second = await start({ logger });
       try {
         assert.deepEqual(await volumeDirs(), [exportNameFor(OTHER.volumeId)]);
+        assert.deepEqual(await readdir(path.join(dir, 'cache', 'csi', 'credentials')).catch(() => []), [], 'the removed orphan\'s credentials are gone too');
         assert.deepEqual(entries.filter((e) => String(e.message).startsWith('volume cache')).map((e) => [e.message, e.orphan, e.reason]), [
           ['volume cache removed from the node: everything in it is in the bucket', NAME, undefined],
           ['volume cache kept on the node: it holds data that is not in the bucket', exportNameFor(OTHER.volumeId), '1 changes to upload'],

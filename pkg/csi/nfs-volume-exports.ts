@@ -291,7 +291,8 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
 
   private async restore(): Promise<void> {
     const records = await this.records.load();
-    const kept = await collectOrphans(this.options.cacheDir, new Set(records.map((r) => exportNameFor(r.volumeId))), this.log);
+    const { removed, kept } = await collectOrphans(this.options.cacheDir, new Set(records.map((r) => exportNameFor(r.volumeId))), this.log);
+    for (const name of removed) await this.records.removeCredentials(name);
     for (const [name, reason] of kept) this.orphans.set(name, reason);
     for (const record of records) {
       const name = exportNameFor(record.volumeId);

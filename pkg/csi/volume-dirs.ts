@@ -35,20 +35,21 @@ export async function removeIfInBucket(dir: string, log: Logger, fields: Record<
 
 /**
  * At start: every volume directory that no export record names is removed if fully in the
- * bucket, else kept. Returns the kept orphans and why.
+ * bucket, else kept. Returns the names removed, and the kept orphans with why.
  */
-export async function collectOrphans(cacheDir: string, recorded: Set<string>, log: Logger): Promise<Map<string, string>> {
-  const kept = new Map<string, string>();
+export async function collectOrphans(cacheDir: string, recorded: Set<string>, log: Logger): Promise<{ removed: string[]; kept: Map<string, string> }> {
+  const out = { removed: [] as string[], kept: new Map<string, string>() };
   let names: string[];
   try {
     names = await readdir(volumesDir(cacheDir));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return kept;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
     throw err;
   }
   for (const name of names.filter((n) => !recorded.has(n))) {
     const reason = await removeIfInBucket(path.join(volumesDir(cacheDir), name), log, { orphan: name });
-    if (reason !== undefined) kept.set(name, reason);
+    if (reason === undefined) out.removed.push(name);
+    else out.kept.set(name, reason);
   }
-  return kept;
+  return out;
 }
