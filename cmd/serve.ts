@@ -19,7 +19,7 @@ const HELP = `usage: s3files serve [flags]
   --export NAME[,NAME]   exports to serve; clients mount HOST:/NAME (default data)
   --capacity SIZE        per-export capacity limit, e.g. 100G (default: the cache disk)
   --read-only            refuse every change
-  --root-squash          map uid 0 to the anonymous uid/gid
+  --root-squash          map uid 0, gid 0 and group 0 to the anonymous uid/gid
   --all-squash           map every caller to the anonymous uid/gid
   --anon-uid N, --anon-gid N   the anonymous identity (default 65534)
 
