@@ -5,6 +5,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LinkedExport } from '../pkg/reconcile';
+import { errnoIn } from './errno';
 
 const HELP = `usage: s3files status [--server URL] [--json] PATH
 
@@ -62,11 +63,36 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const url = new URL('/status/file', server);
   url.searchParams.set('export', where.exportName);
   url.searchParams.set('path', where.path);
-  const res = await fetch(url);
-  const body = (await res.json()) as { error?: string; inBucket?: boolean; pending?: boolean; bucketKey?: string; etag?: string; size?: number; cachedBytes?: number };
-  if (!res.ok) throw new Error(body.error ?? `status endpoint answered ${res.status}`);
+  const body = (await askStatusEndpoint(url, server)) as { error?: string; inBucket?: boolean; pending?: boolean; bucketKey?: string; etag?: string; size?: number; cachedBytes?: number };
   if (values.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   else if (body.inBucket) process.stdout.write(`${target}: in the bucket as ${body.bucketKey} (ETag ${body.etag}), ${body.size} bytes, ${body.cachedBytes} cached\n`);
   else process.stdout.write(`${target}: changes pending upload to ${body.bucketKey}${body.etag ? ` (the bucket has ETag ${body.etag})` : ' (not in the bucket yet)'}\n`);
   return body.inBucket ? 0 : 3;
+}
+
+const HINT = 'is it the address given to --status-listen? (set it with --server URL or S3FILES_STATUS_URL)';
+
+/** GETs the status endpoint; a server that is not there, or not s3files, gets a plain message. */
+async function askStatusEndpoint(url: URL, server: string): Promise<Record<string, unknown>> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    const why = errnoIn(err) ?? (cause instanceof Error ? cause.message : undefined) ?? (err instanceof Error && err.name === 'TimeoutError' ? 'no answer in 10 s' : err instanceof Error ? err.message : String(err));
+    throw new Error(`cannot reach the s3files status endpoint at ${server} (${why}): ${HINT}`);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new Error(`${server} answered HTTP ${res.status} but not like an s3files status endpoint: ${HINT}`);
+  }
+  const b = body as Record<string, unknown>;
+  if (!res.ok) throw new Error(typeof b.error === 'string' ? b.error : `the status endpoint at ${server} answered HTTP ${res.status}`);
+  return b;
 }
