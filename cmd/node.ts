@@ -16,6 +16,7 @@ import { logger } from '../pkg/log/logger';
 import { startStatusServer } from '../pkg/metrics/status-server';
 import { ExecMounter } from '../pkg/mount/exec-mounter';
 import { parseDuration, parseListen } from './flags';
+import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_HELP, shutDown } from './shutdown';
 import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
 import { exportFileStatus } from './status';
 import { parseModeFlags } from './mode-flags';
@@ -35,6 +36,7 @@ const HELP = `usage: s3files node [flags]
   --status-listen HOST:PORT   HTTP /metrics (per-volume sync metrics, label export=<volume
                           ID>), /status and /status/file for \`s3files status PATH\` (default:
                           off; not authenticated: bind it to loopback or a private address)
+${SHUTDOWN_HELP}
 ${S3_HELP}
 ${KUBE_HELP}
   --log-level LEVEL       error, warn, info (default) or debug
@@ -80,6 +82,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       'max-volumes': { type: 'string', default: '0' },
       'unstage-sync-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
+      'shutdown-timeout': { type: 'string', default: DEFAULT_SHUTDOWN_TIMEOUT },
       ...S3_FLAGS,
       ...KUBE_FLAGS,
     },
@@ -92,6 +95,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(maxVolumes) || maxVolumes < 0) throw new Error('--max-volumes must be a non-negative integer');
   const s3Defaults = s3DefaultsFrom(values);
   const unstageSyncTimeoutMs = parseDuration(values['unstage-sync-timeout'], '--unstage-sync-timeout');
+  const shutdownTimeoutMs = parseDuration(values['shutdown-timeout'], '--shutdown-timeout');
   const statusListen = values['status-listen'] ? parseListen(values['status-listen']) : undefined;
 
   const pending = new PendingVolumeExports();
@@ -114,10 +118,16 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   if (!kube) log.info('no Kubernetes API (not in a cluster, no --kubeconfig): volume status is not reported');
 
   const signal = await waitForSignal();
-  log.info('shutting down; mounts stay in place', { signal });
-  await reporter?.stop();
-  await status?.close();
-  await server.close();
-  await exports.close();
-  return 0;
+  log.info('shutting down; mounts stay in place', { signal, timeoutMs: shutdownTimeoutMs });
+  const finished = await shutDown(
+    [
+      { name: 'status reporter', run: async () => reporter?.stop() },
+      { name: 'status endpoint', run: async () => status?.close() },
+      { name: 'CSI socket', run: () => server.close() },
+      // NFS port first, then running uploads (queued ones stay on disk), then the caches.
+      { name: 'exports', run: () => exports.close(), pending: () => ({ volumes: exports.describe() }) },
+    ],
+    { log, timeoutMs: shutdownTimeoutMs },
+  );
+  return finished ? 0 : 1;
 }

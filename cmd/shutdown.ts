@@ -51,7 +51,7 @@ export async function shutDown(steps: ShutdownStep[], o: ShutdownOptions): Promi
       o.log.info(`shutdown: ${step.name}`);
       const progress = setInterval(
         () => o.log.info(`shutdown: still waiting for ${step.name}`, { elapsedMs: Date.now() - started, ...(step.pending?.() ?? {}) }),
-        o.progressEveryMs ?? 5000,
+        o.progressEveryMs ?? Math.min(5000, Math.max(250, o.timeoutMs / 4)),
       );
       try {
         const outcome = await Promise.race([step.run().then(() => 'done' as const), deadline]);

@@ -217,6 +217,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     this.closing = true;
     const open = [...this.volumes.values()].filter((v) => v.linked);
     for (const v of open) v.generation++;
+    // The NFS port first, so that it is free while running uploads finish (the caller bounds
+    // how long that may take).
+    await this.server.stopServing();
     for (const v of open) await v.linked?.linked.reconciler.stop();
     await this.server.close();
     for (const v of open) await v.linked?.close();
