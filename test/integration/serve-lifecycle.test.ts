@@ -179,6 +179,29 @@ describe('s3files serve as a process', function () {
     }
   });
 
+  it("the quick start's cache directory with --bucket added: says what to do, links nothing", async function () {
+    if (skipS3()) this.skip();
+    const rgw = await useSharedRgw()();
+    const bucket = `quickstart-${process.pid}`;
+    await rgw.createBucket(bucket);
+    const cache = path.join(tmp, 'cache');
+    const port = await freePort();
+    const first = run(['serve', '--cache-dir', cache, '--listen', `127.0.0.1:${port}`]);
+    started.push(first);
+    await until(() => first.lines.some((l) => l.message === 'serving'), 'serving');
+    first.child.kill('SIGTERM');
+    assert.equal((await first.exited).code, 0);
+    const env = { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region };
+    const second = run(['serve', '--cache-dir', cache, '--listen', `127.0.0.1:${port}`, '--bucket', bucket, '--endpoint', rgw.endpoint, '--path-style'], env);
+    started.push(second);
+    assert.equal((await second.exited).code, 1);
+    assert.equal(
+      second.stderr().trim().split('\n').pop(),
+      `s3files: --cache-dir ${cache} already holds export "data" linked to folder:${cache}/objects/; a cache directory stays linked to one place, so it cannot serve s3://${bucket}/. ` +
+        `Pass another --cache-dir for s3://${bucket}/, or serve this one as before (without --bucket).`,
+    );
+  });
+
   it('a kill of the npx process that started the server stops the server and frees its port', async () => {
     const port = await freePort();
     const npx = run(['--offline', 's3files', 'serve', '--cache-dir', path.join(tmp, 'cache'), '--listen', `127.0.0.1:${port}`], {}, 'npx', []);
