@@ -1,7 +1,7 @@
 // What every reconciler job works with: the cache's sync API, the bucket, the key mapping, the
 // locks that order jobs, and the counters they bump.
 import type { CacheSync } from '../cache';
-import { RwLock } from '../cache/rw-lock';
+import { RwLock } from '../cache/util/rw-lock';
 import type { Logger } from '../log/logger';
 import { KeyedMutex } from '../s3/keyed-mutex';
 import type { ObjectStore } from '../s3/object-store';

@@ -2,7 +2,7 @@
 // ObjectStoreSource) and its write-back Reconciler, sharing the namespace lock that keeps
 // listings out of directory moves. The entry point for `s3files serve` and the CSI node.
 import { openCacheFileSystem, type CacheFileSystem, type VolumeDefaults } from '../cache';
-import { RwLock } from '../cache/rw-lock';
+import { RwLock } from '../cache/util/rw-lock';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { FsError } from '../vfs';

@@ -10,7 +10,7 @@
 // aborted. Failed jobs are retried with exponential backoff and jitter, forever: the queue is
 // the source of truth, and status() shows what is failing.
 import type { CacheSync } from '../cache';
-import { RwLock } from '../cache/rw-lock';
+import { RwLock } from '../cache/util/rw-lock';
 import { describeError, logger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { KeyLocks, SyncStats, type Outcome, type ReconcileContext } from './context';
