@@ -90,13 +90,13 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   );
   if (!values) return 0;
   const log = logger('csi-node');
-  const { host, port } = parseListen(values['nfs-listen']);
+  const { host, port } = parseListen(values['nfs-listen'], '--nfs-listen');
   const maxVolumes = Number(values['max-volumes']);
   if (!Number.isInteger(maxVolumes) || maxVolumes < 0) throw new Error('--max-volumes must be a non-negative integer');
   const s3Defaults = s3DefaultsFrom(values);
   const unstageSyncTimeoutMs = parseDuration(values['unstage-sync-timeout'], '--unstage-sync-timeout');
   const shutdownTimeoutMs = parseDuration(values['shutdown-timeout'], '--shutdown-timeout');
-  const statusListen = values['status-listen'] ? parseListen(values['status-listen']) : undefined;
+  const statusListen = values['status-listen'] ? parseListen(values['status-listen'], '--status-listen') : undefined;
 
   const pending = new PendingVolumeExports();
   const server = new CsiServer(logger('csi'))
@@ -121,8 +121,8 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   log.info('shutting down; mounts stay in place', { signal, timeoutMs: shutdownTimeoutMs });
   const finished = await shutDown(
     [
-      { name: 'status reporter', run: async () => reporter?.stop() },
-      { name: 'status endpoint', run: async () => status?.close() },
+      ...(reporter ? [{ name: 'status reporter', run: () => reporter.stop() }] : []),
+      ...(status ? [{ name: 'status endpoint', run: () => status.close() }] : []),
       { name: 'CSI socket', run: () => server.close() },
       // NFS port first, then running uploads (queued ones stay on disk), then the caches.
       { name: 'exports', run: () => exports.close(), pending: () => ({ volumes: exports.describe() }) },

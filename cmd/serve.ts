@@ -156,7 +156,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const running = () => Object.fromEntries([...exports].map(([n, e]) => [n, { running: e.reconciler.status().running, pendingFiles: e.reconciler.status().pendingFiles }]));
   const finished = await shutDown(
     [
-      { name: 'status endpoint', run: async () => status?.close() },
+      ...(status ? [{ name: 'status endpoint', run: () => status.close() }] : []),
       // The port first: clients stop getting answers from a server that is going away, and
       // a new server can bind it while this one waits for S3.
       { name: 'NFS port', run: () => server.stopServing() },
