@@ -16,6 +16,7 @@ import { logger } from '../pkg/log/logger';
 import { startStatusServer } from '../pkg/metrics/status-server';
 import { ExecMounter } from '../pkg/mount/exec-mounter';
 import { parseDuration, parseListen } from './flags';
+import { exposureWarning } from './serve-checks';
 import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_HELP, shutDown } from './shutdown';
 import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
 import { exportFileStatus } from './status';
@@ -97,6 +98,10 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const unstageSyncTimeoutMs = parseDuration(values['unstage-sync-timeout'], '--unstage-sync-timeout');
   const shutdownTimeoutMs = parseDuration(values['shutdown-timeout'], '--shutdown-timeout');
   const statusListen = values['status-listen'] ? parseListen(values['status-listen'], '--status-listen') : undefined;
+
+  // Volumes are exported without squashing: beyond loopback any host could act as root on them.
+  const exposed = exposureWarning(host, { rootSquash: false, allSquash: false });
+  if (exposed) log.warn(exposed);
 
   const pending = new PendingVolumeExports();
   const server = new CsiServer(logger('csi'))
