@@ -1,7 +1,7 @@
 // The checks `s3files serve` makes before touching its cache directory, and the exact messages
 // a user reads when one fails.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -60,7 +60,11 @@ describe('serve: checks before the cache is touched, and their messages', () => 
       message: `--cache-dir ${path.join(tmp, 'file', 'cache')} is not usable: a part of the path is a file, not a directory; pass a writable directory`,
     });
     await assert.rejects(checkCacheDir('/proc/s3files-cache'), { message: '--cache-dir /proc/s3files-cache is not usable: the directory cannot be created there; pass a writable directory' });
-    await checkCacheDir(path.join(tmp, 'a', 'b'));
+    try {
+      await checkCacheDir(path.join(tmp, 'a', 'b'));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('a cache linked elsewhere: says where, and what to do', () => {
