@@ -19,6 +19,8 @@ import { logger } from '../pkg/log/logger';
 import { startStatusServer } from '../pkg/metrics/status-server';
 import { ExecMounter } from '../pkg/mount/exec-mounter';
 import { parseBytes, parseDuration, parseListen } from './flags';
+import { exposureWarning } from './serve-checks';
+import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_HELP, shutDown } from './shutdown';
 import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
 import { exportFileStatus } from './status';
 import { parseModeFlags } from './mode-flags';
@@ -42,6 +44,7 @@ const HELP = `usage: s3files node [flags]
   --status-listen HOST:PORT   HTTP /metrics (per-volume sync metrics, label export=<volume
                           ID>), /status and /status/file for \`s3files status PATH\` (default:
                           off; not authenticated: bind it to loopback or a private address)
+${SHUTDOWN_HELP}
 ${S3_HELP}
 ${KUBE_HELP}
   --log-level LEVEL       error, warn, info (default) or debug
@@ -88,6 +91,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       'cache-size': { type: 'string', default: '50%' },
       'unstage-sync-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
+      'shutdown-timeout': { type: 'string', default: DEFAULT_SHUTDOWN_TIMEOUT },
       ...S3_FLAGS,
       ...KUBE_FLAGS,
     },
@@ -95,14 +99,19 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   );
   if (!values) return 0;
   const log = logger('csi-node');
-  const { host, port } = parseListen(values['nfs-listen']);
+  const { host, port } = parseListen(values['nfs-listen'], '--nfs-listen');
   const maxVolumes = Number(values['max-volumes']);
   if (!Number.isInteger(maxVolumes) || maxVolumes < 0) throw new Error('--max-volumes must be a non-negative integer');
   const s3Defaults = s3DefaultsFrom(values);
   const unstageSyncTimeoutMs = parseDuration(values['unstage-sync-timeout'], '--unstage-sync-timeout');
-  const statusListen = values['status-listen'] ? parseListen(values['status-listen']) : undefined;
+  const shutdownTimeoutMs = parseDuration(values['shutdown-timeout'], '--shutdown-timeout');
+  const statusListen = values['status-listen'] ? parseListen(values['status-listen'], '--status-listen') : undefined;
   const cacheBudget = await nodeCacheBudget(values['cache-size'], path.resolve(values['cache-dir']));
   log.info('node cache size (clean data of all volumes together)', { bytes: cacheBudget.totalBytes });
+
+  // Volumes are exported without squashing: beyond loopback any host could act as root on them.
+  const exposed = exposureWarning(host, { rootSquash: false, allSquash: false });
+  if (exposed) log.warn(exposed);
 
   const pending = new PendingVolumeExports();
   const server = new CsiServer(logger('csi'))
@@ -124,12 +133,18 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   if (!kube) log.info('no Kubernetes API (not in a cluster, no --kubeconfig): volume status is not reported');
 
   const signal = await waitForSignal();
-  log.info('shutting down; mounts stay in place', { signal });
-  await reporter?.stop();
-  await status?.close();
-  await server.close();
-  await exports.close();
-  return 0;
+  log.info('shutting down; mounts stay in place', { signal, timeoutMs: shutdownTimeoutMs });
+  const finished = await shutDown(
+    [
+      ...(reporter ? [{ name: 'status reporter', run: () => reporter.stop() }] : []),
+      ...(status ? [{ name: 'status endpoint', run: () => status.close() }] : []),
+      { name: 'CSI socket', run: () => server.close() },
+      // NFS port first, then running uploads (queued ones stay on disk), then the caches.
+      { name: 'exports', run: () => exports.close(), pending: () => ({ volumes: exports.describe() }) },
+    ],
+    { log, timeoutMs: shutdownTimeoutMs },
+  );
+  return finished ? 0 : 1;
 }
 
 /** --cache-size: bytes, or a percentage of the file system that holds (or will hold) the cache directory. */

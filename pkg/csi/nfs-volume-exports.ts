@@ -235,6 +235,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     const open = [...this.volumes.values()].filter((v) => v.linked);
     for (const v of open) v.generation++;
     for (const v of open) this.logProgress(v, 'shutting down: what is not in S3 stays queued on disk and resumes at the next start');
+    // The NFS port first, so that it is free while running uploads finish (the caller bounds
+    // how long that may take).
+    await this.server.stopServing();
     for (const v of open) await v.linked?.linked.reconciler.stop();
     await this.server.close();
     for (const v of open) await v.linked?.close();
