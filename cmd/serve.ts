@@ -8,8 +8,10 @@ import { NfsServer } from '../pkg/nfs/server';
 import { parseMetadataStyle, type LinkedExport, type MetadataStyle } from '../pkg/reconcile';
 import { parseBytes, parseDuration, parseId, parseListen } from './flags';
 import { waitForSignal } from './plugin-common';
+import { checkCacheDir, checkEndpoint, checkExportNames, checkListen, explainLinkConflict, exposureWarning } from './serve-checks';
 import { openExport, openLocalExport, openStore, type LinkSettings } from './serve-link';
 import { parsePeers, startServeEvents } from './serve-events';
+import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_HELP, shutDown } from './shutdown';
 import { exportFileStatus } from './status';
 import { parseModeFlags } from './mode-flags';
 
@@ -20,7 +22,7 @@ const HELP = `usage: s3files serve [flags]
   --export NAME[,NAME]   exports to serve; clients mount HOST:/NAME (default data)
   --capacity SIZE        per-export capacity limit, e.g. 100G (default: the cache disk)
   --read-only            refuse every change
-  --root-squash          map uid 0 to the anonymous uid/gid
+  --root-squash          map uid 0, gid 0 and group 0 to the anonymous uid/gid
   --all-squash           map every caller to the anonymous uid/gid
   --anon-uid N, --anon-gid N   the anonymous identity (default 65534)
 
@@ -51,6 +53,7 @@ const HELP = `usage: s3files serve [flags]
                          or EventBridge), on AWS
   --peers URL[,URL]      other s3files servers on the same bucket (their --events-listen, e.g.
                          http://10.0.0.2:9810): told of every upload and delete at once
+${SHUTDOWN_HELP}
   --log-level LEVEL      error, warn, info (default) or debug
 
 Credentials come from the AWS_* environment variables or the SDK's default chain
@@ -90,6 +93,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'events-token': { type: 'string' },
       'events-sqs': { type: 'string' },
       peers: { type: 'string' },
+      'shutdown-timeout': { type: 'string', default: DEFAULT_SHUTDOWN_TIMEOUT },
     },
     HELP,
   );
@@ -98,7 +102,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const cacheDir = path.resolve(values['cache-dir']);
   const { host, port } = parseListen(values.listen);
   const names = values.export.split(',').map((s) => s.trim()).filter(Boolean);
-  if (values.endpoint) new URL(values.endpoint); // fails early on a malformed URL
+  // Everything is checked before the cache directory is touched: a mistake costs nothing.
+  checkExportNames(names);
+  checkEndpoint(values.endpoint);
+  const shutdownTimeoutMs = parseDuration(values['shutdown-timeout'], '--shutdown-timeout');
+  const statusListen = values['status-listen'] ? parseListen(values['status-listen'], '--status-listen') : undefined;
   const settings: LinkSettings = {
     bucket: values.bucket,
     prefix: values.prefix,
@@ -122,9 +130,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   };
 
   if (values.local && values.bucket) throw new Error('--local and --bucket exclude each other');
-  const server = await NfsServer.create({ stateDir: cacheDir, logger: logger('nfs') });
+  await checkListen(host, port, '--listen');
+  if (statusListen) await checkListen(statusListen.host, statusListen.port, '--status-listen');
+  const exposed = exposureWarning(host, exportOptions);
+  if (exposed) log.warn(exposed);
+  await checkCacheDir(cacheDir);
+
   // --local: no object store; the caches live apart from linked ones (serve-link.ts).
   const opened = values.local ? undefined : await openStore(cacheDir, settings);
+  const server = await NfsServer.create({ stateDir: cacheDir, logger: logger('nfs') });
   const exports = new Map<string, LinkedExport>();
   const unregister: Array<() => void> = [];
   for (const name of names) {
@@ -132,7 +146,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
       server.addExport(name, await openLocalExport(cacheDir, name, settings.capacityBytes), exportOptions);
       continue;
     }
-    const { linked, unregister: off } = await openExport(cacheDir, name, names.length, opened, settings);
+    const { linked, unregister: off } = await openExport(cacheDir, name, names.length, opened, settings).catch((err: unknown) => {
+      throw explainLinkConflict(err, cacheDir, name) ?? err;
+    });
     exports.set(name, linked);
     unregister.push(off);
     server.addExport(name, linked.fs, exportOptions);
@@ -149,8 +165,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     : undefined;
   if (!events && (values['events-listen'] || values['events-sqs'] || values.peers)) throw new Error('--events-listen, --events-sqs and --peers need --bucket');
   let status: StatusServer | undefined;
-  if (values['status-listen']) {
-    const s = parseListen(values['status-listen']);
+  if (statusListen) {
+    const s = statusListen;
     const exportStatus = (n: string) => {
       const e = exports.get(n);
       return e ? { prefix: e.keys.prefix, ...e.reconciler.status() } : { local: true };
@@ -164,13 +180,24 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const address = await server.listen(host, port);
   log.info('serving', { address: address.address, port: address.port, exports: names, cacheDir, local: values.local, bucket: settings.bucket ?? null, prefix: settings.prefix });
 
-  await waitForSignal();
-  log.info('shutting down');
-  await status?.close();
-  await events?.close();
-  // The NFS server closes the file systems; reconcilers stop first (what is queued stays queued).
-  for (const e of exports.values()) await e.reconciler.stop();
-  await server.close();
+  const signal = await waitForSignal();
+  log.info('shutting down', { signal, timeoutMs: shutdownTimeoutMs });
+  const running = () => Object.fromEntries([...exports].map(([n, e]) => [n, { running: e.reconciler.status().running, pendingFiles: e.reconciler.status().pendingFiles }]));
+  const finished = await shutDown(
+    [
+      ...(status ? [{ name: 'status endpoint', run: () => status.close() }] : []),
+      // No event may reach a cache after this (feeds wait for what they are applying).
+      ...(events ? [{ name: 'events', run: () => events.close() }] : []),
+      // The port first: clients stop getting answers from a server that is going away, and
+      // a new server can bind it while this one waits for S3.
+      { name: 'NFS port', run: () => server.stopServing() },
+      // Running uploads finish or are abandoned; what is queued stays queued on disk.
+      { name: 'uploads in progress', run: async () => void (await Promise.all([...exports.values()].map((e) => e.reconciler.stop()))), pending: () => ({ exports: running() }) },
+      { name: 'exports', run: () => server.close() },
+    ],
+    { log, timeoutMs: shutdownTimeoutMs },
+  );
+  if (!finished) return 1;
   for (const off of unregister) off();
   opened?.close();
   log.info('stopped');

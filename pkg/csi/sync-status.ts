@@ -18,6 +18,12 @@ export interface VolumeSyncStatus {
   conflicts?: number;
   /** Where other nodes notify this one of their writes to the volume (docs/freshness.md). */
   notifyUrl?: string;
+  /**
+   * Files and directories kept on this node only because their key would pass S3's 1,024 bytes
+   * (PathTooLong), until renamed to a shorter path. Durable: it survives a restart. A rise is
+   * an Event.
+   */
+  unsyncable?: number;
 }
 
 export interface SyncStatusSource {

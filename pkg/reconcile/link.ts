@@ -1,7 +1,7 @@
 // Opens one export linked to a bucket/prefix: the cache file system (lazy import through an
 // ObjectStoreSource) and its write-back Reconciler, sharing the namespace lock that keeps
 // listings out of directory moves. The entry point for `s3files serve` and the CSI node.
-import { openCacheFileSystem, type CacheFileSystem, type VolumeDefaults } from '../cache';
+import { openCacheFileSystem, type CacheFileSystem, type SharedCacheBudget, type VolumeDefaults } from '../cache';
 import { RwLock } from '../cache/util/rw-lock';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
@@ -23,6 +23,8 @@ export interface LinkedExportOptions {
   syncDelayMs?: number;
   dirTtlMs?: number;
   cacheSizeBytes?: number;
+  /** A cache size shared with the other exports on the disk (the CSI node's volumes). */
+  cacheBudget?: SharedCacheBudget;
   capacityBytes?: number;
   /** How often attributes kept in memory reach LMDB (pkg/cache; default 1 s). */
   flushIntervalMs?: number;
@@ -72,6 +74,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       blockSize: opts.blockSize,
       readAheadBytes: opts.readAheadBytes,
       cacheSizeBytes: opts.cacheSizeBytes,
+      cacheBudget: opts.cacheBudget,
       prefetchBytes: opts.prefetchBytes,
       defaults: opts.defaults,
     },
