@@ -31,12 +31,15 @@ import { readdir } from './ops/readdir';
 import * as remove from './ops/remove';
 import { setattr } from './ops/setattr';
 import { grantedAccess, requireSearch } from './ops/permissions';
+import type { RemoteChanges } from './link/remote-changes';
 import type { CacheSync } from './link/sync-api';
 
 export interface CacheFileSystemParts {
   core: FsCore;
   /** Linked: the reconciler's view (link/sync-api.ts), made by index.ts. */
   sync: CacheSync | undefined;
+  /** Linked: change notices from the bucket or other nodes (link/remote-changes.ts). */
+  remoteChanges?: RemoteChanges;
   release: () => Promise<void>;
   flushIntervalMs: number;
 }
@@ -49,11 +52,14 @@ export class CacheFileSystem implements FileSystem {
   private closing: Promise<void> | undefined;
   /** Linked to a bucket: the reconciler's view (see sync-api.ts); undefined for a local cache. */
   readonly sync: CacheSync | undefined;
+  /** Linked: change notices from the bucket or other nodes (link/remote-changes.ts). */
+  readonly remoteChanges: RemoteChanges | undefined;
   private commitHook: ((ino: number) => Promise<void>) | undefined;
 
   constructor(parts: CacheFileSystemParts) {
     this.core = parts.core;
     this.sync = parts.sync;
+    this.remoteChanges = parts.remoteChanges;
     this.release = parts.release;
     // Attributes changed by unstable writes and atime reach LMDB at least this often.
     this.timer = setInterval(() => {

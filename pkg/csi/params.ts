@@ -3,6 +3,7 @@
 // and validation live here too, so that the controller and the node agree on what a value
 // means, and a bad value is an INVALID_ARGUMENT with a message naming the key.
 import { parseImportRules, type ImportRule } from '../cache';
+import { parseMetadataStyle, type MetadataStyle } from '../reconcile/object-meta';
 import { invalidArgument } from './errors';
 
 /** StorageClass `parameters`, passed to CreateVolume. */
@@ -32,6 +33,10 @@ export const Param = {
    * the node's prefetch setting says).
    */
   importRules: 'importRules',
+  /** Which object metadata keys carry owner and mode: "s3fs" (default), "s3files" (Amazon S3 Files'), "both". */
+  metadataStyle: 'metadataStyle',
+  /** An SQS queue URL receiving the bucket's S3 Event Notifications or EventBridge events (docs/freshness.md). */
+  eventQueueUrl: 'eventQueueUrl',
   /** "retain" (default) or "delete": whether DeleteVolume removes a dynamic volume's data. */
   onDelete: 'onDelete',
 } as const;
@@ -50,6 +55,8 @@ export const Ctx = {
   fileMode: 'fileMode',
   dirMode: 'dirMode',
   importRules: 'importRules',
+  metadataStyle: 'metadataStyle',
+  eventQueueUrl: 'eventQueueUrl',
   /** Capacity limit of the file system in bytes (the PVC's request); FSSTAT reports it. */
   capacityBytes: 'capacityBytes',
   /** Publish only this directory of the volume (static PVs). */
@@ -88,6 +95,8 @@ export interface VolumeOptions {
   gid?: number;
   fileMode?: number;
   dirMode?: number;
+  metadataStyle?: MetadataStyle;
+  eventQueueUrl?: string;
   capacityBytes?: number;
   importRules?: ImportRule[];
 }
@@ -196,6 +205,12 @@ export function parseVolumeOptions(values: Record<string, string>): VolumeOption
   if (v(Param.gid) !== undefined) o.gid = parseId(v(Param.gid) as string, Param.gid);
   if (v(Param.fileMode) !== undefined) o.fileMode = parseMode(v(Param.fileMode) as string, Param.fileMode);
   if (v(Param.dirMode) !== undefined) o.dirMode = parseMode(v(Param.dirMode) as string, Param.dirMode);
+  if (v(Param.metadataStyle) !== undefined) {
+    const style = parseMetadataStyle(v(Param.metadataStyle) as string);
+    if (!style) throw invalidArgument(`${Param.metadataStyle} must be "s3fs", "s3files" or "both"`);
+    o.metadataStyle = style;
+  }
+  if (v(Param.eventQueueUrl) !== undefined) o.eventQueueUrl = parseEndpoint(v(Param.eventQueueUrl) as string, Param.eventQueueUrl);
   if (v(Ctx.capacityBytes) !== undefined) o.capacityBytes = parseBytes(v(Ctx.capacityBytes) as string, Ctx.capacityBytes);
   if (v(Param.importRules) !== undefined) {
     try {

@@ -1,13 +1,15 @@
 // Opens one export linked to a bucket/prefix: the cache file system (lazy import through an
 // ObjectStoreSource) and its write-back Reconciler, sharing the namespace lock that keeps
 // listings out of directory moves. The entry point for `s3files serve` and the CSI node.
-import { openCacheFileSystem, type CacheFileSystem, type ImportRule, type VolumeDefaults } from '../cache';
+import { openCacheFileSystem, type CacheFileSystem, type ImportRule, type SharedCacheBudget, type VolumeDefaults } from '../cache';
 import { RwLock } from '../cache/util/rw-lock';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { FsError } from '../vfs';
 import { KeyMap } from './key-map';
+import type { MetadataStyle } from './object-meta';
 import { ObjectStoreSource } from './object-source';
+import { observeWrites, OwnWrites } from './own-writes';
 import { Reconciler, type ReconcilerOptions } from './reconciler';
 
 export interface LinkedExportOptions {
@@ -23,6 +25,8 @@ export interface LinkedExportOptions {
   /** Longest a client call waits on the bucket before "try again later" (EJUKEBOX; default 10 s). */
   remoteWaitMs?: number;
   cacheSizeBytes?: number;
+  /** A cache size shared with the other exports on the disk (the CSI node's volumes). */
+  cacheBudget?: SharedCacheBudget;
   capacityBytes?: number;
   /** How often attributes kept in memory reach LMDB (pkg/cache; default 1 s). */
   flushIntervalMs?: number;
@@ -42,6 +46,8 @@ export interface LinkedExportOptions {
    */
   syncOnCommitMs?: number;
   defaults?: Partial<VolumeDefaults>;
+  /** Which metadata keys uploads carry: s3fs's (default), Amazon S3 Files', or both (object-meta.ts). */
+  metadataStyle?: MetadataStyle;
   headLimit?: number;
   reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'namespace'>>;
   logger?: Logger;
@@ -52,6 +58,8 @@ export interface LinkedExport {
   reconciler: Reconciler;
   source: ObjectStoreSource;
   keys: KeyMap;
+  /** What the reconciler wrote and deleted lately: the bucket's events for them cost nothing. */
+  ownWrites: OwnWrites;
   /** Stops the reconciler (what is queued stays queued), then closes the file system. */
   close(): Promise<void>;
 }
@@ -60,7 +68,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
   const keys = new KeyMap(opts.prefix);
   const namespace = new RwLock();
   const log = opts.logger ?? makeLogger('reconcile');
-  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, listLock: (fn) => namespace.shared(fn), log });
+  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, listLock: (fn) => namespace.shared(fn), log, metadataStyle: opts.metadataStyle });
   const fs = await openCacheFileSystem({
     dir: opts.cacheDir,
     capacityBytes: opts.capacityBytes,
@@ -75,6 +83,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       blockSize: opts.blockSize,
       readAheadBytes: opts.readAheadBytes,
       cacheSizeBytes: opts.cacheSizeBytes,
+      cacheBudget: opts.cacheBudget,
       prefetchBytes: opts.prefetchBytes,
       importRules: opts.importRules,
       importConcurrency: opts.importConcurrency,
@@ -82,7 +91,8 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       defaults: opts.defaults,
     },
   });
-  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, namespace, syncDelayMs: opts.syncDelayMs, log });
+  const ownWrites = new OwnWrites();
+  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: observeWrites(opts.store, ownWrites), keys, namespace, syncDelayMs: opts.syncDelayMs, log, metadataStyle: opts.metadataStyle });
   if (opts.syncOnCommitMs !== undefined) {
     const timeout = opts.syncOnCommitMs;
     fs.setCommitHook((ino) =>
@@ -102,6 +112,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
     reconciler,
     source,
     keys,
+    ownWrites,
     async close() {
       await reconciler.stop();
       await fs.close();

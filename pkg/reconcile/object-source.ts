@@ -13,14 +13,14 @@
 // thus answers after its LIST pages alone.
 // Keys that cannot be names are skipped and counted; a file and a directory of the same name
 // show as the directory (as Mountpoint for S3 does).
-import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource, RemoteStream } from '../cache';
+import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource } from '../cache';
 import { RemoteGoneError, RemoteUnavailableError } from '../cache';
 import { logger, type Logger } from '../log/logger';
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, ThrottledError, TransientError } from '../s3/errors';
 import { listAll, type ObjectInfo, type ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
 import { nameProblem } from './key-map';
-import { dateToTimestamp, decodeMetadata } from './object-meta';
+import { dateToTimestamp, decodeMetadata, type MetadataStyle } from './object-meta';
 import { forEachLimit } from './pool';
 
 const MAX_SYMLINK_BYTES = 4096;
@@ -31,6 +31,8 @@ export interface ObjectSourceOptions {
   /** Held (shared) while listing: the reconciler takes it alone to move directories. */
   listLock?: <T>(fn: () => Promise<T>) => Promise<T>;
   log?: Logger;
+  /** The keys the export writes, read first when an object carries several sets (object-meta.ts). */
+  metadataStyle?: MetadataStyle;
 }
 
 interface Pending {
@@ -128,7 +130,7 @@ export class ObjectStoreSource implements RemoteSource {
       return true;
     }
     const e = t.entry;
-    describeFrom(e, info, t.marker);
+    describeFrom(e, info, t.marker, this.opts.metadataStyle);
     if (e.type === 'symlink') {
       if (info.size === 0 || info.size > MAX_SYMLINK_BYTES) e.type = 'file';
       else {
@@ -156,25 +158,13 @@ export class ObjectStoreSource implements RemoteSource {
     }
     const name = rkey.split('/').pop() ?? '';
     const entry: RemoteEntry = { name, type: 'file', size: got.info.size, etag: got.info.etag, mtime: dateToTimestamp(got.info.lastModified) };
-    describeFrom(entry, got.info, false);
+    describeFrom(entry, got.info, false, this.opts.metadataStyle);
     if (entry.type === 'symlink') {
       if (got.data.length === 0 || got.data.length > MAX_SYMLINK_BYTES) entry.type = 'file';
       else entry.target = got.data.toString('utf8');
     }
     if (entry.type === 'file') entry.size = got.info.size;
     return { entry, data: got.data };
-  }
-
-  async openStream(rkey: string, etag: string, offset: number, length: number): Promise<RemoteStream> {
-    try {
-      const res = await this.store.get(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag });
-      return res.body;
-    } catch (err) {
-      if (err instanceof NotFoundError || err instanceof PreconditionFailedError || err instanceof InvalidRangeError) {
-        throw new RemoteGoneError(rkey, 'object changed or vanished', { cause: err });
-      }
-      throw err;
-    }
   }
 
   async readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer> {
@@ -192,8 +182,8 @@ export class ObjectStoreSource implements RemoteSource {
 }
 
 /** Fills `e` (described) from an object's info: type, mode, owner, mtime from its metadata. */
-function describeFrom(e: RemoteEntry, info: ObjectInfo, marker: boolean): void {
-  const a = decodeMetadata(info.metadata);
+function describeFrom(e: RemoteEntry, info: ObjectInfo, marker: boolean, style: MetadataStyle | undefined): void {
+  const a = decodeMetadata(info.metadata, style);
   e.described = true;
   e.modifiedMs ??= info.lastModified.getTime();
   if (!marker && e.etag === undefined) e.size = info.size; // describe(): no listing behind it

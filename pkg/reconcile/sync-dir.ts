@@ -6,13 +6,14 @@
 // names must not be copied, nor delete the copies), every object is copied server-side, one
 // transaction moves the keys of all inodes under the old prefix and queues the old keys for
 // deletion, and the tombstone jobs delete them: nothing is deleted before its copy exists.
-import type { SyncSnapshot } from '../cache';
+import type { SyncSnapshot, Unsyncable } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { listAll } from '../s3/object-store';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
 import { encodeMetadata } from './object-meta';
 import { forEachLimit } from './pool';
 import { deleteIfUnchanged } from './tombstone';
+import { logPathTooLong, refuseTooLong, shortKey, tooLongFor } from './too-long';
 import { copyObject } from './upload';
 
 const WAIT_MS = 300;
@@ -39,6 +40,7 @@ async function syncMarker(ctx: ReconcileContext, ino: number, locked: string | u
     return DONE;
   }
   if (desired !== locked || (rs.key !== undefined && rs.key !== desired)) return later(0, 'renamed while waiting');
+  if (await refuseTooLong(ctx, snap, desired)) return DONE;
   const blocked = moveBlocked(ctx, snap, desired, rs.key);
   if (blocked) return blocked;
   const etag = await putMarker(ctx, snap, desired);
@@ -47,7 +49,7 @@ async function syncMarker(ctx: ReconcileContext, ino: number, locked: string | u
 }
 
 async function putMarker(ctx: ReconcileContext, snap: SyncSnapshot, rkey: string): Promise<string> {
-  const metadata = encodeMetadata({ type: 'dir', mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime });
+  const metadata = encodeMetadata({ type: 'dir', mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime }, ctx.metadataStyle);
   // Unconditional: directories merge; this directory's attributes are the local ones.
   const { etag } = await ctx.store.put(ctx.keys.toS3(rkey), Buffer.alloc(0), { metadata, contentType: 'application/x-directory' });
   ctx.stats.markers++;
@@ -95,6 +97,7 @@ async function moveDirectory(ctx: ReconcileContext, ino: number): Promise<Outcom
   ctx.log.info('directory moved', { from, to, objects: copied.length });
   const now = ctx.sync.snapshot(ino);
   if (!now || now.desiredKey !== to) return later(0, 'moved through a temporary prefix');
+  if (await refuseTooLong(ctx, now, to)) return DONE;
   const etag = await putMarker(ctx, now, to);
   await ctx.sync.commitUpload(now, { key: to, etag, size: 0 });
   return DONE;
@@ -108,6 +111,8 @@ async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Prom
   await forEachLimit(objects, COPY_CONCURRENCY, async (o) => {
     const oldKey = ctx.keys.fromS3(o.key)!;
     const newKey = to + oldKey.slice(from.length);
+    const tooLong = tooLongFor(ctx, newKey);
+    if (tooLong) return leaveTooLong(ctx, oldKey, tooLong);
     try {
       const etag = await copyObject(ctx.store, { key: o.key, etag: o.etag, size: o.size }, ctx.keys.toS3(newKey), undefined, ctx.tuning.partSize);
       copied.push({ oldKey, oldEtag: o.etag, etag });
@@ -120,4 +125,19 @@ async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Prom
     }
   });
   return copied;
+}
+
+/**
+ * An object whose key under the new prefix would be too long for S3: its inode (its data
+ * fetched whole first) becomes local only and unsyncable, and the old object is deleted like
+ * the others moved. An object the cache does not know stays where it is: nothing else has it.
+ */
+async function leaveTooLong(ctx: ReconcileContext, oldKey: string, record: Unsyncable): Promise<void> {
+  const owner = ctx.sync.ownerOf(oldKey);
+  if (owner === undefined) {
+    ctx.log.warn('not moved: its key under the new name would be too long for S3, and this node has no copy of it', { key: shortKey(oldKey), keyBytes: record.keyBytes });
+    return;
+  }
+  await ctx.sync.dropTooLong(owner, oldKey, record);
+  logPathTooLong(ctx, record, oldKey.endsWith('/') ? 'a directory' : 'a file');
 }

@@ -4,9 +4,7 @@
 // coming back (the server DID apply the request: the ambiguous case), and delays.
 //
 // Faults are chosen per request with a seeded PRNG (reproducible), or scripted for the next
-// requests. An outage can be switched on and off: 'refuse' closes the port (connections are
-// refused, open ones reset), 'hang' accepts and reads requests but never answers them (until the
-// outage ends, when they are reset). Everything else is forwarded byte for byte, Host header included: the SDK signs
+// requests. Everything else is forwarded byte for byte, Host header included: the SDK signs
 // Host (SigV4), so it is pointed at the proxy and the server checks the signature against the
 // proxy's host:port that it receives unchanged (verified against RGW by the fault tests).
 import http from 'node:http';
@@ -14,6 +12,12 @@ import net from 'node:net';
 import { flatRaw, rawHeadersToObject } from './http-forward';
 
 export type FaultKind = 'slowdown' | 'internal' | 'reset-request' | 'reset-response' | 'delay';
+/**
+ * The whole endpoint, for outages: 'forward' (faults as configured), 'hang' (requests are
+ * accepted and never answered, as a blackholed or wedged S3), 'refuse' (connections are reset
+ * as soon as they open, as a server that is down).
+ */
+export type ProxyMode = 'forward' | 'hang' | 'refuse';
 
 export interface FaultProxyOptions {
   /** http://host:port of the real server. */
@@ -27,9 +31,6 @@ export interface FaultProxyOptions {
   /** Only requests for which this returns true are eligible for faults. */
   eligible?: (req: http.IncomingMessage) => boolean;
 }
-
-/** 'up' forwards; 'refuse' closes the port; 'hang' takes requests and never answers. */
-export type OutageMode = 'up' | 'refuse' | 'hang';
 
 export interface RequestRecord {
   method: string;
@@ -64,14 +65,15 @@ export class FaultProxy {
   inFlight = 0;
   maxInFlight = 0;
   rate: number;
+  mode: ProxyMode = 'forward';
+  /** Requests held without an answer in 'hang' mode. */
+  hung = 0;
   private readonly random: () => number;
   private readonly scripted: FaultKind[] = [];
   private readonly server: http.Server;
   private readonly upstream: URL;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   private readonly sockets = new Set<net.Socket>();
-  private readonly hung = new Set<http.ServerResponse>();
-  private outage: OutageMode = 'up';
   port = 0;
 
   constructor(private readonly opts: FaultProxyOptions) {
@@ -81,9 +83,22 @@ export class FaultProxy {
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30000;
     this.server.on('connection', (s) => {
+      if (this.mode === 'refuse') {
+        s.resetAndDestroy();
+        return;
+      }
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
+  }
+
+  /**
+   * Closes every open connection (requests held in 'hang' mode included): with mode 'refuse',
+   * clients' kept-alive connections go too, so nothing reaches the server any more; back in
+   * 'forward', hung requests fail at once instead of at their client's timeout.
+   */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
   }
 
   get endpoint(): string {
@@ -94,38 +109,6 @@ export class FaultProxy {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
     return this;
-  }
-
-  get mode(): OutageMode {
-    return this.outage;
-  }
-
-  /**
-   * Starts or ends an outage. 'refuse' closes the listening port and resets open connections;
-   * 'hang' keeps the port and never answers; 'up' listens again on the same port (requests left
-   * hanging are reset).
-   */
-  async setMode(mode: OutageMode): Promise<void> {
-    const was = this.outage;
-    this.outage = mode;
-    if (mode === was) return;
-    if (was === 'hang') {
-      for (const res of this.hung) res.socket?.destroy();
-      this.hung.clear();
-    }
-    if (mode === 'refuse') {
-      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-      for (const s of this.sockets) s.destroy();
-      await closed;
-    } else if (was === 'refuse') {
-      await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject);
-        this.server.listen(this.port, '127.0.0.1', () => {
-          this.server.off('error', reject);
-          resolve();
-        });
-      });
-    }
   }
 
   /** The next eligible requests get exactly these faults, in order (before any random ones). */
@@ -158,11 +141,9 @@ export class FaultProxy {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (this.outage === 'hang') {
-      this.counts.requests++;
-      this.hung.add(res);
-      res.once('close', () => this.hung.delete(res));
-      req.resume();
+    if (this.mode === 'hang') {
+      this.hung++;
+      req.resume(); // take the body, answer nothing
       return;
     }
     const fault = this.pickFault(req);
@@ -243,7 +224,6 @@ export class FaultProxy {
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     this.agent.destroy();
-    if (this.outage === 'refuse') return; // already closed
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -16,6 +16,7 @@ import { localOnly, type RemoteState } from '../meta/remote-state';
 import { DEFAULT_REMOTE_WAIT_MS } from './remote-wait';
 import { Streamer } from './streamer';
 import type { LinkView, UploadWatch } from './link-view';
+import type { BudgetMember } from './cache-budget';
 
 const MiB = 1024 * 1024;
 
@@ -31,7 +32,9 @@ export class LinkContext implements LinkView, LinkedPart {
   readonly importRules: ImportRule[];
   readonly importConcurrency: number;
   readonly importMemoryBytes: number;
-  readonly cacheSizeBytes: number;
+  readonly prefetchBytes: number;
+  private readonly ownCacheSize: number;
+  private readonly budget?: BudgetMember;
   readonly defaults: VolumeDefaults;
   readonly nowMs: () => number;
   readonly blocks: BlockMaps;
@@ -52,6 +55,11 @@ export class LinkContext implements LinkView, LinkedPart {
    */
   private readonly queuedAtOpen: Set<number>;
 
+  /** The most cached file data to keep now: the cache's own size, or its share of a shared budget. */
+  get cacheSizeBytes(): number {
+    return Math.min(this.ownCacheSize, this.budget?.limit() ?? Number.MAX_SAFE_INTEGER);
+  }
+
   constructor(
     readonly core: FsCore,
     opts: LinkOptions,
@@ -69,7 +77,9 @@ export class LinkContext implements LinkView, LinkedPart {
     this.importRules = checkImportRules(opts.importRules ?? (prefetchBytes > 0 ? [{ prefix: '', sizeLessThan: prefetchBytes + 1, trigger: 'directory' }] : []));
     this.importConcurrency = Math.max(1, Math.floor(opts.importConcurrency ?? DEFAULT_IMPORT_CONCURRENCY));
     this.importMemoryBytes = Math.max(1, opts.importMemoryBytes ?? DEFAULT_IMPORT_MEMORY_BYTES);
-    this.cacheSizeBytes = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
+    this.prefetchBytes = prefetchBytes;
+    this.ownCacheSize = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
+    this.budget = opts.cacheBudget?.join(() => core.inodes.memoryUsed);
     this.defaults = { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, ...opts.defaults };
     this.nowMs = opts.nowMs ?? Date.now;
     this.blocks = new BlockMaps(core.store, this.blockSize);
@@ -182,6 +192,7 @@ export class LinkContext implements LinkView, LinkedPart {
   close(): void {
     this.importer.close();
     this.imports.close();
+    this.budget?.leave();
     this.evictor.stop();
     this.streamer.closeAll();
   }

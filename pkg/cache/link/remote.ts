@@ -8,6 +8,7 @@
 // prefix its children are listed under); the root is "".
 import type { Timestamp } from '../../vfs';
 import type { ImportRule } from './import-rules';
+import type { SharedCacheBudget } from './cache-budget';
 
 export type RemoteType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
 
@@ -85,15 +86,6 @@ export interface RemoteSource {
   readObject?(rkey: string, etag: string): Promise<{ entry: RemoteEntry; data: Buffer } | undefined>;
   /** Bytes [offset, offset + length) of object `rkey`, pinned to `etag`: RemoteGoneError if it changed. */
   readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer>;
-  /**
-   * Optional: the same bytes as a stream (large sequential reads, streamer.ts). The stream ends
-   * early or fails if the object changes; the caller destroys it when done with it.
-   */
-  openStream?(rkey: string, etag: string, offset: number, length: number): Promise<RemoteStream>;
-}
-
-export interface RemoteStream extends AsyncIterable<Buffer> {
-  destroy(): void;
 }
 
 /** The object is missing or no longer has the ETag the cache knew. */
@@ -154,14 +146,15 @@ export interface LinkOptions {
   remoteWaitMs?: number;
   /** Clean cached file data above this is evicted, least recently used first (default unlimited). */
   cacheSizeBytes?: number;
+  /** A cache size shared with other caches on the same disk (cache-budget.ts), on top of cacheSizeBytes. */
+  cacheBudget?: SharedCacheBudget;
   defaults?: Partial<VolumeDefaults>;
   /** Wall clock in ms, for listing ages (tests move it). */
   nowMs?: () => number;
 }
 
-/** Names at the root that are ours, never imported from or synced to the bucket. */
-export const LOST_FOUND = '.s3files-lost+found';
-export const RESERVED_ROOT_NAMES: ReadonlySet<string> = new Set([LOST_FOUND, '.s3files-probe', '.s3files-tmp']);
+/** Names at the root that are ours, never imported from or synced to the bucket (meta/schema.ts). */
+export { LOST_FOUND, RESERVED_ROOT_NAMES } from '../meta/schema';
 
 export function childKey(dirKey: string, name: string, isDir: boolean): string {
   return `${dirKey}${name}${isDir ? '/' : ''}`;
