@@ -68,16 +68,21 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; err?: F
       const prefix = `${mode}/`;
       await direct.put(`${prefix}listed/x.txt`, Buffer.from('x'));
       await direct.put(`${prefix}never/y.txt`, Buffer.from('y'));
-      t = await linkedExport(faulty, prefix, { dirTtlMs: 300, remoteWaitMs: WAIT_MS, syncDelayMs: 50 });
+      await direct.put(`${prefix}lazy/w.txt`, Buffer.from('w'), { metadata: { mode: String(0o100600), uid: '1234', gid: '5678' } });
+      // Files under lazy/ are read at their first LOOKUP (nothing at listing time).
+      const importRules = [{ prefix: 'lazy/', sizeLessThan: 1024, trigger: 'file' as const }];
+      t = await linkedExport(faulty, prefix, { dirTtlMs: 300, remoteWaitMs: WAIT_MS, syncDelayMs: 50, importRules });
       const f = t.fs;
       await mkdirs(f, 'made/sub');
       await writeFile(f, 'made/a.txt', Buffer.from('made here'));
       assert.deepEqual(await listNames(f, 'listed'), ['x.txt']);
-      assert.deepEqual(await listNames(f, ''), ['listed', 'made', 'never']);
+      assert.deepEqual(await listNames(f, 'lazy'), ['w.txt']);
+      assert.deepEqual(await listNames(f, ''), ['lazy', 'listed', 'made', 'never']);
       await t.reconciler.drain(30_000);
       const made = await resolve(f, 'made');
       const listed = await resolve(f, 'listed');
       const never = await resolve(f, 'never');
+      const lazy = await resolve(f, 'lazy');
       await new Promise((r) => setTimeout(r, 400)); // every listing is past its TTL now
 
       setMode(mode);
@@ -112,6 +117,10 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; err?: F
         assert.equal(c.err?.code, 'EJUKEBOX', `lookup of never/${name}: ${String(c.err ?? 'answered')}`);
         assert.ok(c.ms < WAIT_MS + SLACK_MS, `lookup of never/${name} took ${c.ms} ms`);
       }
+      // Listed, but its attributes never read: "try again later", never the listing's defaults.
+      const w = await timed(f.lookup(ROOT, lazy, 'w.txt'));
+      assert.equal(w.err?.code, 'EJUKEBOX', `lookup of lazy/w.txt: ${String(w.err ?? JSON.stringify(w.value?.attributes))}`);
+      assert.ok(w.ms < WAIT_MS + SLACK_MS, `lookup of lazy/w.txt took ${w.ms} ms`);
       assert.ok(proxy.hung > 0 || mode === 'refuse', 'the outage was never met');
 
       // S3 is back: what was done meanwhile reaches the bucket, and the never-listed directory lists.
@@ -126,9 +135,17 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; err?: F
         });
       }
       assert.equal(y?.toString(), 'y');
+      let wAttrs;
+      for (let i = 0; i < 30 && !wAttrs; i++) {
+        wAttrs = await f.lookup(ROOT, lazy, 'w.txt').then((r) => r.attributes, (err: FsError) => {
+          if (err.code !== 'EJUKEBOX') throw err;
+          return undefined;
+        });
+      }
+      assert.deepEqual([wAttrs?.mode, wAttrs?.uid, wAttrs?.gid], [0o600, 1234, 5678]);
       await t.reconciler.drain(60_000);
       const keys = Array.from((await bucketKeys(direct, prefix)).keys()).sort();
-      assert.deepEqual(keys, ['listed/new.txt', 'listed/x.txt', 'made/', 'made/a.txt', 'made/c/', 'never/y.txt']);
+      assert.deepEqual(keys, ['lazy/w.txt', 'listed/new.txt', 'listed/x.txt', 'made/', 'made/a.txt', 'made/c/', 'never/y.txt']);
     });
   }
 });
