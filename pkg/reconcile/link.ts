@@ -48,6 +48,7 @@ export interface LinkedExportOptions {
   defaults?: Partial<VolumeDefaults>;
   /** Which metadata keys uploads carry: s3fs's (default), Amazon S3 Files', or both (object-meta.ts). */
   metadataStyle?: MetadataStyle;
+  /** HEADs sent while listing, before it answers (default 0: all are left to the import queue). */
   headLimit?: number;
   reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'namespace'>>;
   logger?: Logger;
