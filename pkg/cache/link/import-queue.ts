@@ -71,6 +71,7 @@ export class ImportQueue {
   private idleWaiters: Array<() => void> = [];
   private readonly applying: Array<{ ino: number; key: string; etag: string | undefined; entry: RemoteEntry | undefined; resolve: (stale: boolean) => void; reject: (err: unknown) => void }> = [];
   private applyTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   /** Requests sent, by kind (tests and metrics). */
   reads = 0;
   wholeFetches = 0;
@@ -155,7 +156,10 @@ export class ImportQueue {
   }
 
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.applyTimer);
+    for (const b of this.applying.splice(0)) b.resolve(false);
     for (const t of this.tasks.values()) t.settle();
     this.tasks.clear();
     this.order.length = 0;
@@ -221,6 +225,7 @@ export class ImportQueue {
   }
 
   private pump(): void {
+    if (this.closed) return;
     const limit = this.link.importConcurrency;
     // A client's waits first, paused or not.
     while (this.running < limit + URGENT_EXTRA && this.urgent.length > 0) {
@@ -302,6 +307,7 @@ export class ImportQueue {
    * (one log sync) per APPLY_WINDOW_MS or APPLY_BATCH results, not one per file.
    */
   private async apply(ino: number, key: string, etag: string | undefined, entry: RemoteEntry | undefined): Promise<void> {
+    if (this.closed) return;
     const stale = await new Promise<boolean>((resolve, reject) => {
       this.applying.push({ ino, key, etag, entry, resolve, reject });
       if (this.applying.length >= APPLY_BATCH) this.flushApplies();
@@ -329,6 +335,7 @@ export class ImportQueue {
   }
 
   private failed(t: Task, err: unknown): void {
+    if (this.closed) return; // the file system is closing: what is pending stays marked
     if (err instanceof RemoteUnavailableError || (err instanceof FsError && err.code === 'EIO' && err.cause instanceof RemoteUnavailableError)) {
       this.pauseMs = Math.min(PAUSE_MAX_MS, Math.max(PAUSE_FIRST_MS, this.pauseMs * 2));
       this.pausedUntil = Date.now() + this.pauseMs;
