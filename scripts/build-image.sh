@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds the s3files image from the Dockerfile, unchanged, with podman (Debian's package).
+#
+# Where the Dockerfile's base image (FROM node:<pinned>-bookworm-slim) cannot be pulled, it is
+# made here first and tagged with that exact name: Debian 12 by debootstrap from Debian's
+# archive, plus the pinned Node.js and npm from the npm registry (scripts/install-node.sh)
+# in /usr/local, as in the official image. A machine that can pull the official image gets
+# the same build with S3FILES_PULL_BASE=1.
+#
+#   scripts/build-image.sh [TAG]        default TAG: s3files:<package.json version>
+#
+# Prints the image's name and size on the last line. Needs root (debootstrap, podman).
+# Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+source scripts/tool-pins.sh
+version="$(node -p 'require("./package.json").version')"
+tag="${1:-localhost/s3files:$version}"
+mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+log() { echo "build-image: $*" >&2; }
+
+for tool in podman debootstrap; do
+  command -v "$tool" >/dev/null || { log "needs $tool: apt-get install -y podman buildah debootstrap"; exit 1; }
+done
+
+from="$(awk '/^FROM / {print $2; exit}' Dockerfile)"
+expected="node:$NODE_VERSION-bookworm-slim"
+[[ "$from" == "$expected" ]] || { log "the Dockerfile builds FROM $from, scripts/tool-pins.sh pins $expected"; exit 1; }
+base="docker.io/library/$from"
+
+make_base() {
+  local work rootfs started
+  started=$SECONDS
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' RETURN
+  rootfs="$work/rootfs"
+  log "making $base: debootstrap bookworm from $mirror"
+  debootstrap --variant=minbase --include=ca-certificates bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log" >&2; log "debootstrap failed"; return 1; }
+  log "adding Node.js $NODE_VERSION and npm $NPM_VERSION from the npm registry"
+  bash scripts/install-node.sh "$work/node"
+  mkdir -p "$rootfs/usr/local/lib"
+  cp -a "$work/node/bin/." "$rootfs/usr/local/bin/"
+  cp -a "$work/node/include" "$rootfs/usr/local/"
+  cp -a "$work/node/lib/node_modules" "$rootfs/usr/local/lib/"
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+  tar -C "$rootfs" --numeric-owner -cf "$work/rootfs.tar" .
+  podman import --change 'ENV NODE_VERSION='"$NODE_VERSION" --change 'CMD ["node"]' "$work/rootfs.tar" "$base" >/dev/null
+  log "made $base in $((SECONDS - started)) s"
+}
+
+if ! podman image exists "$base"; then
+  if [[ "${S3FILES_PULL_BASE:-0}" == 1 ]]; then
+    podman pull "$base"
+  else
+    make_base
+  fi
+fi
+
+started=$SECONDS
+log "building $tag from the Dockerfile"
+# The host's network: the build stage fetches Debian packages and the npm dependencies.
+podman build --network host --pull=never -t "$tag" -f Dockerfile . >&2
+size="$(podman image inspect --format '{{.Size}}' "$tag")"
+log "built $tag in $((SECONDS - started)) s"
+echo "$tag $size"
