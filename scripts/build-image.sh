@@ -4,7 +4,8 @@
 # Where the Dockerfile's base image (FROM node:<pinned>-bookworm-slim) cannot be pulled, it is
 # made here first and tagged with that exact name: Debian 12 by debootstrap from Debian's
 # archive, plus the pinned Node.js and npm from the npm registry (scripts/install-node.sh)
-# in /usr/local, as in the official image. A machine that can pull the official image gets
+# in /usr/local, as in the official image, trusting the machine's certificate authorities
+# (NODE_EXTRA_CA_CERTS: for a registry reached through a TLS proxy). A machine that can pull the official image gets
 # the same build with S3FILES_PULL_BASE=1.
 #
 #   scripts/build-image.sh [TAG]        default TAG: s3files:<package.json version>
@@ -20,9 +21,14 @@ tag="${1:-localhost/s3files:$version}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 log() { echo "build-image: $*" >&2; }
 
-for tool in podman debootstrap; do
-  command -v "$tool" >/dev/null || { log "needs $tool: apt-get install -y podman buildah debootstrap"; exit 1; }
+for tool in podman debootstrap runc; do
+  command -v "$tool" >/dev/null || { log "needs $tool: apt-get install -y podman buildah debootstrap runc"; exit 1; }
 done
+# runc, not Debian's default crun: crun refuses hosts with cgroups in hybrid (v1 + v2) mode.
+# Lower rlimits than podman's defaults: a container may not raise them where the engine
+# itself lacks CAP_SYS_RESOURCE (as in CI's sandbox); the build needs few files or processes.
+PODMAN=(podman --runtime runc)
+RUN_LIMITS=(--ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
 
 from="$(awk '/^FROM / {print $2; exit}' Dockerfile)"
 expected="node:$NODE_VERSION-bookworm-slim"
@@ -44,15 +50,20 @@ make_base() {
   cp -a "$work/node/bin/." "$rootfs/usr/local/bin/"
   cp -a "$work/node/include" "$rootfs/usr/local/"
   cp -a "$work/node/lib/node_modules" "$rootfs/usr/local/lib/"
+  # Trust what this machine trusts: where the npm registry is reached through a proxy with
+  # its own certificate authority (as in CI), npm inside the build needs it too. Node reads
+  # NODE_EXTRA_CA_CERTS; the official image differs only in not setting it.
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
   tar -C "$rootfs" --numeric-owner -cf "$work/rootfs.tar" .
-  podman import --change 'ENV NODE_VERSION='"$NODE_VERSION" --change 'CMD ["node"]' "$work/rootfs.tar" "$base" >/dev/null
+  "${PODMAN[@]}" import --change 'ENV NODE_VERSION='"$NODE_VERSION" \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' --change 'CMD ["node"]' "$work/rootfs.tar" "$base" >/dev/null
   log "made $base in $((SECONDS - started)) s"
 }
 
-if ! podman image exists "$base"; then
+if ! "${PODMAN[@]}" image exists "$base"; then
   if [[ "${S3FILES_PULL_BASE:-0}" == 1 ]]; then
-    podman pull "$base"
+    "${PODMAN[@]}" pull "$base"
   else
     make_base
   fi
@@ -61,7 +72,7 @@ fi
 started=$SECONDS
 log "building $tag from the Dockerfile"
 # The host's network: the build stage fetches Debian packages and the npm dependencies.
-podman build --network host --pull=never -t "$tag" -f Dockerfile . >&2
-size="$(podman image inspect --format '{{.Size}}' "$tag")"
+"${PODMAN[@]}" build "${RUN_LIMITS[@]}" --network host --pull=never -t "$tag" -f Dockerfile . >&2
+size="$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$tag")"
 log "built $tag in $((SECONDS - started)) s"
 echo "$tag $size"

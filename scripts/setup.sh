@@ -17,6 +17,9 @@ packages=(user-mode-linux nfs-common rpcbind busybox-static iproute2 libnfs-util
   ceph-mon ceph-osd radosgw ceph-common)
 # openssl checks the integrity of the pinned tools (scripts/tool-pins.sh); unzip extracts Helm.
 packages+=(openssl unzip)
+# The image: podman builds and runs it (with runc), debootstrap makes its base where none can
+# be pulled (scripts/build-image.sh).
+packages+=(podman buildah runc debootstrap uidmap)
 # nfs-ganesha is the reference server of bench/ and of the harness self-test.
 packages+=(nfs-ganesha nfs-ganesha-vfs)
 
@@ -48,3 +51,7 @@ echo "setup: Node.js $(node --version), npm $(npm --version), Helm $(.tools/helm
 # disagree (update the lock with `npm install` and commit it).
 npm ci --no-audit --no-fund
 npm run build
+# `npx s3files` links this package into npm's npx cache on first use; doing it here, on the
+# pinned Node, spares the README's first `npx s3files` npm's engine warning when the
+# machine's own (older) node runs npx.
+npx --yes s3files --version >/dev/null
