@@ -3,6 +3,10 @@
 # Build stage: compile TypeScript and keep only production dependencies. npm ci's postinstall
 # compiles lmdb-js's native addon from patched source (scripts/build-lmdb.mjs), hence the
 # compilers here and not in the runtime image.
+#
+# Both stages build on the Node.js LTS release pinned in scripts/tool-pins.sh (a test checks
+# they agree). scripts/build-image.sh builds this file with podman, and makes this base image
+# locally where it cannot be pulled.
 FROM node:24.22.3-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
