@@ -27,7 +27,6 @@ import winston from 'winston';
 /** Info lines (the importer's "slow directory listing" breakdown) go to stderr. */
 const benchLog = winston.createLogger({ level: 'info', format: winston.format.json(), transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info'] })] });
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const MiB = 1024 * 1024;
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;

@@ -7,21 +7,31 @@
 // patch-package just before this) bounds those messages; this compiles the result. lmdb-js
 // loads build/Release/lmdb.node in preference to its prebuilds.
 //
-// Runs as the postinstall step. Skips the build when build/Release holds a binary built
+// Runs as the postinstall step, on the project's Node (scripts/link-node.mjs): the addon is
+// compiled for the Node that will load it, whichever node runs npm. Skips the build when build/Release holds a binary built
 // from the same source for the same Node (lmdb version, patch, Node ABI, platform).
 // S3FILES_LMDB_PREBUILT=1 skips it altogether and removes an earlier build, so that lmdb-js
 // loads its prebuilt binary (unpatched: see above).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { linkProjectNode, projectNode } from './link-node.mjs';
 
 const log = (message) => process.stderr.write(`build-lmdb: ${message}\n`);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // A direct dependency: npm installs it at the top of node_modules.
 const lmdbDir = join(root, 'node_modules', 'lmdb');
+
+linkProjectNode();
+const pinned = projectNode();
+if (pinned && process.execPath !== pinned) {
+  // npm itself runs on an older node: build for the one the tests and bin/s3files use.
+  const run = spawnSync(pinned, [fileURLToPath(import.meta.url)], { stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+}
 
 if (process.env.S3FILES_LMDB_PREBUILT === '1') {
   // An earlier source build would still be loaded first: remove it.

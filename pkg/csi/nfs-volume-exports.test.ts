@@ -25,7 +25,6 @@ import type { S3Credentials, S3Location } from './params';
 import type { ExportSpec } from './volume-exports';
 import { exportNameFor } from './volume-id';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const HOUR = 3_600_000;
 const VOLUME: ExportSpec = {
   volumeId: 'v1:media:vol',

@@ -10,7 +10,8 @@ import { invalidArgument } from './errors';
 export const Param = {
   /** The bucket. Required. */
   bucket: 'bucket',
-  /** Dynamic provisioning: each volume gets its own prefix `basePrefix/<pv-name>`. */
+  /** Dynamic provisioning: each volume gets its own prefix `basePrefix/<pv-name>`, or the pattern
+   * filled in, e.g. `volumes/${.PVC.namespace}/${.PVC.name}` (prefix-pattern.ts). */
   basePrefix: 'basePrefix',
   /** Link an existing prefix (or "" for the whole bucket): every volume of the class shares it. */
   prefix: 'prefix',

@@ -16,6 +16,7 @@ import {
   type S3Location,
   type VolumeOptions,
 } from './params';
+import { expandBasePrefix } from './prefix-pattern';
 import { parseVolumeId, type VolumeHandle } from './volume-id';
 
 export interface CreatePlan {
@@ -38,7 +39,9 @@ function rejectUnknown(values: Record<string, string>, known: Set<string>, what:
 /**
  * StorageClass parameters → the volume to create. `name` is the CO's volume name (the PV name
  * for Kubernetes); with `basePrefix` (or neither `basePrefix` nor `prefix`) it becomes the last
- * segment of the volume's own prefix.
+ * segment of the volume's own prefix, unless basePrefix is a pattern naming the claim or PV
+ * (`volumes/${.PVC.namespace}/${.PVC.name}`: pkg/csi/prefix-pattern.ts), which is then the
+ * whole prefix.
  */
 export function planCreate(name: string, params: Record<string, string>): CreatePlan {
   rejectUnknown(params, PARAM_KEYS, 'parameter');
@@ -57,8 +60,9 @@ export function planCreate(name: string, params: Record<string, string>): Create
     prefix = parsePrefix(params[Param.prefix] as string, Param.prefix);
   } else {
     if (name.includes('/') || name === '.' || name === '..') throw invalidArgument(`name ${JSON.stringify(name)} cannot be a prefix segment`);
-    const base = parsePrefix(params[Param.basePrefix] ?? '', Param.basePrefix);
-    prefix = parsePrefix(base === '' ? name : `${base}/${name}`, 'volume prefix');
+    const expanded = expandBasePrefix(params[Param.basePrefix] ?? '', params, Param.basePrefix);
+    const base = parsePrefix(expanded.prefix, Param.basePrefix);
+    prefix = expanded.namesVolume ? base : parsePrefix(base === '' ? name : `${base}/${name}`, 'volume prefix');
   }
   return {
     location: locationFrom(bucket, prefix, params),

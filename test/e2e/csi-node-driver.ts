@@ -36,7 +36,6 @@ const env = (name: string): string => {
   return v;
 };
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const S3 = e2eS3FromEnv();
 const E2E_VOLUME = e2eVolume(S3);
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');

@@ -25,7 +25,6 @@ import { bridgeIntoNs, type NsBridge } from '../support/ns-bridge';
 import { REPO_ROOT } from '../support/s3files-server';
 import { runGuest, shellQuote, TestNetwork, type GuestResult } from '../support/uml';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const rgw = skipS3() ? undefined : useSharedRgw(); // top level: one gateway for the whole run
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 

@@ -18,7 +18,6 @@ import { bridgeIntoNs, type NsBridge } from '../support/ns-bridge';
 import { S3filesServer } from '../support/s3files-server';
 import { runGuest, TestNetwork, type GuestResult } from '../support/uml';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const FF_OUTPUTS = ['out.mp3', 'out.mp4', 'fs.mp4'];
 const PREFIX = 'e2e/';

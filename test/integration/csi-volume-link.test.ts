@@ -20,7 +20,6 @@ import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { mkdirs, quietLog, readFile, writeFile } from '../support/linked-fs';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const rgw = skipS3() ? undefined : useSharedRgw(); // top level: one gateway for the whole run
 
 (skipS3() ? describe.skip : describe)('integration: CSI node volumes linked to Ceph RGW', function () {

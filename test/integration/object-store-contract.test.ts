@@ -4,6 +4,5 @@
 import { forBothStores } from '../support/both-stores';
 import { objectStoreContract } from '../support/object-store-contract';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 forBothStores('contract', objectStoreContract);

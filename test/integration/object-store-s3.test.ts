@@ -12,7 +12,6 @@ import type { S3StoreConfig } from '../../pkg/s3/s3-config';
 import { CephRgw, skipS3, useSharedRgw } from '../support/ceph-rgw';
 import { FaultProxy, seededRandom, startFaultProxy } from '../support/fault-proxy';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const RGW_CAPABILITIES = { uploadPartCopy: true, conditionalWrites: true, conditionalMultipartComplete: false, copySourceIfMatch: false };
 

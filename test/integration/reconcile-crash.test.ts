@@ -16,7 +16,6 @@ import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { bucketKeys, quietLog } from '../support/linked-fs';
 import { BIG_CHUNK, CHUNK, pattern, type WriterConfig } from '../support/linked-writer.fixture';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 interface Ack {
   op: string;

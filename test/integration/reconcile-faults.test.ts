@@ -9,7 +9,6 @@ import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { ROOT, assertKeys, bucketKeys, linkedExport, mkdirs, readFile, resolve, writeFile, type TestExport } from '../support/linked-fs';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 

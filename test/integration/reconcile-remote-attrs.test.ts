@@ -10,7 +10,6 @@ import type { ObjectStore } from '../../pkg/s3/object-store';
 import { forBothStores, type StoreSetup } from '../support/both-stores';
 import { ROOT, linkedExport, listNames, readFile, resolve, uniquePrefix, type TestExport } from '../support/linked-fs';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const meta = (mode: number, uid: number, gid: number, mtime: number) => ({ mode: String(mode), uid: String(uid), gid: String(gid), mtime: String(mtime) });

@@ -16,7 +16,6 @@ import { readAcks } from '../support/acks';
 import { ROOT, bucketKeys, exists, objectBytes, quietLog, resolve } from '../support/linked-fs';
 import { linkIdOf, openStore, V1, V2, type StoreConfig, type StrayConfig } from './reconcile-strays.fixture';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** Runs the fixture until its upload of work/a has landed, then SIGKILLs it; returns the acks. */
 async function killWhenLanded(cfg: StrayConfig): Promise<string[]> {

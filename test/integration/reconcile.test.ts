@@ -4,6 +4,5 @@
 import { forBothStores } from '../support/both-stores';
 import { reconcileSuite } from '../support/reconcile-suite';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 forBothStores('reconcile', reconcileSuite);

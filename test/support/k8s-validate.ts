@@ -21,6 +21,7 @@ const models = requireHere('@kubernetes/client-node/dist/gen/models/all.js') as 
 /** apiVersion/kind → client-node model name, for every kind s3files ships or documents. */
 const KINDS: Record<string, string> = {
   'v1/Namespace': 'V1Namespace',
+  'v1/ConfigMap': 'V1ConfigMap',
   'v1/ServiceAccount': 'V1ServiceAccount',
   'v1/PersistentVolume': 'V1PersistentVolume',
   'v1/PersistentVolumeClaim': 'V1PersistentVolumeClaim',

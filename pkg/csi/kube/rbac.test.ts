@@ -5,11 +5,9 @@
 // every request. Every one must be granted by the component's ClusterRole, and every
 // s3files.csi.io rule (and the node's events rule) must be used: minimal both ways.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import winston from 'winston';
-import { renderChart } from '../../../test/support/chart-render';
+import { helmTemplate } from '../../../test/support/helm';
 import { FakeKubeApiServer } from '../../../test/support/fake-kube-api';
-import { REPO_ROOT } from '../../../test/support/s3files-server';
 import { CrdVolumeStore } from '../crd-volume-store';
 import { KubeEventRecorder } from './events';
 import { S3FileSystemClient } from './s3filesystem-client';
@@ -21,8 +19,9 @@ interface Rule {
   verbs: string[];
 }
 
-function clusterRole(name: string): Rule[] {
-  const objects = renderChart(path.join(REPO_ROOT, 'charts', 's3files'), { namespace: 's3files' }).objects as Array<{ kind: string; metadata: { name: string }; rules?: Rule[] }>;
+/** The rules of a ClusterRole of the chart, as Helm renders it with its default values. */
+async function clusterRole(name: string): Promise<Rule[]> {
+  const objects = (await helmTemplate()) as unknown as Array<{ kind: string; metadata: { name: string }; rules?: Rule[] }>;
   const role = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === name);
   if (!role?.rules) throw new Error(`ClusterRole ${name} not in the chart`);
   return role.rules;
@@ -52,7 +51,7 @@ describe('RBAC in the chart = what the Kubernetes code calls', () => {
     await new CrdVolumeStore(api.kubeConfig()).put(record); // exists: the read-back path
     await store.deleteByVolumeId(record.volumeId);
     const used = api.usedPermissions();
-    const rules = clusterRole('s3files-controller');
+    const rules = await clusterRole('s3files-controller');
     const all = granted(rules, () => true);
     for (const p of used) assert.ok(all.includes(p), `the controller calls "${p}" but its ClusterRole does not grant it`);
     assert.deepEqual(granted(rules, (g) => g === 's3files.csi.io'), used, 's3files.csi.io rules grant more than the controller uses');
@@ -78,7 +77,7 @@ describe('RBAC in the chart = what the Kubernetes code calls', () => {
     await reporter.reportOnce();
     api.requests.splice(0, setup); // the controller's create above is not the node's
     const used = api.usedPermissions();
-    const rules = clusterRole('s3files-node');
+    const rules = await clusterRole('s3files-node');
     const all = granted(rules, () => true);
     for (const p of used) assert.ok(all.includes(p), `the node calls "${p}" but its ClusterRole does not grant it`);
     assert.deepEqual(all, used, 'the node ClusterRole grants more than the node uses');
