@@ -24,6 +24,7 @@ function detail(id: WorkloadId, w: WorkloadResult, latencyMs: number): string {
   const d = w.detail;
   const parts: string[] = [];
   if (!w.verified) parts.push('NOT VERIFIED');
+  if ((d.settleMs ?? 0) >= 2000) parts.push(`link busy ${secs(d.settleMs!)} s before it`);
   if (id === 'cp-r' && Number.isFinite(d.copyMs)) parts.push(`cp itself ${secs(d.copyMs!)} s`);
   if (id === 'mv-dir') {
     if (Number.isFinite(d.mvMs)) parts.push(`mv itself ${secs(d.mvMs!)} s`);

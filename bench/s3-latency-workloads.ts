@@ -121,6 +121,13 @@ export interface ScriptOptions {
   lsDelaySec: number;
 }
 
+/**
+ * Before each workload the script waits until the host has seen the link quiet for a moment:
+ * what a file system still does in the background after the previous workload (a prefetch,
+ * an upload) must not be counted in, or slow down, the next one.
+ */
+const settle = (id: WorkloadId) => [`mark ${id}.ready`, `waitgo settle-${id}`];
+
 /** The shell script (run by `sh -e`): one block per workload, marks around each. */
 export function workloadScript(o: ScriptOptions): string {
   const M = o.mnt;
@@ -133,30 +140,31 @@ export function workloadScript(o: ScriptOptions): string {
   ];
   if (o.only.has('read-small')) {
     lines.push(
-      'mark read-small.start',
+      ...settle('read-small'), 'mark read-small.start',
       `(cd "$M/read" && find . -type f | LC_ALL=C sort | xargs cat) | md5sum | cut -d' ' -f1 > "$OUT/read-small.md5"`,
       'mark read-small.end',
     );
   }
   if (o.only.has('ls-lR')) {
-    lines.push('mark ls-lR.start', `ls -lR "$M/list" > "$OUT/ls-lR.txt"`, 'mark ls-lR.end', `grep -c '^-' "$OUT/ls-lR.txt" > "$OUT/ls-lR.count" || true`);
+    lines.push(...settle('ls-lR'), 'mark ls-lR.start', `ls -lR "$M/list" > "$OUT/ls-lR.txt"`, 'mark ls-lR.end', `grep -c '^-' "$OUT/ls-lR.txt" > "$OUT/ls-lR.count" || true`);
   }
   if (o.only.has('dd-big')) {
     lines.push(
-      'mark dd-big.start',
+      ...settle('dd-big'), 'mark dd-big.start',
       `dd if="$M/big/file.bin" of=/dev/null bs=1M 2> "$OUT/dd-big.txt"`,
       'mark dd-big.end',
       `tail -c 1048576 "$M/big/file.bin" | md5sum | cut -d' ' -f1 > "$OUT/dd-big.md5"`,
     );
   }
   if (o.only.has('cp-r')) {
-    lines.push('mark cp-r.start', `cp -r ${shellQuote(o.cpSource)} "$M/cp-${o.column}"`, 'mark cp-r.copied', 'waitgo cp-r');
+    lines.push(...settle('cp-r'), 'mark cp-r.start', `cp -r ${shellQuote(o.cpSource)} "$M/cp-${o.column}"`, 'mark cp-r.copied', 'waitgo cp-r');
   }
   if (o.only.has('mv-dir')) {
     const dir = `$M/mv-${o.column}`;
     lines.push(
       // The source listed first (not timed): a client moves a directory it has seen.
       `ls -f "${dir}/src" | wc -l > "$OUT/mv-dir.before"`,
+      ...settle('mv-dir'),
       'mark mv-dir.start',
       `mv "${dir}/src" "${dir}/dst" &`,
       'MVPID=$!',
