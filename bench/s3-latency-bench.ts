@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   const s = o.sizes;
   // RGW keeps objects in RAM: the shared data, and what every column and floor writes.
   const writes = (o.latencies.length * (peers.length + 1) * (s.cpFiles * s.cpKib * 1024 + s.mvObjects * 1024)) / 2 ** 30;
-  const dataGiB = (s.bigMib * 2 ** 20 + s.smallFiles * s.smallKib * 1024 + s.listObjects * 100) / 2 ** 30 + writes;
+  const dataGiB = ((o.only.has('dd-big') ? s.bigMib * 2 ** 20 : 0) + s.smallFiles * s.smallKib * 1024 + s.listObjects * 100) / 2 ** 30 + writes;
   process.env.S3FILES_RGW_MEMSTORE_GIB ??= String(Math.ceil(dataGiB * 1.5 + 1));
   const load = { before: loadavg()[0]!, after: 0 };
   if (load.before > cpus().length) log(`warning: load average ${load.before.toFixed(1)} on ${cpus().length} CPUs: times will be noisy`);
@@ -111,7 +111,7 @@ async function main(): Promise<number> {
   const runs: LatencyRun[] = [];
   try {
     await gw.createBucket(bucket);
-    const seed = await seedShared(direct, bucket, s, log);
+    const seed = await seedShared(direct, bucket, s, o.only, log);
     net = await TestNetwork.create();
     const cpSource = join(net.makeTempDir('cp-src'), 'src');
     mkdirSync(cpSource);

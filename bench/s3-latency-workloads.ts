@@ -64,22 +64,30 @@ export interface SharedSeed {
   bigTailMd5: string;
 }
 
-/** Puts the objects every column reads: small files, the listing tree, the big object. */
-export async function seedShared(client: S3Client, bucket: string, s: S3BenchSizes, log: (m: string) => void): Promise<SharedSeed> {
-  const small = layout.smallKeys(s);
-  const bodies = new Map(small.map((k) => [k, randomBytes(s.smallKib * 1024)]));
-  log(`seeding ${small.length} small files`);
+/** Puts the objects the selected workloads read (every column reads the same ones). */
+export async function seedShared(client: S3Client, bucket: string, s: S3BenchSizes, only: Set<WorkloadId>, log: (m: string) => void): Promise<SharedSeed> {
   const t0 = performance.now();
-  await putEach(client, bucket, small, (k) => bodies.get(k)!);
-  const hash = createHash('md5');
-  for (const k of [...small].sort()) hash.update(bodies.get(k)!);
-  log(`seeding ${s.listObjects} listing objects`);
-  await putObjects(client, bucket, layout.listKeys(s), Buffer.alloc(100, 'l'), 64);
-  await putObjects(client, bucket, layout.otherKeys, Buffer.from('other\n'), 10);
-  log(`seeding the ${s.bigMib} MiB object`);
-  const bigTailMd5 = await putBig(client, bucket, layout.bigKey, s.bigMib);
+  const seed: SharedSeed = { smallMd5: '', bigTailMd5: '' };
+  if (only.has('read-small')) {
+    const small = layout.smallKeys(s);
+    const bodies = new Map(small.map((k) => [k, randomBytes(s.smallKib * 1024)]));
+    log(`seeding ${small.length} small files`);
+    await putEach(client, bucket, small, (k) => bodies.get(k)!);
+    const hash = createHash('md5');
+    for (const k of [...small].sort()) hash.update(bodies.get(k)!);
+    seed.smallMd5 = hash.digest('hex');
+  }
+  if (only.has('ls-lR')) {
+    log(`seeding ${s.listObjects} listing objects`);
+    await putObjects(client, bucket, layout.listKeys(s), Buffer.alloc(100, 'l'), 64);
+  }
+  if (only.has('mv-dir')) await putObjects(client, bucket, layout.otherKeys, Buffer.from('other\n'), 10);
+  if (only.has('dd-big')) {
+    log(`seeding the ${s.bigMib} MiB object`);
+    seed.bigTailMd5 = await putBig(client, bucket, layout.bigKey, s.bigMib);
+  }
   log(`seeded in ${Math.round((performance.now() - t0) / 1000)} s`);
-  return { smallMd5: hash.digest('hex'), bigTailMd5 };
+  return seed;
 }
 
 /** The objects one column moves (each column moves its own). */
