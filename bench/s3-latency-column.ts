@@ -102,6 +102,7 @@ async function runScript(o: ColumnOptions, where: 'guest' | 'host', script: stri
 }
 
 export async function runColumn(peer: PeerDef, o: ColumnOptions): Promise<ColumnResult> {
+  if (peer.local) o = { ...o, only: new Set([...o.only].filter((id) => id === 'cp-r')) };
   const result: ColumnResult = { peer: peer.name, latencyMs: o.latencyMs, where: 'host', ok: false, workloads: {} };
   const workDir = o.net.makeTempDir(`${peer.name}-${o.latencyMs}ms`);
   const column = `${peer.name}-${o.latencyMs}`;
@@ -139,7 +140,8 @@ export async function runColumn(peer: PeerDef, o: ColumnOptions): Promise<Column
       const done = bucketDone[id];
       if (!done) continue;
       if ((await marked(`${id}.${id === 'cp-r' ? 'copied' : 'moved'}`)) === undefined) return;
-      const at = await pollUntil(done, () => finished);
+      // A local export has no bucket: the copy's own end is the end.
+      const at = peer.local ? readMarks(outDir).get('cp-r.copied') : await pollUntil(done, () => finished);
       if (at === undefined) return;
       doneAt[id] = at;
       writeFileSync(join(outDir, `go-${id}`), '');

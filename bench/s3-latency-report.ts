@@ -60,7 +60,8 @@ export function formatRuns(runs: LatencyRun[], sizes: S3BenchSizes, only: Set<Wo
       out.push(HEAD.map((h, i) => (i === 0 ? h.padEnd(WIDTH[i]!) : h.padStart(WIDTH[i]!))).join(' '));
       const floor = run.floors[id];
       for (const c of run.columns) {
-        out.push(line(`${c.peer} (${c.peer === 's3files' ? 'NFS, UML' : 'FUSE, host'})`, id, c.workloads[id], floor, run));
+        if (c.peer === 's3files-local' && !c.workloads[id]) continue; // it runs cp -r only
+        out.push(line(`${c.peer} (${c.peer.startsWith('s3files') ? 'NFS, UML' : 'FUSE, host'})`, id, c.workloads[id], floor, run));
       }
       out.push(line('SDK floor', id, floor, floor, run));
     }
