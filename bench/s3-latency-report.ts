@@ -14,7 +14,7 @@ export interface LatencyRun {
 }
 
 const HEAD = ['', 'wall s', '×SDK', 'LIST', 'HEAD', 'GET', 'GET MiB', 'PUT', 'part', 'copy', 'del', 'mpu', 'other', 'peak', 'mean', 'serial s', 'bytes/cap s', ''];
-const WIDTH = [22, 8, 6, 6, 6, 6, 8, 6, 6, 6, 6, 5, 6, 5, 5, 9, 11, 0];
+const WIDTH = [25, 8, 6, 6, 6, 6, 8, 6, 6, 6, 6, 5, 6, 5, 5, 9, 11, 0];
 
 function secs(ms: number): string {
   return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
