@@ -159,7 +159,12 @@ export async function runColumn(peer: PeerDef, o: ColumnOptions): Promise<Column
       if (w) w.detail.settleMs = ms;
     }
     result.ok = r.code === 0 && Object.values(result.workloads).every((w) => w.verified);
-    if (r.code !== 0) result.error = `script exit ${r.code}\n${r.log.trimEnd().split('\n').slice(-15).join('\n')}\n--- ${peer.name} ---\n${running.output()}`;
+    // The client's S3 traffic must all cross the link (endpoint = proxy), or the counts lie.
+    const sent = Object.values(link.counts().requests).reduce((a, b) => a + b, 0);
+    if (!peer.local && sent === 0) {
+      result.ok = false;
+      result.error = 'no request went through the shaped link: is the client pointed at it?';
+    } else if (r.code !== 0) result.error = `script exit ${r.code}\n${r.log.trimEnd().split('\n').slice(-15).join('\n')}\n--- ${peer.name} ---\n${running.output()}`;
     else if (!result.ok) result.error = 'data read back differs from what was put';
   } finally {
     finished = true;
