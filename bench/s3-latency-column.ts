@@ -17,7 +17,7 @@ import { layout, readMarks, WORKLOAD_IDS, workloadScript, type S3BenchSizes, typ
 
 /** A workload starts once the link has been idle this long (or after MAX_SETTLE_MS regardless). */
 const QUIET_MS = 1000;
-const MAX_SETTLE_MS = 120_000;
+const MAX_SETTLE_MS = 600_000;
 
 export interface WorkloadResult {
   /** From the start mark to the end (for writes: until the bucket held everything). */
