@@ -43,7 +43,7 @@ function parseOptions(argv: string[]) {
     options: {
       quick: { type: 'boolean', default: false },
       ...Object.fromEntries(Object.keys(SIZE_FLAGS).map((k) => [k, { type: 'string' as const }])),
-      servers: { type: 'string', default: 's3files,rclone,s3fs' },
+      servers: { type: 'string', default: 's3files,s3files-local,rclone,s3fs' },
       'latency-ms': { type: 'string', default: '0,20' },
       'conn-mbps': { type: 'string', default: '25' },
       'total-mbps': { type: 'string', default: '0' },
@@ -87,11 +87,18 @@ function availablePeers(names: string[]): PeerDef[] {
   const out: PeerDef[] = [];
   for (const name of names) {
     const peer = PEERS[name]!;
-    const missing = name === 's3files' ? umlPrerequisites().join('; ') || undefined : peer.missing();
+    const missing = name.startsWith('s3files') ? umlPrerequisites().join('; ') || undefined : peer.missing();
     if (missing) log(`skipping ${name}: ${missing}`);
     else out.push(peer);
   }
   return out;
+}
+
+function writeResults(out: string, sizes: S3BenchSizes, only: Set<WorkloadId>, runs: LatencyRun[], load: { before: number; after: number }): void {
+  load.after = loadavg()[0]!;
+  const env = { cpus: cpus().length, hostKernel: release(), node: process.version, loadAverage1m: load, rgwMemstoreGiB: Number(process.env.S3FILES_RGW_MEMSTORE_GIB) };
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), env, sizes, workloads: [...only], runs }, null, 2)}\n`);
 }
 
 async function main(): Promise<number> {
@@ -100,7 +107,7 @@ async function main(): Promise<number> {
   const s = o.sizes;
   // RGW keeps objects in RAM: the shared data, and what every column and floor writes.
   const writes = (o.latencies.length * (peers.length + 1) * (s.cpFiles * s.cpKib * 1024 + s.mvObjects * 1024)) / 2 ** 30;
-  const dataGiB = (s.bigMib * 2 ** 20 + s.smallFiles * s.smallKib * 1024 + s.listObjects * 100) / 2 ** 30 + writes;
+  const dataGiB = ((o.only.has('dd-big') ? s.bigMib * 2 ** 20 : 0) + s.smallFiles * s.smallKib * 1024 + s.listObjects * 100) / 2 ** 30 + writes;
   process.env.S3FILES_RGW_MEMSTORE_GIB ??= String(Math.ceil(dataGiB * 1.5 + 1));
   const load = { before: loadavg()[0]!, after: 0 };
   if (load.before > cpus().length) log(`warning: load average ${load.before.toFixed(1)} on ${cpus().length} CPUs: times will be noisy`);
@@ -111,7 +118,7 @@ async function main(): Promise<number> {
   const runs: LatencyRun[] = [];
   try {
     await gw.createBucket(bucket);
-    const seed = await seedShared(direct, bucket, s, log);
+    const seed = await seedShared(direct, bucket, s, o.only, log);
     net = await TestNetwork.create();
     const cpSource = join(net.makeTempDir('cp-src'), 'src');
     mkdirSync(cpSource);
@@ -123,7 +130,8 @@ async function main(): Promise<number> {
       const columns: ColumnResult[] = [];
       // Alternate the order between latencies, so a drift in the machine's load hits all alike.
       for (const peer of round % 2 === 0 ? peers : [...peers].reverse()) {
-        if (o.only.has('mv-dir')) await seedMove(direct, bucket, `${peer.name}-${latencyMs}`, s);
+        if (peer.local && !o.only.has('cp-r')) continue;
+        if (o.only.has('mv-dir') && !peer.local) await seedMove(direct, bucket, `${peer.name}-${latencyMs}`, s);
         const c = await runColumn(peer, {
           net, gw, direct, bucket, sizes: s, seed, cpSource, only: o.only, ...shape,
           nfsPort: o.nfsPort, timeoutMs: o.timeoutMs, memMb: o.memMb, extraServerArgs: o.s3filesArgs, log,
@@ -133,17 +141,15 @@ async function main(): Promise<number> {
       }
       columns.sort((a, b) => o.servers.indexOf(a.peer) - o.servers.indexOf(b.peer));
       runs.push({ ...shape, columns, floors });
+      writeResults(o.out, s, o.only, runs, load); // after each latency: a later failure keeps these
     }
   } finally {
     direct.destroy();
     await net?.destroy();
     await gw.stop();
   }
-  load.after = loadavg()[0]!;
   process.stdout.write(`\n${formatRuns(runs, s, o.only)}\n`);
-  const env = { cpus: cpus().length, hostKernel: release(), node: process.version, loadAverage1m: load, rgwMemstoreGiB: Number(process.env.S3FILES_RGW_MEMSTORE_GIB) };
-  mkdirSync(dirname(o.out), { recursive: true });
-  writeFileSync(o.out, `${JSON.stringify({ date: new Date().toISOString(), env, sizes: s, workloads: [...o.only], runs }, null, 2)}\n`);
+  writeResults(o.out, s, o.only, runs, load);
   process.stdout.write(`results written to ${o.out}\n`);
   return runs.every((r) => r.columns.every((c) => c.ok)) ? 0 : 1;
 }

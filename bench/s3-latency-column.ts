@@ -13,14 +13,18 @@ import { countsBetween, type InFlightStats, type LinkCounts } from '../test/supp
 import { startShapedLink } from '../test/support/shaped-link';
 import { runGuest, type TestNetwork } from '../test/support/uml';
 import type { PeerDef } from './s3-latency-peers';
-import { layout, readMarks, workloadScript, type S3BenchSizes, type SharedSeed, type WorkloadId } from './s3-latency-workloads';
+import { layout, readMarks, WORKLOAD_IDS, workloadScript, type S3BenchSizes, type SharedSeed, type WorkloadId } from './s3-latency-workloads';
+
+/** A workload starts once the link has been idle this long (or after MAX_SETTLE_MS regardless). */
+const QUIET_MS = 1000;
+const MAX_SETTLE_MS = 600_000;
 
 export interface WorkloadResult {
   /** From the start mark to the end (for writes: until the bucket held everything). */
   wallMs: number;
   link: LinkCounts & InFlightStats;
   verified: boolean;
-  /** Extra times, ms: cp's own time, mv's own time, the ls during the mv. */
+  /** Extra times, ms: cp's own time, mv's own time, the ls during the mv, the wait for a quiet link before. */
   detail: Record<string, number>;
 }
 
@@ -98,6 +102,7 @@ async function runScript(o: ColumnOptions, where: 'guest' | 'host', script: stri
 }
 
 export async function runColumn(peer: PeerDef, o: ColumnOptions): Promise<ColumnResult> {
+  if (peer.local) o = { ...o, only: new Set([...o.only].filter((id) => id === 'cp-r')) };
   const result: ColumnResult = { peer: peer.name, latencyMs: o.latencyMs, where: 'host', ok: false, workloads: {} };
   const workDir = o.net.makeTempDir(`${peer.name}-${o.latencyMs}ms`);
   const column = `${peer.name}-${o.latencyMs}`;
@@ -114,21 +119,29 @@ export async function runColumn(peer: PeerDef, o: ColumnOptions): Promise<Column
   const outDir = o.net.makeTempDir(`${column}-out`);
   const script = workloadScript({ mnt: running.mnt, prelude: running.prelude, column, sizes: o.sizes, cpSource: o.cpSource, only: o.only, lsDelaySec: 0.5 });
   const doneAt: Record<string, number> = {};
+  const settleMs: Record<string, number> = {};
   let finished = false;
-  // The host's half of the write workloads: wait for the bucket, then let the script go on.
+  const marked = (name: string) => pollUntil(async () => readMarks(outDir).has(name), () => finished);
+  // The host's half of the script: a quiet link before each workload, and for the writes the
+  // bucket holding the result before the script goes on.
+  const bucketDone: Partial<Record<WorkloadId, () => Promise<boolean>>> = {
+    'cp-r': async () => (await countKeys(o.direct, o.bucket, layout.cpPrefix(column))) >= o.sizes.cpFiles,
+    'mv-dir': async () =>
+      (await countKeys(o.direct, o.bucket, `${layout.mvPrefix(column)}dst/`)) >= o.sizes.mvObjects &&
+      (await countKeys(o.direct, o.bucket, `${layout.mvPrefix(column)}src/`)) === 0,
+  };
   const watch = async () => {
-    const s = o.sizes;
-    const waits: Array<[string, () => Promise<boolean>]> = [
-      ['cp-r', async () => (await countKeys(o.direct, o.bucket, layout.cpPrefix(column))) >= s.cpFiles],
-      ['mv-dir', async () =>
-        (await countKeys(o.direct, o.bucket, `${layout.mvPrefix(column)}dst/`)) >= s.mvObjects &&
-        (await countKeys(o.direct, o.bucket, `${layout.mvPrefix(column)}src/`)) === 0],
-    ];
-    for (const [id, done] of waits) {
-      if (!o.only.has(id as WorkloadId)) continue;
-      const started = await pollUntil(async () => readMarks(outDir).has(`${id}.${id === 'cp-r' ? 'copied' : 'moved'}`), () => finished);
-      if (started === undefined) return;
-      const at = await pollUntil(done, () => finished);
+    for (const id of WORKLOAD_IDS.filter((w) => o.only.has(w))) {
+      if ((await marked(`${id}.ready`)) === undefined) return;
+      const t0 = Date.now();
+      await pollUntil(async () => link.meter.quietMs() >= QUIET_MS || Date.now() - t0 > MAX_SETTLE_MS, () => finished);
+      settleMs[id] = Date.now() - t0;
+      writeFileSync(join(outDir, `go-settle-${id}`), '');
+      const done = bucketDone[id];
+      if (!done) continue;
+      if ((await marked(`${id}.${id === 'cp-r' ? 'copied' : 'moved'}`)) === undefined) return;
+      // A local export has no bucket: the copy's own end is the end.
+      const at = peer.local ? readMarks(outDir).get('cp-r.copied') : await pollUntil(done, () => finished);
       if (at === undefined) return;
       doneAt[id] = at;
       writeFileSync(join(outDir, `go-${id}`), '');
@@ -141,8 +154,17 @@ export async function runColumn(peer: PeerDef, o: ColumnOptions): Promise<Column
     finished = true;
     await watcher;
     result.workloads = collect(o, outDir, doneAt, link.meter);
+    for (const [id, ms] of Object.entries(settleMs)) {
+      const w = result.workloads[id as WorkloadId];
+      if (w) w.detail.settleMs = ms;
+    }
     result.ok = r.code === 0 && Object.values(result.workloads).every((w) => w.verified);
-    if (r.code !== 0) result.error = `script exit ${r.code}\n${r.log.trimEnd().split('\n').slice(-15).join('\n')}\n--- ${peer.name} ---\n${running.output()}`;
+    // The client's S3 traffic must all cross the link (endpoint = proxy), or the counts lie.
+    const sent = Object.values(link.counts().requests).reduce((a, b) => a + b, 0);
+    if (!peer.local && sent === 0) {
+      result.ok = false;
+      result.error = 'no request went through the shaped link: is the client pointed at it?';
+    } else if (r.code !== 0) result.error = `script exit ${r.code}\n${r.log.trimEnd().split('\n').slice(-15).join('\n')}\n--- ${peer.name} ---\n${running.output()}`;
     else if (!result.ok) result.error = 'data read back differs from what was put';
   } finally {
     finished = true;

@@ -40,6 +40,8 @@ export interface RunningPeer {
 
 export interface PeerDef {
   name: string;
+  /** Linked to no bucket (`s3files serve --local`): only the copy onto it is measured. */
+  local?: boolean;
   /** Why it cannot run here, or undefined. */
   missing(): string | undefined;
   start(ctx: PeerContext): Promise<RunningPeer>;
@@ -78,6 +80,32 @@ export const s3filesPeer: PeerDef = {
   },
 };
 
+/** `s3files serve --local`: the cp -r target's reference, a plain NFS export of local disk. */
+export const s3filesLocalPeer: PeerDef = {
+  name: 's3files-local',
+  local: true,
+  missing: () => undefined,
+  async start(ctx) {
+    const server = await S3filesServer.start({
+      cacheDir: join(ctx.workDir, 'cache'),
+      host: ctx.net.hostIp,
+      port: ctx.nfsPort,
+      exports: ['bench'],
+      logFile: join(ctx.workDir, 'serve.log'),
+      spawner: (cmd, args, o) => ctx.net.spawnInNs(cmd, args, o),
+      readyTimeoutMs: 60_000,
+      extraArgs: ['--local', ...ctx.extraServerArgs],
+    });
+    return {
+      where: 'guest',
+      mnt: '$OUT/mnt',
+      prelude: ['mkdir -p "$OUT/mnt"', nfsMountCommand({ host: ctx.net.hostIp, port: ctx.nfsPort, exportPath: '/bench', mountPoint: '$OUT/mnt' })],
+      output: () => server.logTail(20),
+      stop: async () => void (await server.stop(10_000)),
+    };
+  },
+};
+
 /** Starts a FUSE daemon in the foreground and waits for its mount to appear. */
 async function fuseMount(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, mnt: string, logFile: string): Promise<RunningPeer> {
   mkdirSync(mnt, { recursive: true });
@@ -87,8 +115,11 @@ async function fuseMount(name: string, cmd: string, args: string[], env: NodeJS.
   // ("unable to load custom CA bundle, HTTPClient's transport unsupported type").
   delete childEnv.AWS_CA_BUNDLE;
   const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Both pipes into one file: neither may end it (the second would write after the end).
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  log.on('error', () => undefined);
+  child.once('close', () => log.end());
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const mounted = () => readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mnt);
   const deadline = Date.now() + 30_000;
@@ -148,4 +179,4 @@ export const s3fsPeer: PeerDef = {
   },
 };
 
-export const PEERS: Record<string, PeerDef> = { s3files: s3filesPeer, rclone: rclonePeer, s3fs: s3fsPeer };
+export const PEERS: Record<string, PeerDef> = { s3files: s3filesPeer, 's3files-local': s3filesLocalPeer, rclone: rclonePeer, s3fs: s3fsPeer };

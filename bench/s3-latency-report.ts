@@ -14,7 +14,7 @@ export interface LatencyRun {
 }
 
 const HEAD = ['', 'wall s', '×SDK', 'LIST', 'HEAD', 'GET', 'GET MiB', 'PUT', 'part', 'copy', 'del', 'mpu', 'other', 'peak', 'mean', 'serial s', 'bytes/cap s', ''];
-const WIDTH = [22, 8, 6, 6, 6, 6, 8, 6, 6, 6, 6, 5, 6, 5, 5, 9, 11, 0];
+const WIDTH = [25, 8, 6, 6, 6, 6, 8, 6, 6, 6, 6, 5, 6, 5, 5, 9, 11, 0];
 
 function secs(ms: number): string {
   return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
@@ -24,6 +24,7 @@ function detail(id: WorkloadId, w: WorkloadResult, latencyMs: number): string {
   const d = w.detail;
   const parts: string[] = [];
   if (!w.verified) parts.push('NOT VERIFIED');
+  if ((d.settleMs ?? 0) >= 2000) parts.push(`link busy ${secs(d.settleMs!)} s before it`);
   if (id === 'cp-r' && Number.isFinite(d.copyMs)) parts.push(`cp itself ${secs(d.copyMs!)} s`);
   if (id === 'mv-dir') {
     if (Number.isFinite(d.mvMs)) parts.push(`mv itself ${secs(d.mvMs!)} s`);
@@ -59,7 +60,8 @@ export function formatRuns(runs: LatencyRun[], sizes: S3BenchSizes, only: Set<Wo
       out.push(HEAD.map((h, i) => (i === 0 ? h.padEnd(WIDTH[i]!) : h.padStart(WIDTH[i]!))).join(' '));
       const floor = run.floors[id];
       for (const c of run.columns) {
-        out.push(line(`${c.peer} (${c.peer === 's3files' ? 'NFS, UML' : 'FUSE, host'})`, id, c.workloads[id], floor, run));
+        if (c.peer === 's3files-local' && !c.workloads[id]) continue; // it runs cp -r only
+        out.push(line(`${c.peer} (${c.peer.startsWith('s3files') ? 'NFS, UML' : 'FUSE, host'})`, id, c.workloads[id], floor, run));
       }
       out.push(line('SDK floor', id, floor, floor, run));
     }

@@ -64,22 +64,30 @@ export interface SharedSeed {
   bigTailMd5: string;
 }
 
-/** Puts the objects every column reads: small files, the listing tree, the big object. */
-export async function seedShared(client: S3Client, bucket: string, s: S3BenchSizes, log: (m: string) => void): Promise<SharedSeed> {
-  const small = layout.smallKeys(s);
-  const bodies = new Map(small.map((k) => [k, randomBytes(s.smallKib * 1024)]));
-  log(`seeding ${small.length} small files`);
+/** Puts the objects the selected workloads read (every column reads the same ones). */
+export async function seedShared(client: S3Client, bucket: string, s: S3BenchSizes, only: Set<WorkloadId>, log: (m: string) => void): Promise<SharedSeed> {
   const t0 = performance.now();
-  await putEach(client, bucket, small, (k) => bodies.get(k)!);
-  const hash = createHash('md5');
-  for (const k of [...small].sort()) hash.update(bodies.get(k)!);
-  log(`seeding ${s.listObjects} listing objects`);
-  await putObjects(client, bucket, layout.listKeys(s), Buffer.alloc(100, 'l'), 64);
-  await putObjects(client, bucket, layout.otherKeys, Buffer.from('other\n'), 10);
-  log(`seeding the ${s.bigMib} MiB object`);
-  const bigTailMd5 = await putBig(client, bucket, layout.bigKey, s.bigMib);
+  const seed: SharedSeed = { smallMd5: '', bigTailMd5: '' };
+  if (only.has('read-small')) {
+    const small = layout.smallKeys(s);
+    const bodies = new Map(small.map((k) => [k, randomBytes(s.smallKib * 1024)]));
+    log(`seeding ${small.length} small files`);
+    await putEach(client, bucket, small, (k) => bodies.get(k)!);
+    const hash = createHash('md5');
+    for (const k of [...small].sort()) hash.update(bodies.get(k)!);
+    seed.smallMd5 = hash.digest('hex');
+  }
+  if (only.has('ls-lR')) {
+    log(`seeding ${s.listObjects} listing objects`);
+    await putObjects(client, bucket, layout.listKeys(s), Buffer.alloc(100, 'l'), 64);
+  }
+  if (only.has('mv-dir')) await putObjects(client, bucket, layout.otherKeys, Buffer.from('other\n'), 10);
+  if (only.has('dd-big')) {
+    log(`seeding the ${s.bigMib} MiB object`);
+    seed.bigTailMd5 = await putBig(client, bucket, layout.bigKey, s.bigMib);
+  }
   log(`seeded in ${Math.round((performance.now() - t0) / 1000)} s`);
-  return { smallMd5: hash.digest('hex'), bigTailMd5 };
+  return seed;
 }
 
 /** The objects one column moves (each column moves its own). */
@@ -121,6 +129,13 @@ export interface ScriptOptions {
   lsDelaySec: number;
 }
 
+/**
+ * Before each workload the script waits until the host has seen the link quiet for a moment:
+ * what a file system still does in the background after the previous workload (a prefetch,
+ * an upload) must not be counted in, or slow down, the next one.
+ */
+const settle = (id: WorkloadId) => [`mark ${id}.ready`, `waitgo settle-${id}`];
+
 /** The shell script (run by `sh -e`): one block per workload, marks around each. */
 export function workloadScript(o: ScriptOptions): string {
   const M = o.mnt;
@@ -133,30 +148,31 @@ export function workloadScript(o: ScriptOptions): string {
   ];
   if (o.only.has('read-small')) {
     lines.push(
-      'mark read-small.start',
+      ...settle('read-small'), 'mark read-small.start',
       `(cd "$M/read" && find . -type f | LC_ALL=C sort | xargs cat) | md5sum | cut -d' ' -f1 > "$OUT/read-small.md5"`,
       'mark read-small.end',
     );
   }
   if (o.only.has('ls-lR')) {
-    lines.push('mark ls-lR.start', `ls -lR "$M/list" > "$OUT/ls-lR.txt"`, 'mark ls-lR.end', `grep -c '^-' "$OUT/ls-lR.txt" > "$OUT/ls-lR.count" || true`);
+    lines.push(...settle('ls-lR'), 'mark ls-lR.start', `ls -lR "$M/list" > "$OUT/ls-lR.txt"`, 'mark ls-lR.end', `grep -c '^-' "$OUT/ls-lR.txt" > "$OUT/ls-lR.count" || true`);
   }
   if (o.only.has('dd-big')) {
     lines.push(
-      'mark dd-big.start',
+      ...settle('dd-big'), 'mark dd-big.start',
       `dd if="$M/big/file.bin" of=/dev/null bs=1M 2> "$OUT/dd-big.txt"`,
       'mark dd-big.end',
       `tail -c 1048576 "$M/big/file.bin" | md5sum | cut -d' ' -f1 > "$OUT/dd-big.md5"`,
     );
   }
   if (o.only.has('cp-r')) {
-    lines.push('mark cp-r.start', `cp -r ${shellQuote(o.cpSource)} "$M/cp-${o.column}"`, 'mark cp-r.copied', 'waitgo cp-r');
+    lines.push(...settle('cp-r'), 'mark cp-r.start', `cp -r ${shellQuote(o.cpSource)} "$M/cp-${o.column}"`, 'mark cp-r.copied', 'waitgo cp-r');
   }
   if (o.only.has('mv-dir')) {
     const dir = `$M/mv-${o.column}`;
     lines.push(
       // The source listed first (not timed): a client moves a directory it has seen.
       `ls -f "${dir}/src" | wc -l > "$OUT/mv-dir.before"`,
+      ...settle('mv-dir'),
       'mark mv-dir.start',
       `mv "${dir}/src" "${dir}/dst" &`,
       'MVPID=$!',

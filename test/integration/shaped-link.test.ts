@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
-import { countsBetween, countsSince, type LinkCounts, type RequestKind } from '../support/link-meter';
+import { classifyRequest, countsBetween, countsSince, type LinkCounts, type RequestKind } from '../support/link-meter';
 import { fetchKeys, floorClient, listAndHead, putObjects, rangedGet } from '../support/sdk-floor';
 import { startShapedLink, type ShapedLink, type ShapedLinkOptions } from '../support/shaped-link';
 
@@ -201,5 +201,23 @@ const MiB = 1024 * 1024;
     assert.equal(l.counts().getBytes, 20 * MiB);
     assert.equal(l.inFlight(t0).peak, 8);
     assert.ok(put.ms > 0 && listed.ms > 0 && fetched.ms > 0 && big.ms > 0);
+  });
+});
+
+describe('shaped link: request classification of other clients', () => {
+  const kind = (method: string, url: string, headers: Record<string, string> = {}) => classifyRequest(method, url, headers);
+  it('knows the requests s3fs and rclone send that the SDK tests above do not', () => {
+    assert.equal(kind('GET', '/bench?delimiter=%2F&max-keys=1000&prefix=data%2F'), 'list'); // ListObjects v1 (s3fs)
+    assert.equal(kind('GET', '/bench/?list-type=2&prefix=data%2F'), 'list');
+    assert.equal(kind('GET', '/'), 'other'); // ListBuckets
+    assert.equal(kind('HEAD', '/bench'), 'other'); // HeadBucket
+    assert.equal(kind('HEAD', '/bench/data/'), 'head'); // a directory marker
+    assert.equal(kind('GET', '/bench/data/a?uploadId=x'), 'other'); // ListParts
+    assert.equal(kind('GET', '/bench/data/a'), 'get');
+    assert.equal(kind('PUT', '/bench/data/b', { 'x-amz-copy-source': '/bench/data/a' }), 'copy'); // s3fs rename, metadata update
+    assert.equal(kind('PUT', '/bench/data/b?partNumber=2&uploadId=x', { 'x-amz-copy-source': '/bench/data/a' }), 'copy');
+    assert.equal(kind('PUT', '/bench/data/b?partNumber=2&uploadId=x'), 'part');
+    assert.equal(kind('DELETE', '/bench/data/b?uploadId=x'), 'mpuAbort');
+    assert.equal(kind('POST', '/bench?delete'), 'delete');
   });
 });

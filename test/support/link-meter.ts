@@ -167,6 +167,11 @@ export class LinkMeter {
     return this.records;
   }
 
+  /** Milliseconds since the link last saw a request start or end (0 while one is in flight). */
+  quietMs(now = performance.now()): number {
+    return this.c.inFlight > 0 ? 0 : now - (this.times[this.times.length - 1] ?? 0);
+  }
+
   /** Peak and mean-while-busy in flight between two performance.now() times (default: all). */
   inFlightStats(from = -Infinity, to = performance.now()): InFlightStats {
     let peak = 0;

@@ -63,7 +63,8 @@ export class ShapedLink {
     this.total = this.totalBytesPerSec > 0 ? { up: new Pacer(this.totalBytesPerSec), down: new Pacer(this.totalBytesPerSec) } : {};
     this.port = opts.port ?? 0;
     // requestTimeout 0: a 1 GiB upload at 25 MB/s takes longer than Node's default 5 minutes allows under load.
-    this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 120_000 }, (req, res) => this.handle(req, res));
+    this.server = http.createServer({ requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 120_000; // clients keep their sockets; closing them first would cost reconnects
     this.server.on('connection', (s: net.Socket) => this.accept(s));
     this.server.on('clientError', (_err, s: net.Socket) => s.destroy());
   }
