@@ -1,12 +1,13 @@
 // Opens one export linked to a bucket/prefix: the cache file system (lazy import through an
-// ObjectStoreSource) and its write-back Reconciler, sharing the namespace lock that keeps
-// listings out of directory moves. The entry point for `s3files serve` and the CSI node.
-import { openCacheFileSystem, type CacheFileSystem, type VolumeDefaults } from '../cache';
-import { RwLock } from '../cache/rw-lock';
+// ObjectStoreSource) and its write-back Reconciler, sharing the fence of directory moves in
+// progress (the source hides their names from listings; nothing waits for them). The entry
+// point for `s3files serve` and the CSI node.
+import { openCacheFileSystem, type CacheFileSystem, type CacheSync, type VolumeDefaults } from '../cache';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { FsError } from '../vfs';
 import { KeyMap } from './key-map';
+import { MoveFence } from './move-fence';
 import { ObjectStoreSource } from './object-source';
 import { Reconciler, type ReconcilerOptions } from './reconciler';
 
@@ -35,7 +36,7 @@ export interface LinkedExportOptions {
   syncOnCommitMs?: number;
   defaults?: Partial<VolumeDefaults>;
   headLimit?: number;
-  reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'namespace'>>;
+  reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'fence'>>;
   logger?: Logger;
 }
 
@@ -50,9 +51,12 @@ export interface LinkedExport {
 
 export async function openLinkedExport(opts: LinkedExportOptions): Promise<LinkedExport> {
   const keys = new KeyMap(opts.prefix);
-  const namespace = new RwLock();
+  const fence = new MoveFence();
   const log = opts.logger ?? makeLogger('reconcile');
-  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, listLock: (fn) => namespace.shared(fn), log });
+  let sync: CacheSync | undefined;
+  // A directory removed here whose objects are still to be deleted has no owner and tombstones under it.
+  const hidden = (dirKey: string) => fence.hides(dirKey) || (sync !== undefined && sync.ownerOf(dirKey) === undefined && sync.hasTombstonesUnder(dirKey));
+  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, hidden, log });
   const fs = await openCacheFileSystem({
     dir: opts.cacheDir,
     capacityBytes: opts.capacityBytes,
@@ -70,7 +74,8 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       defaults: opts.defaults,
     },
   });
-  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, namespace, syncDelayMs: opts.syncDelayMs, log });
+  sync = fs.sync;
+  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, fence, syncDelayMs: opts.syncDelayMs, log });
   if (opts.syncOnCommitMs !== undefined) {
     const timeout = opts.syncOnCommitMs;
     fs.setCommitHook((ino) =>

@@ -26,8 +26,13 @@ const MAX_SYMLINK_BYTES = 4096;
 export interface ObjectSourceOptions {
   headLimit?: number;
   headConcurrency?: number;
-  /** Held (shared) while listing: the reconciler takes it alone to move directories. */
-  listLock?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Directories (keys ending in '/') to leave out of the listings of their parents: the old and
+   * new names of a directory move in progress, and a removed directory whose objects are still
+   * being deleted. Its objects are still (or already) in the bucket, but the name is not there
+   * locally, and importing it would bring back a ghost.
+   */
+  hidden?: (dirKey: string) => boolean;
   log?: Logger;
 }
 
@@ -56,11 +61,6 @@ export class ObjectStoreSource implements RemoteSource {
   }
 
   async listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing> {
-    const run = () => this.list(dirKey, hints);
-    return this.opts.listLock ? this.opts.listLock(run) : run();
-  }
-
-  private async list(dirKey: string, hints: ListHints): Promise<RemoteListing> {
     const prefix = this.keys.toS3(dirKey);
     const listedAt = dateToTimestamp(new Date());
     const entries = new Map<string, RemoteEntry>();
@@ -77,6 +77,7 @@ export class ObjectStoreSource implements RemoteSource {
       }
       for (const p of page.commonPrefixes) {
         const name = p.slice(prefix.length, -1);
+        if (this.opts.hidden?.(`${dirKey}${name}/`)) continue;
         if (nameProblem(name)) {
           skipped++;
           continue;
@@ -109,8 +110,7 @@ export class ObjectStoreSource implements RemoteSource {
     const name = (marker ? rkey.slice(0, -1) : rkey).split('/').pop() ?? '';
     const key = this.keys.toS3(rkey);
     const entry: RemoteEntry = { name, type: marker ? 'dir' : 'file', size: 0, mtime: dateToTimestamp(new Date()) };
-    const run = async () => ((await this.fill({ entry, key, marker })) && entry.described ? entry : undefined);
-    return this.opts.listLock ? this.opts.listLock(run) : run();
+    return (await this.fill({ entry, key, marker })) && entry.described ? entry : undefined;
   }
 
   /** Fills in attributes from a HEAD (and a symlink's target). False if the object is gone. */

@@ -32,7 +32,12 @@ export interface S3StoreConfig {
   requestTimeoutMs?: number;
   /** Socket inactivity limit, also while a response body streams. */
   socketIdleTimeoutMs?: number;
-  /** Maximum S3 requests in flight (a streamed GET counts until its body is consumed). */
+  /**
+   * Maximum S3 requests in flight (a streamed GET counts until its body is consumed); default
+   * 64, so that uploads (32 jobs), a directory move's copies and reads can all keep tens of
+   * requests in flight: on S3 each request takes tens of milliseconds, so speed is requests in
+   * flight ÷ latency.
+   */
   maxConcurrency?: number;
   retry?: Partial<RetryPolicy>;
   /** For tests: a fake sleep and random source. */
@@ -63,7 +68,7 @@ export function resolveConfig(cfg: S3StoreConfig): ResolvedS3Config {
     bucket: cfg.bucket,
     policy: { ...DEFAULT_RETRY_POLICY, ...cfg.retry },
     deps: cfg.retryDeps ?? realRetryDeps,
-    maxConcurrency: cfg.maxConcurrency ?? 16,
+    maxConcurrency: cfg.maxConcurrency ?? 64,
     probePrefix: cfg.probePrefix ?? '.s3files-probe/',
     // Scrubbed from any message that leaves the store, whatever the server echoes back.
     secrets: [cfg.credentials?.secretAccessKey, cfg.credentials?.sessionToken].filter((s): s is string => !!s),
