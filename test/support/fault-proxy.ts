@@ -9,6 +9,7 @@
 // proxy's host:port that it receives unchanged (verified against RGW by the fault tests).
 import http from 'node:http';
 import net from 'node:net';
+import { flatRaw, rawHeadersToObject } from './http-forward';
 
 export type FaultKind = 'slowdown' | 'internal' | 'reset-request' | 'reset-response' | 'delay';
 
@@ -198,27 +199,6 @@ export class FaultProxy {
     this.agent.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function rawHeadersToObject(raw: string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    const prev = out[name];
-    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
-  return out;
-}
-
-function flatRaw(raw: string[]): string[] {
-  // Connection handling is the proxy's own business on each side.
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (/^(connection|keep-alive|transfer-encoding)$/i.test(raw[i]!)) continue;
-    out.push(raw[i]!, raw[i + 1]!);
-  }
-  return out;
 }
 
 export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultProxy> {
