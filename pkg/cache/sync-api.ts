@@ -233,9 +233,12 @@ export class CacheSync {
       if (desired !== undefined) strays.delete(desired); // the key it goes to: its own upload's business
       tombstoneStrays(store, { ...rs, strays: Array.from(strays) }, result.key, token, stamp);
       const backLen = Math.min(rs.backLen, watch?.minSize ?? rec.size, rec.size, result.size);
+      // A directory made here has nothing in the bucket it does not know of: listing it at its
+      // next access would only make that access wait (for the TTL, as after a listing).
+      const listedAt = rs.listedAt ?? (rec.type === 'dir' && rs.key === undefined ? stamp : undefined);
       putRemote(m, snap.ino, {
         key: result.key, etag: result.etag, size: result.size, backLen,
-        syncedData: snap.dataVersion, syncedMeta: snap.metaVersion, syncedAt: stamp, listedAt: rs.listedAt,
+        syncedData: snap.dataVersion, syncedMeta: snap.metaVersion, syncedAt: stamp, listedAt,
       });
       if (strays.size > 0) this.core.log.info('earlier unrecorded uploads to be deleted', { ino: snap.ino, keys: Array.from(strays).slice(0, 5) });
       const st = this.core.states.peek(snap.ino);

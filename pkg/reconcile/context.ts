@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger';
 import { KeyedMutex } from '../s3/keyed-mutex';
 import type { ObjectStore } from '../s3/object-store';
 import type { ByteBudget } from './byte-budget';
+import type { Foreground } from './foreground';
 import type { KeyMap } from './key-map';
 import type { MoveFence } from './move-fence';
 import type { UploadTuning } from './upload';
@@ -59,6 +60,8 @@ export interface ReconcileContext {
   fence: MoveFence;
   /** Bytes of file contents held in memory by uploads in flight. */
   budget: ByteBudget;
+  /** Requests clients wait for, shared with the export's ObjectStoreSource: long runs of requests yield to them. */
+  foreground: Foreground;
   /** Something queued tombstones (the reconciler looks for new ones). */
   tombstonesAdded(): void;
 }

@@ -6,6 +6,7 @@ import { openCacheFileSystem, type CacheFileSystem, type CacheSync, type VolumeD
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { FsError } from '../vfs';
+import { Foreground } from './foreground';
 import { KeyMap } from './key-map';
 import { MoveFence } from './move-fence';
 import { ObjectStoreSource } from './object-source';
@@ -36,7 +37,7 @@ export interface LinkedExportOptions {
   syncOnCommitMs?: number;
   defaults?: Partial<VolumeDefaults>;
   headLimit?: number;
-  reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'fence'>>;
+  reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'fence' | 'foreground'>>;
   logger?: Logger;
 }
 
@@ -52,11 +53,12 @@ export interface LinkedExport {
 export async function openLinkedExport(opts: LinkedExportOptions): Promise<LinkedExport> {
   const keys = new KeyMap(opts.prefix);
   const fence = new MoveFence();
+  const foreground = new Foreground();
   const log = opts.logger ?? makeLogger('reconcile');
   let sync: CacheSync | undefined;
   // A directory removed here whose objects are still to be deleted has no owner and tombstones under it.
   const hidden = (dirKey: string) => fence.hides(dirKey) || (sync !== undefined && sync.ownerOf(dirKey) === undefined && sync.hasTombstonesUnder(dirKey));
-  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, hidden, log });
+  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, hidden, foreground, log });
   const fs = await openCacheFileSystem({
     dir: opts.cacheDir,
     capacityBytes: opts.capacityBytes,
@@ -75,7 +77,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
     },
   });
   sync = fs.sync;
-  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, fence, syncDelayMs: opts.syncDelayMs, log });
+  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: opts.store, keys, fence, foreground, syncDelayMs: opts.syncDelayMs, log });
   if (opts.syncOnCommitMs !== undefined) {
     const timeout = opts.syncOnCommitMs;
     fs.setCommitHook((ino) =>

@@ -14,6 +14,7 @@
 import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource, RemoteStream } from '../cache';
 import { RemoteGoneError } from '../cache';
 import { logger, type Logger } from '../log/logger';
+import { Foreground } from './foreground';
 import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { listAll, type ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
@@ -33,6 +34,8 @@ export interface ObjectSourceOptions {
    * locally, and importing it would bring back a ghost.
    */
   hidden?: (dirKey: string) => boolean;
+  /** Counts the requests clients wait for (listings, HEADs, reads), which background work yields to. */
+  foreground?: Foreground;
   log?: Logger;
 }
 
@@ -47,6 +50,7 @@ export class ObjectStoreSource implements RemoteSource {
   private readonly headLimit: number;
   private readonly headConcurrency: number;
   private readonly log: Logger;
+  private readonly foreground: Foreground;
   /** Objects and bytes read, for metrics. */
   headRequests = 0;
 
@@ -58,9 +62,14 @@ export class ObjectStoreSource implements RemoteSource {
     this.headLimit = opts.headLimit ?? 1000;
     this.headConcurrency = opts.headConcurrency ?? 16;
     this.log = opts.log ?? logger('reconcile');
+    this.foreground = opts.foreground ?? new Foreground();
   }
 
-  async listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing> {
+  listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing> {
+    return this.foreground.run(() => this.list(dirKey, hints));
+  }
+
+  private async list(dirKey: string, hints: ListHints): Promise<RemoteListing> {
     const prefix = this.keys.toS3(dirKey);
     const listedAt = dateToTimestamp(new Date());
     const entries = new Map<string, RemoteEntry>();
@@ -110,7 +119,7 @@ export class ObjectStoreSource implements RemoteSource {
     const name = (marker ? rkey.slice(0, -1) : rkey).split('/').pop() ?? '';
     const key = this.keys.toS3(rkey);
     const entry: RemoteEntry = { name, type: marker ? 'dir' : 'file', size: 0, mtime: dateToTimestamp(new Date()) };
-    return (await this.fill({ entry, key, marker })) && entry.described ? entry : undefined;
+    return this.foreground.run(async () => ((await this.fill({ entry, key, marker })) && entry.described ? entry : undefined));
   }
 
   /** Fills in attributes from a HEAD (and a symlink's target). False if the object is gone. */
@@ -155,7 +164,7 @@ export class ObjectStoreSource implements RemoteSource {
 
   async openStream(rkey: string, etag: string, offset: number, length: number): Promise<RemoteStream> {
     try {
-      const res = await this.store.get(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag });
+      const res = await this.foreground.run(() => this.store.get(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag }));
       return res.body;
     } catch (err) {
       if (err instanceof NotFoundError || err instanceof PreconditionFailedError || err instanceof InvalidRangeError) {
@@ -168,7 +177,7 @@ export class ObjectStoreSource implements RemoteSource {
   async readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
     try {
-      const res = await this.store.getBuffer(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag });
+      const res = await this.foreground.run(() => this.store.getBuffer(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag }));
       return res.data;
     } catch (err) {
       if (err instanceof NotFoundError || err instanceof PreconditionFailedError || err instanceof InvalidRangeError) {

@@ -19,6 +19,7 @@ import type { CacheSync } from '../cache';
 import { describeError, logger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { ByteBudget } from './byte-budget';
+import { Foreground } from './foreground';
 import { KeyLocks, SyncStats, type Outcome, type ReconcileContext } from './context';
 import { JobWindow } from './job-window';
 import type { KeyMap } from './key-map';
@@ -49,6 +50,8 @@ export interface ReconcilerOptions {
   log?: Logger;
   /** Directory moves in progress, shared with the export's ObjectStoreSource (it hides them from listings). */
   fence?: MoveFence;
+  /** The export's client-facing requests in flight (from its ObjectStoreSource). */
+  foreground?: Foreground;
 }
 
 export interface ReconcilerStatus {
@@ -110,6 +113,7 @@ export class Reconciler {
       keyLocks: new KeyLocks(),
       fence: opts.fence ?? new MoveFence(),
       budget: new ByteBudget(opts.uploadBufferBytes ?? 128 * 1024 * 1024),
+      foreground: opts.foreground ?? new Foreground(),
       tombstonesAdded: () => (this.tombstoneScanDue = true),
     };
   }

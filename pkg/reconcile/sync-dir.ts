@@ -15,13 +15,17 @@ import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { listAll } from '../s3/object-store';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
 import { encodeMetadata } from './object-meta';
-import { forEachLimit } from './pool';
+import { forEachAdaptive } from './pool';
 import { deleteChecked, deleteIfUnchanged } from './tombstone';
 import { copyObject } from './upload';
 
 const WAIT_MS = 300;
-/** Server-side copies (and deletion checks) of a directory move in flight at once. */
-export const MOVE_CONCURRENCY = 32;
+/**
+ * Server-side copies (and deletion checks) of a directory move in flight at once: up to 32, as
+ * many as the server takes without queueing them (pool.ts), so that the export's other
+ * requests are not stuck behind the move's.
+ */
+const MOVE_CONCURRENCY = { min: 4, start: 8, max: 32 };
 
 export async function syncDirectory(ctx: ReconcileContext, ino: number): Promise<Outcome> {
   const first = ctx.sync.snapshot(ino);
@@ -108,7 +112,7 @@ async function moveDirectory(ctx: ReconcileContext, ino: number, from: string, d
 /** Deletions queued under the move's prefixes, before it copies anything (the keys are fenced off). */
 async function carryOutTombstones(ctx: ReconcileContext, tombstones: Array<[string, Tombstone]>): Promise<void> {
   const done: Array<[string, Tombstone]> = [];
-  await forEachLimit(tombstones, MOVE_CONCURRENCY, async ([key, t]) => {
+  await forEachAdaptive(tombstones, { ...MOVE_CONCURRENCY, yieldTo: () => ctx.foreground.busy }, async ([key, t]) => {
     if (ctx.sync.ownerOf(key) === undefined) await deleteIfUnchanged(ctx, key, t);
     done.push([key, t]);
   });
@@ -129,18 +133,19 @@ interface Copied {
 async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Promise<Copied[]> {
   const there = new Map<string, { etag: string; size: number }>();
   for await (const page of listAll(ctx.store, { prefix: ctx.keys.toS3(to) })) for (const o of page.objects) there.set(o.key, o);
-  const objects = [];
-  for await (const page of listAll(ctx.store, { prefix: ctx.keys.toS3(from) })) objects.push(...page.objects);
   const copied: Copied[] = [];
-  await forEachLimit(objects, MOVE_CONCURRENCY, async (o) => {
-    const oldKey = ctx.keys.fromS3(o.key)!;
-    const newKey = to + oldKey.slice(from.length);
-    const dest = ctx.keys.toS3(newKey);
-    const existing = there.get(dest);
-    if (existing && existing.etag === o.etag && existing.size === o.size) {
-      copied.push({ oldKey, oldEtag: o.etag, etag: existing.etag });
-      return;
+  const objects = [];
+  for await (const page of listAll(ctx.store, { prefix: ctx.keys.toS3(from) })) {
+    for (const o of page.objects) {
+      const oldKey = ctx.keys.fromS3(o.key)!;
+      const existing = there.get(ctx.keys.toS3(to + oldKey.slice(from.length)));
+      if (existing && existing.etag === o.etag && existing.size === o.size) copied.push({ oldKey, oldEtag: o.etag, etag: existing.etag });
+      else objects.push(o);
     }
+  }
+  const { peakWindow } = await forEachAdaptive(objects, { ...MOVE_CONCURRENCY, yieldTo: () => ctx.foreground.busy }, async (o) => {
+    const oldKey = ctx.keys.fromS3(o.key)!;
+    const dest = ctx.keys.toS3(to + oldKey.slice(from.length));
     try {
       const etag = await copyObject(ctx.store, { key: o.key, etag: o.etag, size: o.size }, dest, undefined, ctx.tuning.partSize);
       copied.push({ oldKey, oldEtag: o.etag, etag });
@@ -152,5 +157,6 @@ async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Prom
       ctx.log.info('not moved: the object changed in the bucket during the move', { key: oldKey });
     }
   });
+  ctx.log.debug('directory copied', { from, to, objects: objects.length, peakWindow });
   return copied;
 }

@@ -8,7 +8,7 @@ import type { Tombstone } from '../cache';
 import { NotFoundError } from '../s3/errors';
 import { later, type Outcome, type ReconcileContext } from './context';
 import { UPLOAD_TOKEN } from './object-meta';
-import { forEachLimit } from './pool';
+import { forEachAdaptive } from './pool';
 
 /**
  * Carries out a batch of tombstones (an `rm -rf` makes thousands): the keys are checked
@@ -49,7 +49,7 @@ export async function deleteChecked(ctx: ReconcileContext, rkeys: string[], wait
     else check.push([rkey, t]);
   }
   const doomed: Array<[string, Tombstone]> = [];
-  await forEachLimit(check, HEAD_CONCURRENCY, async ([rkey, t]) => {
+  await forEachAdaptive(check, { ...HEAD_CONCURRENCY, yieldTo: () => ctx.foreground.busy }, async ([rkey, t]) => {
     if (await stillOurs(ctx, rkey, t)) doomed.push([rkey, t]);
     else done.push([rkey, t]);
   });
@@ -65,8 +65,8 @@ export async function deleteChecked(ctx: ReconcileContext, rkeys: string[], wait
   await ctx.sync.dropTombstones(done);
 }
 
-/** HEADs in flight while checking a batch of deletions (each is one round trip). */
-const HEAD_CONCURRENCY = 32;
+/** HEADs in flight while checking a batch of deletions (each is one round trip; see pool.ts). */
+const HEAD_CONCURRENCY = { min: 4, start: 8, max: 32 };
 const RETRY_MS = 2000;
 
 /** A pending inode at that path will replace the object (and consume the tombstone). */

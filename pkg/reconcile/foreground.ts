@@ -1,0 +1,22 @@
+// Requests a client is waiting for (a listing, a HEAD for a LOOKUP, a read of file data) in
+// flight now. Long background runs (a directory move's copies, deletion checks) drop to a
+// couple of requests in flight while there are any, so that on a server that queues (a busy
+// gateway) the client's requests are not served after tens of the move's: an `ls` during a
+// move of thousands of objects takes a few round trips, not a queue's worth.
+
+export class Foreground {
+  private active = 0;
+
+  get busy(): boolean {
+    return this.active > 0;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+    }
+  }
+}
