@@ -6,7 +6,8 @@
 //    putting the same objects 32 at a time over the same link;
 //  - a directory move copies tens of objects at a time and, while it runs, a listing of another
 //    directory and reads in the moved tree take a few round trips, not the move's time; neither
-//    the old nor the new name shows as a ghost in the parent's listing.
+//    the old nor the new name shows as a ghost in the parent's listing;
+//  - under 503 SlowDown, fewer sync jobs run at once, and everything still arrives.
 // Time bounds are in units of the added latency (or of the SDK floor measured in the same run),
 // never absolute. The machine is shared: under heavy load the bounds can be missed; they are
 // the targets, not loosened to fit a busy machine.
@@ -15,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { UPLOAD_TOKEN } from '../../pkg/reconcile/object-meta';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { countsBetween } from '../support/link-meter';
 import { ROOT, bucketKeys, linkedExport, listNames, mkdirs, readFile, resolve, uniquePrefix, writeFile, type TestExport } from '../support/linked-fs';
 import { floorClient, mapLimit, putObjects } from '../support/sdk-floor';
@@ -191,5 +193,65 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     assert.deepEqual(await listNames(t.fs, ''), ['moved', 'other']);
     assert.equal((await listNames(t.fs, 'moved')).length, n);
     assert.equal((await t.fs.getattr(await resolve(t.fs, 'moved/f0007'))).mtime.sec, 1600000007);
+  });
+});
+
+(skipS3() ? describe.skip : describe)('reconciler under 503 SlowDown (Ceph RGW behind the fault proxy)', function () {
+  this.timeout(300_000);
+  const rgw = useSharedRgw();
+  let gw: CephRgw;
+  let proxy: FaultProxy;
+  let direct: S3Store;
+  let slow: S3Store;
+  let t: TestExport | undefined;
+  const bucket = `slowdown-${Date.now().toString(36)}`;
+
+  before(async () => {
+    gw = await rgw();
+    await gw.createBucket(bucket);
+    const creds = { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey };
+    direct = new S3Store({ bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: creds });
+    // Only object PUTs are throttled: half of them answer 503 SlowDown.
+    proxy = await startFaultProxy({ target: gw.endpoint, seed: 12, rate: 0, weights: { slowdown: 1 }, eligible: (req) => req.method === 'PUT' && !req.headers['x-amz-copy-source'] });
+    // Two attempts per request: the store's own retries give up quickly, so the reconciler sees the throttling.
+    slow = new S3Store({ bucket, endpoint: proxy.endpoint, region: gw.region, forcePathStyle: true, credentials: creds, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50 } });
+    await slow.detectCapabilities();
+  });
+  after(async () => {
+    await t?.cleanup();
+    slow?.destroy();
+    direct?.destroy();
+    await proxy?.close();
+  });
+
+  it('throttling shrinks the number of sync jobs at once, everything still arrives, and the window grows back', async () => {
+    t = await linkedExport(slow, 'v/', { syncDelayMs: 20_000, reconciler: { retryBaseMs: 50, retryMaxMs: 400 } });
+    const files = new Map<string, Buffer>();
+    await mkdirs(t.fs, 'd');
+    for (let i = 0; i < 150; i++) {
+      const data = randomBytes(1000 + i);
+      files.set(`d/f${i}`, data);
+      await writeFile(t.fs, `d/f${i}`, data);
+    }
+    proxy.rate = 0.5;
+    let smallest = t.reconciler.status().window;
+    const watch = setInterval(() => (smallest = Math.min(smallest, t!.reconciler.status().window)), 5);
+    try {
+      await t.reconciler.drain(240_000);
+    } finally {
+      clearInterval(watch);
+    }
+    assert.ok(proxy.counts.slowdown > 20, `${proxy.counts.slowdown} SlowDowns injected`);
+    assert.ok(smallest <= 16, `the job window never shrank below ${smallest}`);
+    assert.equal(t.reconciler.status().stats.conflicts, 0);
+    // Throttling gone: the window grows back with successes.
+    proxy.rate = 0;
+    for (let i = 0; i < 400; i++) await writeFile(t.fs, `d/g${i % 50}`, Buffer.from(`round ${i}`));
+    await t.reconciler.drain(240_000);
+    assert.ok(t.reconciler.status().window > smallest, `window ${t.reconciler.status().window} after recovering from ${smallest}`);
+    for (let i = 0; i < 50; i++) files.set(`d/g${i}`, Buffer.from(`round ${350 + i}`));
+    const keys = await bucketKeys(direct, 'v/');
+    assert.deepEqual(Array.from(keys.keys()).sort(), ['d/', ...files.keys()].sort());
+    await mapLimit(Array.from(files), 16, async ([name, data]) => assert.equal(md5((await direct.getBuffer(`v/${name}`)).data), md5(data), name));
   });
 });
