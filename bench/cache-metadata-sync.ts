@@ -1,4 +1,4 @@
-// How to make an LMDB metadata change durable quickly (the choice in pkg/cache/metadata-store.ts):
+// How to make an LMDB metadata change durable quickly (the choice in pkg/cache/meta/metadata-store.ts):
 //   npx tsc -p . && node dist/bench/cache-metadata-sync.js [ops] [filter]
 // Each operation is one transaction of one get and two puts, awaited until durable; reported
 // per concurrency level: throughput, median latency and main-thread time per operation.
@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
-import { MetadataStore } from '../pkg/cache/metadata-store';
+import { MetadataStore } from '../pkg/cache/meta/metadata-store';
 import { logger } from '../pkg/log/logger';
 
 type Op = (db: RootDatabase, k: number) => Promise<unknown> | undefined;

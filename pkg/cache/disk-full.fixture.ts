@@ -3,7 +3,7 @@
 // the caller saw and whether the file system stayed consistent.
 //   node disk-full.fixture.js DIR
 import { isFsError, type Credentials } from '../vfs';
-import { dataFilePath } from './data-store';
+import { dataFilePath } from './data/data-store';
 import { openCacheFileSystem } from './index';
 import nodeFs from 'node:fs';
 import winston from 'winston';

@@ -21,20 +21,22 @@ import {
   type WriteResult,
 } from '../vfs';
 import { describeError } from '../log/logger';
-import type { ChangeListener, FsCore } from './core';
-import { findEntry } from './directory';
-import { MAX_LINKS, ROOT_INO, toAttributes } from './inode';
-import { checkName, MAX_NAME_BYTES } from './names';
-import * as create from './ops-create';
-import * as data from './ops-data';
-import { readdir } from './ops-readdir';
-import * as remove from './ops-remove';
-import { setattr } from './ops-setattr';
-import { grantedAccess, requireSearch } from './permissions';
-import { CacheSync } from './sync-api';
+import type { ChangeListener, FsCore } from './core/core';
+import { findEntry } from './meta/directory';
+import { MAX_LINKS, ROOT_INO, toAttributes } from './meta/inode';
+import { checkName, MAX_NAME_BYTES } from './ops/names';
+import * as create from './ops/create';
+import * as data from './ops/data';
+import { readdir } from './ops/readdir';
+import * as remove from './ops/remove';
+import { setattr } from './ops/setattr';
+import { grantedAccess, requireSearch } from './ops/permissions';
+import type { CacheSync } from './link/sync-api';
 
 export interface CacheFileSystemParts {
   core: FsCore;
+  /** Linked: the reconciler's view (link/sync-api.ts), made by index.ts. */
+  sync: CacheSync | undefined;
   release: () => Promise<void>;
   flushIntervalMs: number;
 }
@@ -51,7 +53,7 @@ export class CacheFileSystem implements FileSystem {
 
   constructor(parts: CacheFileSystemParts) {
     this.core = parts.core;
-    this.sync = parts.core.link ? new CacheSync(parts.core, parts.core.link) : undefined;
+    this.sync = parts.sync;
     this.release = parts.release;
     // Attributes changed by unstable writes and atime reach LMDB at least this often.
     this.timer = setInterval(() => {

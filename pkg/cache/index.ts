@@ -3,25 +3,26 @@
 import fs from 'node:fs';
 import type { Timestamp } from '../vfs';
 import { logger as makeLogger, type Logger } from '../log/logger';
-import { systemClock } from './clock';
-import { FsCore } from './core';
-import { DataStore } from './data-store';
-import { lockDir } from './dir-lock';
+import { systemClock } from './util/clock';
+import { FsCore } from './core/core';
+import { DataStore } from './data/data-store';
+import { lockDir } from './util/dir-lock';
 import { CacheFileSystem } from './filesystem';
-import { InodeTable } from './inode-table';
-import { MetadataStore } from './metadata-store';
-import { initLink } from './link-init';
-import { LinkContext } from './link-context';
-import type { LinkOptions } from './remote';
-import { ensureRoot, recover } from './recovery';
+import { InodeTable } from './meta/inode-table';
+import { MetadataStore } from './meta/metadata-store';
+import { initLink } from './link/link-init';
+import { LinkContext } from './link/link-context';
+import { CacheSync } from './link/sync-api';
+import type { LinkOptions } from './link/remote';
+import { ensureRoot, recover } from './core/recovery';
 
 export { CacheFileSystem } from './filesystem';
-export type { ChangeListener } from './core';
-export type { ChangeKind } from './mutation';
-export type { CacheSync, SyncSnapshot, UploadResult } from './sync-api';
-export type { UploadWatch } from './link-context';
-export * from './remote';
-export type { RemoteState, Tombstone } from './remote-state';
+export type { ChangeListener } from './core/core';
+export type { ChangeKind } from './meta/mutation';
+export type { CacheSync, SyncSnapshot, UploadResult } from './link/sync-api';
+export type { UploadWatch } from './link/link-view';
+export * from './link/remote';
+export type { RemoteState, Tombstone } from './meta/schema';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */
@@ -48,7 +49,7 @@ export interface CacheFileSystemOptions {
 
 /**
  * Opens (creating on first use) the file system in `options.dir`: takes the directory, opens
- * the metadata database, creates the root, repairs what a crash left (recovery.ts), and probes
+ * the metadata database, creates the root, repairs what a crash left (core/recovery.ts), and probes
  * the largest file size the cache disk supports.
  */
 export async function openCacheFileSystem(options: CacheFileSystemOptions): Promise<CacheFileSystem> {
@@ -92,8 +93,10 @@ export async function openCacheFileSystem(options: CacheFileSystemOptions): Prom
       maxInodes: options.maxInodes,
       linked: options.link !== undefined,
     });
-    if (options.link) core.link = new LinkContext(core, options.link);
-    return new CacheFileSystem({ core, release, flushIntervalMs: options.flushIntervalMs ?? 1000 });
+    const link = options.link ? new LinkContext(core, options.link) : undefined;
+    core.link = link;
+    const sync = link ? new CacheSync(core, link) : undefined;
+    return new CacheFileSystem({ core, sync, release, flushIntervalMs: options.flushIntervalMs ?? 1000 });
   } catch (err) {
     await data?.close().catch(() => undefined);
     await store?.close().catch(() => undefined);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataFilePath } from './data-store';
+import { dataFilePath } from './data/data-store';
 import { openCacheFileSystem } from './index';
 import { CHUNK, pattern } from './crash-writer.fixture';
 import { readAcks } from '../../test/support/acks';

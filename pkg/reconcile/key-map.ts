@@ -1,5 +1,5 @@
 // The one place the volume's prefix is applied (pkg/s3 README: stores take full keys). Cache
-// keys ("rkeys", pkg/cache/remote.ts) are relative: "a/b" for a file, "a/b/" for a directory,
+// keys ("rkeys", pkg/cache/link/remote.ts) are relative: "a/b" for a file, "a/b/" for a directory,
 // "" for the root; bucket keys are prefix + rkey.
 
 export class KeyMap {

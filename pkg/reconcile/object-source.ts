@@ -1,4 +1,4 @@
-// The cache's RemoteSource (pkg/cache/remote.ts) over an ObjectStore: ListObjectsV2 with
+// The cache's RemoteSource (pkg/cache/link/remote.ts) over an ObjectStore: ListObjectsV2 with
 // delimiter '/' (all pages) for a directory, HEAD for the attributes of entries that are new or
 // changed (object metadata, decoded by object-meta.ts; a symlink's target is its body), and
 // ranged GETs pinned to an ETag for contents.
@@ -11,7 +11,7 @@
 // among them shows as a regular file until then).
 // Keys that cannot be names are skipped and counted; a file and a directory of the same name
 // show as the directory (as Mountpoint for S3 does).
-import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource, RemoteStream } from '../cache';
+import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource } from '../cache';
 import { RemoteGoneError } from '../cache';
 import { logger, type Logger } from '../log/logger';
 import { Foreground } from './foreground';
@@ -160,18 +160,6 @@ export class ObjectStoreSource implements RemoteSource {
       if (e.type === 'file') e.size = info.size;
     }
     return true;
-  }
-
-  async openStream(rkey: string, etag: string, offset: number, length: number): Promise<RemoteStream> {
-    try {
-      const res = await this.foreground.run(() => this.store.get(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag }));
-      return res.body;
-    } catch (err) {
-      if (err instanceof NotFoundError || err instanceof PreconditionFailedError || err instanceof InvalidRangeError) {
-        throw new RemoteGoneError(rkey, 'object changed or vanished', { cause: err });
-      }
-      throw err;
-    }
   }
 
   async readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer> {

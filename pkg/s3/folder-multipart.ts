@@ -8,8 +8,7 @@ import { open, readFile, rm, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from './errors';
 import { multipartEtag } from './etag';
-import { fsyncDir } from './folder-files';
-import type { FolderStore } from './folder-store';
+import { fsyncDir, type HashingWriter, type ObjectTrailer } from './folder-files';
 import { Body, CompletedPart, CompleteMultipartOptions, CreateMultipartOptions, MIN_PART_SIZE, stripEtagQuotes, UploadPartCopyOptions } from './object-store';
 import { normalizeMetadata, validateKey, validatePartNumber, validateRange } from './validate';
 
@@ -19,9 +18,21 @@ interface UploadRecord {
   contentType?: string;
 }
 
-export class FolderMultipart {
+/**
+ * What multipart uploads use of their FolderStore, which makes them: an interface here rather
+ * than an import of folder-store.ts, which imports this file. `Staged` is the store's staged
+ * object, handed from stage() to commit() untouched.
+ */
+export interface MultipartHost<Staged> {
+  tmpPath(): string;
+  readRange(key: string, operation: string, opts: UploadPartCopyOptions): Promise<Buffer>;
+  stage(key: string, write: (w: HashingWriter) => Promise<void>, meta: Omit<ObjectTrailer, 'key' | 'etag' | 'size' | 'lastModified'>, etagOf?: (md5: string) => string): Promise<Staged>;
+  commit(staged: Staged, operation: string, cond: { ifMatch?: string; ifNoneMatch?: '*' }): Promise<{ etag: string }>;
+}
+
+export class FolderMultipart<Staged> {
   constructor(
-    private readonly store: FolderStore,
+    private readonly store: MultipartHost<Staged>,
     private readonly dir: string,
   ) {}
 

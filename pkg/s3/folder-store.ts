@@ -34,7 +34,7 @@ export class FolderStore implements ObjectStore {
   readonly objectsDir: string;
   readonly tmpDir: string;
   private readonly locks = new KeyedMutex();
-  private readonly multipart: FolderMultipart;
+  private readonly multipart: FolderMultipart<StagedObject>;
 
   private constructor(readonly root: string) {
     this.objectsDir = join(root, 'objects');

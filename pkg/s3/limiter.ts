@@ -1,12 +1,41 @@
-// A counting semaphore: at most `limit` S3 requests in flight per store, so a burst of uploads
-// from the reconciler cannot open hundreds of sockets or trip the server's request-rate limits.
+// A counting semaphore for the S3 requests of one store, whose limit adapts to the server:
+// at most `max` requests in flight (a burst of uploads or reads cannot open hundreds of
+// sockets), halved when the server throttles (503 SlowDown: S3 scales a prefix's request rate
+// up gradually and says so this way), and grown back by one per `limit` successful requests
+// (additive increase, multiplicative decrease, as TCP and the AWS SDKs' adaptive retry mode do).
+
+/** Throttles within this long of a cut come from requests sent before it: one cut for them all. */
+const CUT_COOL_DOWN_MS = 250;
+
+export interface LimiterOptions {
+  /** The limit never goes below this (default 2, or max if smaller). */
+  min?: number;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
 
 export class Limiter {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
+  private current: number;
+  private readonly min: number;
+  private readonly now: () => number;
+  /** Successes counted toward the next +1 of the limit. */
+  private credit = 0;
+  private lastCut = Number.NEGATIVE_INFINITY;
+  /** Times the limit was cut (for metrics and tests). */
+  cuts = 0;
 
-  constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit ${limit} must be a positive integer`);
+  constructor(readonly max: number, opts: LimiterOptions = {}) {
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`concurrency limit ${max} must be a positive integer`);
+    this.current = max;
+    this.min = Math.min(max, opts.min ?? 2);
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** The limit in force now (between min and max). */
+  get limit(): number {
+    return this.current;
   }
 
   get inFlight(): number {
@@ -17,9 +46,29 @@ export class Limiter {
     return this.waiting.length;
   }
 
+  /** The server throttled a request: halve the limit (once per cool-down). */
+  throttled(): void {
+    const now = this.now();
+    if (now - this.lastCut < CUT_COOL_DOWN_MS) return;
+    this.lastCut = now;
+    this.credit = 0;
+    if (this.current > this.min) this.cuts++;
+    this.current = Math.max(this.min, Math.floor(this.current / 2));
+  }
+
+  /** A request succeeded: one more slot per `limit` successes, up to max. */
+  succeeded(): void {
+    if (this.current >= this.max) return;
+    this.credit += 1 / this.current;
+    if (this.credit < 1) return;
+    this.credit -= 1;
+    this.current++;
+    this.wake();
+  }
+
   /** Resolves with a release function once a slot is free; release is idempotent. */
   async acquire(): Promise<() => void> {
-    if (this.active < this.limit) {
+    if (this.active < this.current) {
       this.active++;
     } else {
       // The releasing caller hands its slot over directly, so `active` stays counted.
@@ -29,7 +78,8 @@ export class Limiter {
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
+      // Over the limit (it was cut while this ran): the slot goes away instead of on.
+      const next = this.active <= this.current ? this.waiting.shift() : undefined;
       if (next) next();
       else this.active--;
     };
@@ -41,6 +91,13 @@ export class Limiter {
       return await fn();
     } finally {
       release();
+    }
+  }
+
+  private wake(): void {
+    while (this.active < this.current && this.waiting.length > 0) {
+      this.active++;
+      this.waiting.shift()!();
     }
   }
 }

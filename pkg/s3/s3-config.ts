@@ -33,10 +33,13 @@ export interface S3StoreConfig {
   /** Socket inactivity limit, also while a response body streams. */
   socketIdleTimeoutMs?: number;
   /**
-   * Maximum S3 requests in flight (a streamed GET counts until its body is consumed); default
-   * 64, so that uploads (32 jobs), a directory move's copies and reads can all keep tens of
-   * requests in flight: on S3 each request takes tens of milliseconds, so speed is requests in
-   * flight ÷ latency.
+   * Time from sending a GET, HEAD or LIST to its response headers (default 15 s): such a
+   * request that stalls is cut off and retried, without holding its slot for requestTimeoutMs.
+   */
+  readTimeoutMs?: number;
+  /**
+   * Maximum S3 requests in flight (default 64; a streamed GET counts until its body is
+   * consumed). Halved while the server throttles, grown back as requests succeed (limiter.ts).
    */
   maxConcurrency?: number;
   retry?: Partial<RetryPolicy>;
@@ -59,6 +62,7 @@ export interface ResolvedS3Config {
   policy: RetryPolicy;
   deps: RetryDeps;
   maxConcurrency: number;
+  readTimeoutMs: number;
   probePrefix: string;
   secrets: string[];
 }
@@ -69,6 +73,7 @@ export function resolveConfig(cfg: S3StoreConfig): ResolvedS3Config {
     policy: { ...DEFAULT_RETRY_POLICY, ...cfg.retry },
     deps: cfg.retryDeps ?? realRetryDeps,
     maxConcurrency: cfg.maxConcurrency ?? 64,
+    readTimeoutMs: cfg.readTimeoutMs ?? 15_000,
     probePrefix: cfg.probePrefix ?? '.s3files-probe/',
     // Scrubbed from any message that leaves the store, whatever the server echoes back.
     secrets: [cfg.credentials?.secretAccessKey, cfg.credentials?.sessionToken].filter((s): s is string => !!s),

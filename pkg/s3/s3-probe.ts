@@ -6,15 +6,25 @@
 import { randomBytes } from 'node:crypto';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand,
-  DeleteObjectCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
+  DeleteObjectCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { logger } from '../log/logger';
 import { PreconditionFailedError } from './errors';
 import { StoreCapabilities, stripEtagQuotes } from './object-store';
-import type { S3Store } from './s3-store';
 
 const log = logger('s3');
 const STALE = '0123456789abcdef0123456789abcdef';
+
+/**
+ * What the probe uses of its S3Store, which runs it: an interface here rather than an import of
+ * s3-store.ts, which imports this file.
+ */
+export interface ProbeTarget {
+  readonly bucket: string;
+  readonly client: S3Client;
+  /** One request through the store's retry loop. */
+  call<T>(operation: string, key: string | undefined, fn: () => Promise<T>): Promise<T>;
+}
 
 export interface ProbeResult {
   capabilities: StoreCapabilities;
@@ -43,7 +53,7 @@ async function works(what: string, fn: () => Promise<unknown>): Promise<boolean>
   }
 }
 
-export async function probeCapabilities(store: S3Store, prefix: string): Promise<ProbeResult> {
+export async function probeCapabilities(store: ProbeTarget, prefix: string): Promise<ProbeResult> {
   const base = `${prefix}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}/`;
   const [a, b, c] = [`${base}a`, `${base}b`, `${base}c`];
   const B = store.bucket;

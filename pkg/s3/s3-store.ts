@@ -18,7 +18,7 @@ import {
   StoreCapabilities, stripEtagQuotes, UploadPartCopyOptions,
 } from './object-store';
 import { Limiter } from './limiter';
-import { withRetries } from './retry';
+import { classifyFailure, withRetries } from './retry';
 import { buildClient, ResolvedS3Config, resolveConfig, S3StoreConfig } from './s3-config';
 import { isNotFound, isPreconditionFailure, toDomainError } from './sdk-errors';
 import { resumableBody } from './resumable-body';
@@ -48,6 +48,11 @@ export class S3Store implements ObjectStore {
     this.limiter = new Limiter(this.cfg.maxConcurrency);
     this.client = buildClient(config, this.cfg.maxConcurrency);
     this.ifMatchStyle = config.ifMatchStyle ?? 'unquoted';
+  }
+
+  /** Per-request options of reads: a stalled GET, HEAD or LIST is cut off (and retried). */
+  private get readTimeout(): { requestTimeout: number } {
+    return { requestTimeout: this.cfg.readTimeoutMs };
   }
 
   get bucket(): string {
@@ -87,7 +92,7 @@ export class S3Store implements ObjectStore {
   /** Runs one S3 operation with a slot per attempt, our retries and domain errors. */
   async call<T>(operation: string, key: string | undefined, fn: (a: Attempt) => Promise<T>, holdsSlot = false): Promise<T> {
     return withRetries(
-      (a) => (holdsSlot ? fn(a) : this.limiter.run(() => fn(a))),
+      (a) => this.observed(() => (holdsSlot ? fn(a) : this.limiter.run(() => fn(a)))),
       this.cfg.policy,
       this.cfg.deps,
       ({ kind, attempts, lastError }) => toDomainError(lastError, kind, { operation, key }, this.cfg.secrets, attempts),
@@ -96,10 +101,30 @@ export class S3Store implements ObjectStore {
     );
   }
 
+  /** Tells the limiter how the server answered: throttling cuts the concurrency, answers grow it. */
+  private async observed<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      this.limiter.succeeded();
+      return result;
+    } catch (err) {
+      const kind = classifyFailure(err);
+      if (kind === 'throttle') this.limiter.throttled();
+      else if (kind === 'fatal') this.limiter.succeeded(); // the server answered (404, 412, …)
+      throw err;
+    }
+  }
+
+  /** The concurrency limit in force and how often throttling cut it (for metrics and tests). */
+  get concurrency(): { limit: number; max: number; inFlight: number; queued: number; cuts: number } {
+    const l = this.limiter;
+    return { limit: l.limit, max: l.max, inFlight: l.inFlight, queued: l.queued, cuts: l.cuts };
+  }
+
   async head(key: string): Promise<ObjectInfo> {
     validateKey(key, 'head');
     return this.call('head', key, async () => {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), this.readTimeout);
       return infoFrom(key, out, out.ContentLength ?? 0);
     });
   }
@@ -126,7 +151,7 @@ export class S3Store implements ObjectStore {
     return this.call('get', key, async () => {
       const release = await this.limiter.acquire(); // held until the body is consumed or destroyed
       try {
-        const out = await this.client.send(this.getCommand(key, opts));
+        const out = await this.client.send(this.getCommand(key, opts), this.readTimeout);
         const body = out.Body as Readable;
         body.once('close', release).once('end', release).once('error', release);
         return { ...getInfo(key, out), body };
@@ -142,7 +167,7 @@ export class S3Store implements ObjectStore {
     validateRange(opts.range, 'get', key);
     // Reading the body inside the attempt means a reset mid-body is retried like any other.
     return this.call('get', key, async () => {
-      const out = await this.client.send(this.getCommand(key, opts));
+      const out = await this.client.send(this.getCommand(key, opts), this.readTimeout);
       const data = Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
       const res = getInfo(key, out);
       if (data.length !== res.contentLength) throw Object.assign(new Error(`short body: ${data.length} of ${res.contentLength} bytes`), { code: 'ECONNRESET' });
@@ -165,7 +190,7 @@ export class S3Store implements ObjectStore {
       const out = await this.client.send(new ListObjectsV2Command({
         Bucket: this.bucket, Prefix: opts.prefix || undefined, Delimiter: opts.delimiter || undefined,
         ContinuationToken: opts.continuationToken, MaxKeys: maxKeys, StartAfter: opts.startAfter,
-      }));
+      }), this.readTimeout);
       return {
         objects: (out.Contents ?? []).map((o) => ({
           key: o.Key ?? '', size: o.Size ?? 0, etag: stripEtagQuotes(o.ETag ?? ''), lastModified: o.LastModified ?? new Date(0),
@@ -219,7 +244,7 @@ export class S3Store implements ObjectStore {
    */
   private async headInAttempt(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), this.readTimeout);
       return infoFrom(key, out, out.ContentLength ?? 0);
     } catch (err) {
       if (isNotFound(err)) return undefined;

@@ -205,6 +205,46 @@ const RGW_CAPABILITIES = { uploadPartCopy: true, conditionalWrites: true, condit
     }
   });
 
+  it('[timeout] a GET that stalls is cut off after readTimeoutMs and retried; GETs beside it are not held up', async () => {
+    const s0 = storeVia();
+    for (let i = 0; i < 6; i++) await s0.put(`stall/${i}`, Buffer.from(`body ${i}`));
+    const slow = await startFaultProxy({ target: gw.endpoint, delayMs: 4000 });
+    try {
+      const s = new S3Store({
+        bucket, endpoint: slow.endpoint, region: gw.region, forcePathStyle: true,
+        credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+        readTimeoutMs: 400, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, capabilities: RGW_CAPABILITIES,
+      });
+      stores.push(s);
+      slow.script('delay');
+      const t0 = Date.now();
+      const stalled = s.getBuffer('stall/0').then((r) => ({ body: r.data.toString(), ms: Date.now() - t0 }));
+      await new Promise((r) => setTimeout(r, 20)); // the stalled one is first on the wire
+      const others = await Promise.all([1, 2, 3, 4, 5].map(async (i) => (await s.getBuffer(`stall/${i}`)).data.toString()));
+      const othersMs = Date.now() - t0;
+      assert.deepEqual(others, [1, 2, 3, 4, 5].map((i) => `body ${i}`));
+      assert.ok(othersMs < 1500, `the other GETs took ${othersMs} ms`);
+      const r = await stalled;
+      assert.equal(r.body, 'body 0');
+      assert.ok(r.ms < 3000, `the stalled GET was not cut off (${r.ms} ms)`);
+      assert.equal(slow.counts.requests, 7, 'one retry');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('[throttle] 503 SlowDown halves the concurrency limit, successes grow it back', async () => {
+    const s = storeVia({ maxConcurrency: 16 });
+    assert.equal(s.concurrency.limit, 16);
+    proxy.script('slowdown');
+    await s.put('throttle/a', Buffer.from('a'));
+    assert.equal(s.concurrency.limit, 8);
+    assert.equal(s.concurrency.cuts, 1);
+    assert.equal(sleeps.length, 1, 'the throttled request was retried after a backoff');
+    await Promise.all(Array.from({ length: 100 }, (_, i) => s.put(`throttle/${i}`, Buffer.from('x'))));
+    assert.equal(s.concurrency.limit, 16, 'grown back to the maximum (8 + 9 + … + 15 = 92 successes)');
+  });
+
   it('keeps at most maxConcurrency requests in flight', async () => {
     const s = storeVia({ maxConcurrency: 3 });
     await Promise.all(Array.from({ length: 24 }, (_, i) => s.put(`limit/${i}`, randomBytes(20000))));

@@ -5,7 +5,7 @@
 //   node reconcile-recovery.fixture.js CONFIG_JSON
 // Both writes are file-sync writes to a file with a durable dirty mark (new files have one):
 // acknowledged after their fdatasync alone, their size and data version only in memory
-// (pkg/cache/ops-data.ts). The upload records the version it read as synced.
+// (pkg/cache/ops/data.ts). The upload records the version it read as synced.
 import { openLinkedExport } from '../../pkg/reconcile';
 import { FolderStore } from '../../pkg/s3/folder-store';
 import type { PutOptions } from '../../pkg/s3/object-store';
