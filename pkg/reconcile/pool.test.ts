@@ -41,7 +41,7 @@ describe('pools of S3 calls', () => {
   });
 
   it('forEachAdaptive: grows to max when calls do not slow down (latency-bound, like S3)', async () => {
-    const items = Array.from({ length: 300 }, (_, i) => i);
+    const items = Array.from({ length: 600 }, (_, i) => i);
     const { peakWindow } = await forEachAdaptive(items, { min: 4, start: 8, max: 32 }, () => sleep(20));
     assert.equal(peakWindow, 32);
   });

@@ -34,8 +34,8 @@ export interface AdaptiveLimits {
  * Like forEachLimit, for long runs of like calls (the copies of a directory move, the checks
  * of thousands of deletions): the number in flight follows what the server can take, as TCP
  * Vegas does. The fastest call seen is the server's unloaded time; while calls take less than
- * 2× that, the window grows by one per round of calls (doubles until the first slow round, as
- * TCP's slow start); above 3×, the calls are mostly queueing
+ * 2× that, the window grows by one per round of calls (no doubling: an overshoot is a queue at
+ * the server that a client's `ls` would wait behind); above 3×, the calls are mostly queueing
  * at the server, which makes every other request of the export (a listing, a read) wait as
  * long, so the window shrinks by a quarter. On real S3, whose time is the network's, the window
  * reaches `max`; on a saturated server it stays where throughput stops growing.
@@ -45,7 +45,6 @@ export async function forEachAdaptive<T>(items: readonly T[], limits: AdaptiveLi
   const min = Math.max(1, Math.min(limits.min ?? 4, limits.max));
   let window = Math.min(limits.max, Math.max(min, limits.start ?? min * 2));
   let peakWindow = window;
-  let slowSeen = false;
   let fastest = Infinity;
   let roundDone = 0;
   let roundSlow = 0;
@@ -59,10 +58,8 @@ export async function forEachAdaptive<T>(items: readonly T[], limits: AdaptiveLi
     if (ms > 3 * fastest) roundSlow++;
     else if (ms < 2 * fastest) roundFast++;
     if (roundDone >= window) {
-      if (roundSlow * 2 > roundDone) {
-        slowSeen = true;
-        window = Math.max(min, Math.floor((window * 3) / 4));
-      } else if (roundFast * 2 > roundDone) window = Math.min(limits.max, slowSeen ? window + 1 : window * 2);
+      if (roundSlow * 2 > roundDone) window = Math.max(min, Math.floor((window * 3) / 4));
+      else if (roundFast * 2 > roundDone) window = Math.min(limits.max, window + 1);
       peakWindow = Math.max(peakWindow, window);
       roundDone = roundSlow = roundFast = 0;
     }

@@ -95,13 +95,14 @@ async function moveDirectory(ctx: ReconcileContext, ino: number, from: string, d
   const t0 = Date.now();
   await carryOutTombstones(ctx, [...ctx.sync.tombstonesUnder(from), ...ctx.sync.tombstonesUnder(to)]);
   const copied = await copyPrefix(ctx, from, to);
+  const t1 = Date.now();
   await ctx.sync.movePrefix(from, to, copied);
   ctx.tombstonesAdded();
   // The old keys, now tombstones, go at once (failures stay queued for the tombstone jobs).
   const outcomes = new Map<string, Outcome>();
   await deleteChecked(ctx, ctx.sync.tombstonesUnder(from).map(([k]) => k), WAIT_MS, outcomes);
   ctx.stats.directoryMoves++;
-  ctx.log.info('directory moved', { from, to, objects: copied.length, left: outcomes.size, ms: Date.now() - t0 });
+  ctx.log.info('directory moved', { from, to, objects: copied.length, left: outcomes.size, ms: Date.now() - t0, copyMs: t1 - t0 });
   const now = ctx.sync.snapshot(ino);
   if (!now || now.desiredKey !== to) return later(0, 'moved through a temporary prefix');
   const etag = await putMarker(ctx, now, to);

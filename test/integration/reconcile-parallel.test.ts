@@ -2,8 +2,8 @@
 // first-byte latency per request, a bandwidth cap per connection, counters by kind and the
 // number of requests in flight), over Ceph RGW:
 //  - a burst of small files leaves the node tens of PUTs at a time, the writes themselves never
-//    wait on S3, and everything is in the bucket within the sync delay + 1.5× a plain SDK client
-//    putting the same objects 32 at a time over the same link;
+//    wait on S3, and the uploads take at most 1.5× a plain SDK client putting the same objects
+//    32 at a time over the same link; the parts of a large file go up several at a time;
 //  - a directory move copies tens of objects at a time and, while it runs, a listing of another
 //    directory and reads in the moved tree take a few round trips, not the move's time; neither
 //    the old nor the new name shows as a ghost in the parent's listing;
@@ -122,6 +122,30 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
       assert.equal(got.info.metadata.uid, '0');
       assert.ok(got.info.metadata[UPLOAD_TOKEN], 'upload token');
     });
+  });
+
+  it('the parts of a large file go up several at a time', async () => {
+    const prefix = uniquePrefix('large');
+    const data = randomBytes(48 * 1024 * KiB);
+    const t = await linkedExport(shaped, prefix, { syncDelayMs: 120_000 });
+    open.push(t);
+    await listNames(t.fs, '');
+    await writeFile(t.fs, 'large.bin', data);
+    link.reset();
+    const u0 = performance.now();
+    await t.reconciler.drain(120_000);
+    const ms = performance.now() - u0;
+    // Parts in flight at once, from the link's log of requests.
+    const parts = link.meter.requestLog().filter((r) => r.kind === 'part');
+    const events = parts.flatMap((r) => [[r.start, 1], [r.end ?? Infinity, -1]] as Array<[number, number]>).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    let level = 0;
+    let peak = 0;
+    for (const [, d] of events) peak = Math.max(peak, (level += d));
+    const oneConnectionMs = (data.length / link.connBytesPerSec) * 1000;
+    console.log(`      (48 MiB in ${parts.length} parts: ${Math.round(ms)} ms, ${peak} parts at once; one connection at its cap: ${Math.round(oneConnectionMs)} ms)`);
+    assert.equal(parts.length, 6);
+    assert.ok(peak >= 4, `${peak} parts in flight at once`);
+    assert.equal(md5((await direct.getBuffer(`${prefix}large.bin`)).data), md5(data));
   });
 
   it('a directory move copies tens at a time and blocks no listing or read elsewhere; no ghost directory', async () => {
