@@ -3,8 +3,11 @@
 // kernel NFS client. On SIGTERM it stops serving gRPC and flushes the exports but leaves every
 // mount in place: after an upgrade the new plugin serves the same exports again and the pods'
 // hard NFS mounts resume.
+import { existsSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SharedCacheBudget } from '../pkg/cache';
 import { UnavailableError } from '../pkg/csi/errors';
 import { IdentityServer } from '../pkg/csi/identity';
 import { kubeSource } from '../pkg/csi/kube/config';
@@ -15,7 +18,7 @@ import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from '../p
 import { logger } from '../pkg/log/logger';
 import { startStatusServer } from '../pkg/metrics/status-server';
 import { ExecMounter } from '../pkg/mount/exec-mounter';
-import { parseDuration, parseListen } from './flags';
+import { parseBytes, parseDuration, parseListen } from './flags';
 import { DEFAULT_ENDPOINT, KUBE_FLAGS, KUBE_HELP, S3_FLAGS, S3_HELP, s3DefaultsFrom, waitForSignal } from './plugin-common';
 import { exportFileStatus } from './status';
 import { parseModeFlags } from './mode-flags';
@@ -28,6 +31,10 @@ const HELP = `usage: s3files node [flags]
   --nfs-listen HOST:PORT  the NFS cache server (default 127.0.0.1:20490; 2049 is left to a
                           host NFS server)
   --max-volumes N         NodeGetInfo.max_volumes_per_node (default 0: no limit)
+  --cache-size SIZE|N%    clean cached file data kept for all volumes of the node together
+                          (e.g. 100G, or a share of the cache directory's file system; default
+                          50%): above it, clean data is evicted across volumes, least recently
+                          used first within each; data not in S3 yet is never evicted
   --unstage-sync-timeout DURATION   how long NodeUnstageVolume waits for the volume's changes
                           to reach S3 (default 60s; kubelet allows the call ~2m). After it,
                           Unstage returns OK and the rest is synced in the background from
@@ -78,6 +85,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
       'cache-dir': { type: 'string', default: '/var/lib/s3files' },
       'nfs-listen': { type: 'string', default: '127.0.0.1:20490' },
       'max-volumes': { type: 'string', default: '0' },
+      'cache-size': { type: 'string', default: '50%' },
       'unstage-sync-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
       ...S3_FLAGS,
@@ -93,13 +101,15 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   const s3Defaults = s3DefaultsFrom(values);
   const unstageSyncTimeoutMs = parseDuration(values['unstage-sync-timeout'], '--unstage-sync-timeout');
   const statusListen = values['status-listen'] ? parseListen(values['status-listen']) : undefined;
+  const cacheBudget = await nodeCacheBudget(values['cache-size'], path.resolve(values['cache-dir']));
+  log.info('node cache size (clean data of all volumes together)', { bytes: cacheBudget.totalBytes });
 
   const pending = new PendingVolumeExports();
   const server = new CsiServer(logger('csi'))
     .addIdentity(new IdentityServer({ ready: () => pending.ready() }))
     .addNode(new NodeServer({ nodeId: values['node-id'], mounter: new ExecMounter(), exports: pending, maxVolumesPerNode: maxVolumes, logger: log }));
   await server.listen(values.endpoint);
-  const exports = await NfsVolumeExports.start({ cacheDir: path.resolve(values['cache-dir']), host, port, s3Defaults, unstageSyncTimeoutMs, logger: logger('csi-exports') });
+  const exports = await NfsVolumeExports.start({ cacheDir: path.resolve(values['cache-dir']), host, port, s3Defaults, unstageSyncTimeoutMs, link: { cacheBudget }, logger: logger('csi-exports') });
   pending.target = exports;
   const status = statusListen
     ? await startStatusServer(statusListen.host, statusListen.port, {
@@ -120,4 +130,22 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   await server.close();
   await exports.close();
   return 0;
+}
+
+/** --cache-size: bytes, or a percentage of the file system that holds (or will hold) the cache directory. */
+export async function nodeCacheBudget(value: string, cacheDir: string): Promise<SharedCacheBudget> {
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
+  if (!pct) {
+    try {
+      return new SharedCacheBudget(parseBytes(value));
+    } catch (err) {
+      throw new Error(`--cache-size: ${(err as Error).message}, or a percentage such as 50%`);
+    }
+  }
+  const share = Number(pct[1]);
+  if (share <= 0 || share > 100) throw new Error(`--cache-size must be a percentage from 0 to 100, got ${value}`);
+  let dir = cacheDir;
+  while (!existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const fsStat = await statfs(dir);
+  return new SharedCacheBudget(Math.floor((fsStat.blocks * fsStat.bsize * share) / 100));
 }

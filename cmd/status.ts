@@ -4,6 +4,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { LOST_FOUND } from '../pkg/cache';
 import type { LinkedExport } from '../pkg/reconcile';
 
 const HELP = `usage: s3files status [--server URL] [--json] PATH
@@ -13,7 +14,9 @@ const HELP = `usage: s3files status [--server URL] [--json] PATH
                   http://127.0.0.1:20491; start serve with --status-listen)
   --json          print the server's answer as JSON
 
-Exit status: 0 when the file is in the bucket as it is now, 3 while changes are pending.`;
+Exit status: 0 when the file is in the bucket as it is now, 3 while changes are pending,
+4 when it is local only (a copy kept in .s3files-lost+found after a conflict), 5 when its path
+is too long for an S3 key (1,024 bytes; it stays on the node until renamed).`;
 
 /** Server side: the status of `p` in `exp` (undefined if there is no such export or file). */
 export async function exportFileStatus(exp: LinkedExport | undefined, p: string): Promise<unknown> {
@@ -27,7 +30,34 @@ export async function exportFileStatus(exp: LinkedExport | undefined, p: string)
   }
   const st = exp.fs.sync.fileStatus(ino);
   if (!st) return undefined;
-  return { path: `/${p.split('/').filter(Boolean).join('/')}`, ...st, bucketKey: st.key === undefined ? undefined : exp.keys.toS3(st.key) };
+  const parts = p.split('/').filter(Boolean);
+  // A copy kept after a conflict is local only: it has no key and nothing to upload.
+  const lostFound = parts[0] === LOST_FOUND;
+  return { path: `/${parts.join('/')}`, ...st, ...(lostFound ? { pending: false, lostFound } : {}), bucketKey: st.key === undefined ? undefined : exp.keys.toS3(st.key) };
+}
+
+export interface FileStatusBody {
+  error?: string;
+  inBucket?: boolean;
+  pending?: boolean;
+  lostFound?: boolean;
+  unsyncable?: { reason: string; keyBytes: number };
+  bucketKey?: string;
+  etag?: string;
+  size?: number;
+  cachedBytes?: number;
+}
+
+/** The line `s3files status` prints for a file, and its exit status (see HELP). */
+export function describeFileStatus(target: string, body: FileStatusBody): { line: string; exitCode: number } {
+  if (body.inBucket) return { line: `${target}: in the bucket as ${body.bucketKey} (ETag ${body.etag}), ${body.size} bytes, ${body.cachedBytes} cached`, exitCode: 0 };
+  if (body.unsyncable) {
+    const u = body.unsyncable;
+    return { line: `${target}: not in the bucket: its key would be ${u.keyBytes} bytes, over S3's limit of 1024 (${u.reason}); rename it or a directory above it to a shorter path`, exitCode: 5 };
+  }
+  if (body.lostFound) return { line: `${target}: local only, kept after a conflict (never uploaded; copy it elsewhere in the volume to upload it)`, exitCode: 4 };
+  if (body.bucketKey === undefined) return { line: `${target}: local only (not part of the bucket)`, exitCode: 4 };
+  return { line: `${target}: changes pending upload to ${body.bucketKey}${body.etag ? ` (the bucket has ETag ${body.etag})` : ' (not in the bucket yet)'}`, exitCode: 3 };
 }
 
 /** The export and path inside it for a path on an NFS mount, from /proc/mounts. */
@@ -63,10 +93,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
   url.searchParams.set('export', where.exportName);
   url.searchParams.set('path', where.path);
   const res = await fetch(url);
-  const body = (await res.json()) as { error?: string; inBucket?: boolean; pending?: boolean; bucketKey?: string; etag?: string; size?: number; cachedBytes?: number };
+  const body = (await res.json()) as FileStatusBody;
   if (!res.ok) throw new Error(body.error ?? `status endpoint answered ${res.status}`);
-  if (values.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  else if (body.inBucket) process.stdout.write(`${target}: in the bucket as ${body.bucketKey} (ETag ${body.etag}), ${body.size} bytes, ${body.cachedBytes} cached\n`);
-  else process.stdout.write(`${target}: changes pending upload to ${body.bucketKey}${body.etag ? ` (the bucket has ETag ${body.etag})` : ' (not in the bucket yet)'}\n`);
-  return body.inBucket ? 0 : 3;
+  const { line, exitCode } = describeFileStatus(target, body);
+  process.stdout.write(values.json ? `${JSON.stringify(body, null, 2)}\n` : `${line}\n`);
+  return exitCode;
 }

@@ -22,7 +22,10 @@ export type { ChangeKind } from './meta/mutation';
 export type { CacheSync, SyncSnapshot, UploadResult } from './link/sync-api';
 export type { UploadWatch } from './link/link-view';
 export * from './link/remote';
-export type { RemoteState, Tombstone } from './meta/schema';
+export type { RemoteState, Tombstone, Unsyncable } from './meta/schema';
+export type { UnsyncableEntry } from './link/unsyncable';
+export { inspectCache, notInBucket, type CacheSyncState } from './link/inspect';
+export { SharedCacheBudget } from './link/cache-budget';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */

@@ -5,6 +5,7 @@
 // when a volume is served over NFS; a LinkedVolume keeps syncing whether it is served or not.
 import { logger as makeLogger, type Logger } from '../log/logger';
 import { registerExportSync } from '../metrics/sync-metrics';
+import type { SharedCacheBudget } from '../cache';
 import { openLinkedExport, type LinkedExport } from '../reconcile';
 import type { ObjectStore } from '../s3/object-store';
 import { createS3Store, keyPrefix, linkIdFor, verifyS3Store } from '../s3/s3-target';
@@ -40,6 +41,8 @@ export interface NodeLinkSettings {
   dirTtlMs?: number;
   /** Files up to this size are fetched when their directory is first listed (default 128 KiB). */
   prefetchBytes?: number;
+  /** The node's cache size, shared by all its volumes (clean data evicted across volumes). */
+  cacheBudget?: SharedCacheBudget;
 }
 
 export interface LinkedVolumeOptions {
@@ -107,6 +110,7 @@ export class LinkedVolume {
         linkId: linkIdFor(o.location.bucket, prefix),
         syncDelayMs: opt.syncDelayMs,
         cacheSizeBytes: opt.cacheLimitBytes,
+        cacheBudget: o.link?.cacheBudget,
         capacityBytes: opt.capacityBytes,
         defaults: Object.keys(defaults).length > 0 ? defaults : undefined,
         dirTtlMs: o.link?.dirTtlMs,
@@ -154,6 +158,7 @@ export class LinkedVolume {
       ...(this.lastClean ? { lastSync: this.lastClean } : {}),
       ...(error ? { error } : {}),
       conflicts: s.stats.conflicts,
+      ...(s.unsyncable > 0 ? { unsyncable: s.unsyncable } : {}),
     };
   }
 

@@ -4,12 +4,15 @@
 // (test/integration/csi-volume-link.test.ts) covers S3Store, secrets and the error codes of a
 // real server. Sync delays are an hour: whatever reaches the store got there by the drain.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile as readHostFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readdir, readFile as readHostFile, rm, stat, writeFile as writeHostFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { exists, mkdirs, quietLog, readFile, resolve, writeFile } from '../../test/support/linked-fs';
+import { captureLogger } from '../../test/support/rpc-test-program';
+import { SharedCacheBudget } from '../cache';
 import { metrics } from '../metrics/registry';
 import { TransientError } from '../s3/errors';
 import { FolderStore } from '../s3/folder-store';
@@ -51,6 +54,15 @@ async function closedPort(): Promise<number> {
   const port = (srv.address() as net.AddressInfo).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+/** Bytes allocated on disk under `p` (du), 0 when it does not exist. */
+async function diskUsage(p: string): Promise<number> {
+  const st = await lstat(p).catch(() => undefined);
+  if (!st) return 0;
+  let total = st.blocks * 512;
+  if (st.isDirectory()) for (const name of await readdir(p)) total += await diskUsage(path.join(p, name));
+  return total;
 }
 
 async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -202,6 +214,145 @@ describe('NfsVolumeExports linked to an object store', function () {
     } finally {
       await exports.close();
     }
+  });
+
+  it('unstage, shutdown and the next start say how much is still to reach S3', async () => {
+    const { logger, entries } = captureLogger();
+    const said = (prefix: string) => entries.filter((e) => String(e.message).startsWith(prefix)).map((e) => ({ message: e.message, pendingFiles: e.pendingFiles, pendingBytes: e.pendingBytes }));
+    const first = await start({ unstageSyncTimeoutMs: 200, logger });
+    await first.ensureExport(VOLUME);
+    await exists(fsOf(first), 'anything');
+    outage.down = true;
+    await writeFile(fsOf(first), 'kept.txt', Buffer.from('kept across the restart\n'));
+    await first.releaseExport(VOLUME.volumeId);
+    assert.deepEqual(said('unstaging'), [{ message: 'unstaging: waiting for changes to reach S3', pendingFiles: 1, pendingBytes: 24 }]);
+    await first.close();
+    assert.deepEqual(said('shutting down'), [{ message: 'shutting down: what is not in S3 stays queued on disk and resumes at the next start', pendingFiles: 1, pendingBytes: 24 }]);
+    outage.down = false;
+    const second = await start({ logger });
+    try {
+      assert.deepEqual(said('resuming').map((e) => e.message), ['resuming 1 upload (24 bytes) and 0 deletions']);
+      await until('the volume to drain after the restart', async () => (await second.syncStatus()).length === 0);
+    } finally {
+      await second.close();
+    }
+  });
+
+  describe("the node's disk", () => {
+    const OTHER: ExportSpec = { ...VOLUME, volumeId: 'v1:media:other', location: { bucket: 'media', prefix: 'other' } };
+    const volumesDir = () => path.join(dir, 'cache', 'volumes');
+    const volumeDirs = async () => readdir(volumesDir()).catch(() => [] as string[]);
+    const writeRecords = (recs: unknown) => writeHostFile(path.join(dir, 'cache', 'csi', 'exports.json'), JSON.stringify(recs));
+
+    it('stage/unstage/delete cycles leave the disk as it was: a released volume\'s cache is removed once all is in S3', async () => {
+      const exports = await start();
+      try {
+        await mkdir(volumesDir(), { recursive: true }); // the (empty) volumes directory stays
+        const before = await diskUsage(volumesDir());
+        for (let cycle = 0; cycle < 3; cycle++) {
+          for (const spec of [VOLUME, OTHER]) {
+            await exports.ensureExport(spec);
+            const fs = exports.linkedExport(exportNameFor(spec.volumeId))!.fs;
+            await writeFile(fs, `cycle-${cycle}.bin`, randomBytes(2 << 20));
+          }
+          const staged = await diskUsage(volumesDir());
+          assert.ok(staged >= before + 4 * (1 << 20), `staged: ${staged} bytes on disk, before ${before}`);
+          for (const spec of [VOLUME, OTHER]) await exports.releaseExport(spec.volumeId);
+          assert.deepEqual(await volumeDirs(), [], `cycle ${cycle}: volume directories left`);
+          assert.equal(await diskUsage(volumesDir()), before, `cycle ${cycle}: disk usage after unstage`);
+          assert.equal((await inBucket(`vol/cycle-${cycle}.bin`))?.length, 2 << 20);
+          assert.equal((await inBucket(`other/cycle-${cycle}.bin`))?.length, 2 << 20);
+        }
+      } finally {
+        await exports.close();
+      }
+    });
+
+    it('at start, an orphan cache fully in S3 is removed; one with changes not in S3 is kept, shown, and synced when staged again', async () => {
+      const first = await start({ unstageSyncTimeoutMs: 100 });
+      await first.ensureExport({ ...VOLUME, credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET' } });
+      await first.ensureExport(OTHER);
+      await writeFile(fsOf(first), 'synced.txt', Buffer.from('in the bucket'));
+      await first.linkedExport(NAME)!.reconciler.drain();
+      await exists(first.linkedExport(exportNameFor(OTHER.volumeId))!.fs, 'anything');
+      outage.down = true;
+      await writeFile(first.linkedExport(exportNameFor(OTHER.volumeId))!.fs, 'pending.txt', Buffer.from('not in the bucket yet'));
+      await first.close();
+      assert.equal((await readdir(path.join(dir, 'cache', 'csi', 'credentials'))).length, 1);
+      // A crash after the records were saved without them (or an older s3files): orphans.
+      await writeRecords([]);
+      outage.down = false;
+      const { logger, entries } = captureLogger();
+      const second = await start({ logger });
+      try {
+        assert.deepEqual(await volumeDirs(), [exportNameFor(OTHER.volumeId)]);
+        assert.deepEqual(await readdir(path.join(dir, 'cache', 'csi', 'credentials')).catch(() => []), [], 'the removed orphan\'s credentials are gone too');
+        assert.deepEqual(entries.filter((e) => String(e.message).startsWith('volume cache')).map((e) => [e.message, e.orphan, e.reason]), [
+          ['volume cache removed from the node: everything in it is in the bucket', NAME, undefined],
+          ['volume cache kept on the node: it holds data that is not in the bucket', exportNameFor(OTHER.volumeId), '1 changes to upload'],
+        ]);
+        assert.deepEqual(second.describe()[`orphan:${exportNameFor(OTHER.volumeId)}`], {
+          state: 'orphan', dir: path.join(volumesDir(), exportNameFor(OTHER.volumeId)), notInBucket: '1 changes to upload',
+        });
+        await second.ensureExport(OTHER);
+        await second.releaseExport(OTHER.volumeId);
+        assert.equal((await inBucket('other/pending.txt'))?.toString(), 'not in the bucket yet');
+        assert.deepEqual(await volumeDirs(), []);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('a volume holding a file too long for S3 is unstaged at once but kept open and on disk, reported, until a rename makes it fit', async () => {
+      const exports = await start({ unstageSyncTimeoutMs: 20_000 });
+      try {
+        await exports.ensureExport(VOLUME);
+        const fs = fsOf(exports);
+        const deep = ['a', 'b', 'c', 'd'].map((c) => c.repeat(250)).join('/');
+        const dirIno = await mkdirs(fs, deep);
+        const name = `${'f'.repeat(30)}.txt`; // the key: 4 + 4 × 251 + 34 = 1,042 bytes
+        await writeFile(fs, `${deep}/${name}`, Buffer.from('too deep for S3'));
+        const t0 = Date.now();
+        await exports.releaseExport(VOLUME.volumeId);
+        assert.ok(Date.now() - t0 < 10_000, `releaseExport took ${Date.now() - t0} ms`);
+        assert.deepEqual((await exports.syncStatus()).map((v) => [v.volumeId, v.dirtyBytes, v.unsyncable]), [[VOLUME.volumeId, 0, 1]]);
+        assert.deepEqual(await volumeDirs(), [NAME]);
+        assert.equal((await records())[0]?.draining, true);
+        // Staged again, renamed to fit: uploaded, and the next unstage removes everything.
+        await exports.ensureExport(VOLUME);
+        await fs.rename({ uid: 0, gid: 0, gids: [] }, dirIno, name, fs.rootIno, 'file.txt');
+        await exports.releaseExport(VOLUME.volumeId);
+        assert.equal((await inBucket('vol/file.txt'))?.toString(), 'too deep for S3');
+        assert.deepEqual(await volumeDirs(), []);
+        assert.deepEqual(await exports.syncStatus(), []);
+      } finally {
+        await exports.close();
+      }
+    });
+
+    it('a node-wide cache size: clean data is evicted across volumes until all of them fit', async () => {
+      const budget = new SharedCacheBudget(3 << 20);
+      const exports = await start({ link: { cacheBudget: budget } });
+      try {
+        const data = new Map<string, Buffer>();
+        for (const spec of [VOLUME, OTHER]) {
+          await exports.ensureExport(spec);
+          const linked = exports.linkedExport(exportNameFor(spec.volumeId))!;
+          const bytes = randomBytes(2 << 20);
+          data.set(spec.volumeId, bytes);
+          await writeFile(linked.fs, 'big.bin', bytes);
+          await linked.reconciler.drain();
+        }
+        assert.ok(budget.usedBytes() >= 4 << 20, `cached: ${budget.usedBytes()}`);
+        await until('the volumes to fit the node cache size', async () => budget.usedBytes() <= 3 << 20, 15_000);
+        for (const spec of [VOLUME, OTHER]) {
+          const back = await readFile(exports.linkedExport(exportNameFor(spec.volumeId))!.fs, 'big.bin');
+          assert.ok(back.equals(data.get(spec.volumeId)!), 'evicted data reads back from the bucket');
+        }
+      } finally {
+        await exports.close();
+      }
+    });
   });
 
   it('a volume still draining at shutdown is reopened by the next start and drained, without being served', async () => {

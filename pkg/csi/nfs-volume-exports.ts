@@ -31,6 +31,7 @@ import { LinkedVolume, s3VolumeStore, type NodeLinkSettings, type VolumeStoreFac
 import type { S3Location } from './params';
 import type { SyncStatusSource, VolumeSyncStatus } from './sync-status';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from './volume-exports';
+import { collectOrphans, removeIfInBucket, volumesDir } from './volume-dirs';
 import { exportNameFor } from './volume-id';
 
 export interface NfsVolumeExportsOptions {
@@ -63,13 +64,21 @@ interface Volume {
   generation: number;
   /** While draining: resolves true once drained and closed, false if staged again or shut down. */
   drained?: Promise<boolean>;
+  /** While draining: resolves once all that can reach S3 did (files too long for it may stay). */
+  settled?: Promise<void>;
 }
 
 /** One drain() call of the background loop; short, so that a shutdown does not wait long for it. */
 const DRAIN_ROUND_MS = 10_000;
+/** How often a wait for S3 (unstage, background drain) logs how far it is. */
+const PROGRESS_LOG_MS = 30_000;
+/** A drained volume kept open (files too long for S3) checks again this often. */
+const DRAIN_IDLE_MS = 5_000;
 
 export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   private readonly volumes = new Map<string, Volume>();
+  /** Cache directories of volumes no record names, kept because they hold data not in S3. */
+  private readonly orphans = new Map<string, string>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly records: ExportRecords;
   private readonly log: Logger;
@@ -119,6 +128,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
         this.log.info('volume exported again while it was draining', { volumeId: spec.volumeId, export: name });
         return;
       }
+      this.orphans.delete(name); // staged again: its cache is opened and synced as usual
       const record: ExportRecord = { volumeId: spec.volumeId, location: this.withDefaults(spec.location), options: spec.options };
       const linked = await LinkedVolume.open({ ...this.volumeSettings(record, name), credentials: spec.credentials, verify: true });
       try {
@@ -161,8 +171,12 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     if (!v?.drained) return;
     const timeout = this.options.unstageSyncTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([v.drained, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout).unref()))]);
+    const progress = setInterval(() => this.logProgress(v, 'unstaging: waiting for changes to reach S3'), PROGRESS_LOG_MS).unref();
+    this.logProgress(v, 'unstaging: waiting for changes to reach S3');
+    const settled = v.settled?.then(() => true as const) ?? new Promise<never>(() => undefined);
+    const done = await Promise.race([v.drained, settled, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeout).unref()))]);
     clearTimeout(timer);
+    clearInterval(progress);
     if (!done) {
       const s = v.linked?.syncStatus();
       this.log.warn('volume unstaged before all of its changes reached S3: they are kept on the node and synced in the background', { volumeId, dirtyBytes: s?.dirtyBytes, error: s?.error, waitedMs: timeout });
@@ -193,6 +207,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   /** For the node's status endpoint: each volume's state and sync queue, by volume ID. */
   describe(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
+    for (const [name, reason] of this.orphans) out[`orphan:${name}`] = { state: 'orphan', dir: this.cacheDirOf(name), notInBucket: reason };
     for (const v of this.volumes.values()) {
       const state = v.record.draining ? 'draining' : 'staged';
       out[v.record.volumeId] = v.linked
@@ -215,8 +230,11 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   async close(): Promise<void> {
     this.isReady = false;
     this.closing = true;
+    // A release that is closing a volume and removing its directory finishes first.
+    await Promise.allSettled([...this.queues.values()]);
     const open = [...this.volumes.values()].filter((v) => v.linked);
     for (const v of open) v.generation++;
+    for (const v of open) this.logProgress(v, 'shutting down: what is not in S3 stays queued on disk and resumes at the next start');
     for (const v of open) await v.linked?.linked.reconciler.stop();
     await this.server.close();
     for (const v of open) await v.linked?.close();
@@ -225,34 +243,58 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   private startDrain(v: Volume): void {
     const gen = v.generation;
     const linked = v.linked as LinkedVolume;
+    let lastLog = Date.now();
+    let settle!: () => void;
+    v.settled = new Promise<void>((resolve) => (settle = resolve));
     v.drained = (async () => {
       while (v.generation === gen && !this.closing) {
         try {
           await linked.drain(DRAIN_ROUND_MS);
         } catch (err) {
-          this.log.debug('volume not drained yet', { volumeId: v.record.volumeId, err: describeError(err) });
+          if (Date.now() - lastLog >= PROGRESS_LOG_MS) {
+            lastLog = Date.now();
+            this.logProgress(v, 'draining: changes still to reach S3', { err: describeError(err) });
+          }
           await new Promise((r) => setTimeout(r, 1000).unref());
           continue;
         }
         if (await this.serial(v.record.volumeId, () => this.closeDrained(v, gen))) return true;
+        // Everything that can reach S3 did; what is left (too long for S3) waits for a rename.
+        settle();
+        await new Promise((r) => setTimeout(r, DRAIN_IDLE_MS).unref());
       }
       return false;
     })();
   }
 
+  /** One line of progress for a volume with changes not in S3 yet (nothing when it is clean). */
+  private logProgress(v: Volume, message: string, extra: Record<string, unknown> = {}): void {
+    if (!v.linked || v.linked.isClean()) return;
+    const s = v.linked.linked.reconciler.status();
+    const uploading = s.uploading.slice(0, 5).map((u) => `${u.key} ${u.doneBytes}/${u.size}`);
+    this.log.info(message, { volumeId: v.record.volumeId, pendingFiles: s.pendingFiles, pendingBytes: s.pendingBytes, deletions: s.tombstones, uploading, ...extra });
+  }
+
   /** Closes and forgets a volume that drained, unless it was staged again (or the plugin stops). */
   private async closeDrained(v: Volume, gen: number): Promise<boolean> {
-    if (v.generation !== gen || this.closing || !v.linked?.isClean()) return false;
+    // Files too long for S3 never reach it: the volume stays open (and reported) until renamed.
+    if (v.generation !== gen || this.closing || !v.linked?.isClean() || v.linked.syncStatus().unsyncable) return false;
+    // The record goes first, then the volume leaves the status: who sees it gone sees it unrecorded.
+    await this.records.save([...this.volumes.values()].filter((o) => o !== v).map((o) => o.record));
     this.volumes.delete(v.record.volumeId);
-    await this.persist();
     await v.linked.close();
     await this.records.removeCredentials(v.name);
     this.log.info('volume released: every change is in S3', { volumeId: v.record.volumeId, export: v.name });
+    await removeIfInBucket(this.cacheDirOf(v.name), this.log, { volumeId: v.record.volumeId });
     return true;
   }
 
   private async restore(): Promise<void> {
-    for (const record of await this.records.load()) {
+    const records = await this.records.load();
+    const { removed, kept } = await collectOrphans(this.options.cacheDir, new Set(records.map((r) => exportNameFor(r.volumeId))), this.log);
+    for (const name of removed) await this.records.removeCredentials(name);
+    for (const [name, reason] of kept) this.orphans.set(name, reason);
+    for (const record of records) {
       const name = exportNameFor(record.volumeId);
       const v: Volume = { record, name, generation: 0 };
       this.volumes.set(record.volumeId, v);
@@ -276,11 +318,15 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
       volumeId: record.volumeId,
       location: record.location,
       options: record.options,
-      cacheDir: path.join(this.options.cacheDir, 'volumes', name),
+      cacheDir: this.cacheDirOf(name),
       storeFactory: this.storeFactory,
       link: this.options.link,
       logger: this.log,
     };
+  }
+
+  private cacheDirOf(name: string): string {
+    return path.join(volumesDir(this.options.cacheDir), name);
   }
 
   /** Runs fn after every earlier call for the same volume (stage, unstage and drain ends). */

@@ -199,6 +199,10 @@ describe('CSI Node over the unix socket', () => {
     { name: 'missing staging_target_path', req: () => publishReq({ staging_target_path: '' }), code: status.FAILED_PRECONDITION, details: 'staging_target_path is not set, but the plugin has STAGE_UNSTAGE_VOLUME' },
     { name: 'missing volume_capability', req: () => publishReq({ volume_capability: null }), code: status.INVALID_ARGUMENT, details: 'missing volume_capability' },
     { name: 'block access', req: () => publishReq({ volume_capability: blockCapability() }), code: status.INVALID_ARGUMENT, details: 'block access is not supported: s3files volumes are file systems' },
+    { name: 'neither volume_capability nor staging_target_path (the missing field wins)', req: () => publishReq({ volume_capability: null, staging_target_path: '' }), code: status.INVALID_ARGUMENT, details: 'missing volume_capability' },
+    { name: 'neither target_path nor staging_target_path', req: () => publishReq({ target_path: '', staging_target_path: '' }), code: status.INVALID_ARGUMENT, details: 'missing target_path' },
+    { name: 'bad volume context and no staging_target_path', req: () => publishReq({ volume_context: { subPath: '../x' }, staging_target_path: '' }), code: status.INVALID_ARGUMENT, details: 'subPath "../x" must not contain empty, "." or ".." segments' },
+    { name: 'relative staging_target_path', req: () => publishReq({ staging_target_path: 'rel/path' }), code: status.INVALID_ARGUMENT, details: 'staging_target_path must be an absolute path' },
     { name: 'volume not staged', req: () => publishReq(), code: status.FAILED_PRECONDITION, details: () => `volume ${VOL} is not staged at ${staging}` },
   ];
   for (const t of publishErrors) {
@@ -275,14 +279,29 @@ describe('CSI Node over the unix socket', () => {
     ]);
   });
 
+  it('NodeGetVolumeStats answers for the published target path (a bind of the staging mount) too', async () => {
+    await call(h.node, 'NodeStageVolume', stageReq());
+    await call(h.node, 'NodePublishVolume', publishReq());
+    const res = await call<{ usage: { unit: string }[] }>(h.node, 'NodeGetVolumeStats', { volume_id: VOL, volume_path: target });
+    assert.deepEqual(res.usage.map((u) => u.unit), ['BYTES', 'INODES']);
+  });
+
   const statsErrors: { name: string; req: () => Record<string, unknown>; code: status; details: string | (() => string) }[] = [
     { name: 'missing volume_id', req: () => ({ volume_path: staging }), code: status.INVALID_ARGUMENT, details: 'missing volume_id' },
     { name: 'missing volume_path', req: () => ({ volume_id: VOL }), code: status.INVALID_ARGUMENT, details: 'missing volume_path' },
+    { name: 'relative volume_path', req: () => ({ volume_id: VOL, volume_path: 'some/path' }), code: status.NOT_FOUND, details: 'volume_path some/path is not an absolute path, so no volume is mounted there' },
     { name: 'volume_path does not exist', req: () => ({ volume_id: VOL, volume_path: path.join(dir, 'nope') }), code: status.NOT_FOUND, details: () => `volume_path ${path.join(dir, 'nope')} does not exist` },
     { name: 'volume not staged on this node', req: () => ({ volume_id: OTHER, volume_path: dir }), code: status.NOT_FOUND, details: `volume ${OTHER} is not staged on this node` },
+    { name: 'an existing directory where the staged volume is not mounted', req: () => ({ volume_id: VOL, volume_path: dir }), code: status.NOT_FOUND, details: () => `volume ${VOL} is not mounted at ${dir}` },
+    { name: "another volume's mount", req: () => ({ volume_id: VOL, volume_path: path.join(dir, 'staging2') }), code: status.NOT_FOUND, details: () => `volume ${VOL} is not mounted at ${path.join(dir, 'staging2')}` },
   ];
   for (const t of statsErrors) {
     it(`NodeGetVolumeStats [error] ${t.name}`, async () => {
+      await call(h.node, 'NodeStageVolume', stageReq());
+      await call(h.node, 'NodeStageVolume', stageReq({ volume_id: OTHER, staging_target_path: path.join(dir, 'staging2'), volume_context: {} }));
+      await call(h.node, 'NodeUnstageVolume', { volume_id: OTHER, staging_target_path: path.join(dir, 'staging2') });
+      await mkdir(path.join(dir, 'staging2'), { recursive: true });
+      mounter.addExisting({ target: path.join(dir, 'staging2'), source: `127.0.0.1:/${exportNameFor(OTHER)}`, fstype: 'nfs' });
       assert.deepEqual(await callError(h.node, 'NodeGetVolumeStats', t.req()), { code: t.code, details: text(t.details) });
     });
   }

@@ -20,6 +20,7 @@ import type { NodeUnstageVolumeRequest__Output } from './generated/csi/v1/NodeUn
 import { VolumeLocks } from './locks';
 import { parseCredentials } from './params';
 import type { VolumeExports } from './volume-exports';
+import { exportNameFor } from './volume-id';
 import { planStage } from './volume-spec';
 
 export interface NodeOptions {
@@ -139,10 +140,12 @@ export class NodeServer {
   async NodePublishVolume(req: NodePublishVolumeRequest__Output): Promise<object> {
     if (!req.volume_id) throw invalidArgument('missing volume_id');
     const target = requirePath(req.target_path, 'target_path');
-    if (!req.staging_target_path) throw failedPrecondition('staging_target_path is not set, but the plugin has STAGE_UNSTAGE_VOLUME');
-    const staging = requirePath(req.staging_target_path, 'staging_target_path');
+    // Every INVALID_ARGUMENT check comes before the FAILED_PRECONDITION of a missing staging
+    // path: a request missing a required field is malformed whatever else it lacks (CSI spec).
     checkCapability(req.volume_capability);
     const plan = planStage(req.volume_id, req.volume_context);
+    if (!req.staging_target_path) throw failedPrecondition('staging_target_path is not set, but the plugin has STAGE_UNSTAGE_VOLUME');
+    const staging = requirePath(req.staging_target_path, 'staging_target_path');
     const mode = req.volume_capability?.access_mode?.mode;
     const readOnly = req.readonly || mode === 'SINGLE_NODE_READER_ONLY' || mode === 'MULTI_NODE_READER_ONLY';
     return this.locks.run(`publish:${req.volume_id}:${target}`, async () => {
@@ -182,11 +185,16 @@ export class NodeServer {
 
   async NodeGetVolumeStats(req: NodeGetVolumeStatsRequest__Output): Promise<NodeGetVolumeStatsResponse> {
     if (!req.volume_id) throw invalidArgument('missing volume_id');
-    const volumePath = requirePath(req.volume_path, 'volume_path');
-    const mounted = findMount(await this.mounter.list(), volumePath);
-    if (!mounted && !(await lstat(volumePath).catch(() => undefined))) throw notFound(`volume_path ${volumePath} does not exist`);
+    if (!req.volume_path) throw invalidArgument('missing volume_path');
+    // A path the volume cannot be at (relative, absent, or where the volume is not mounted) is
+    // NOT_FOUND, as the CSI spec has it: "volume does not exist on the specified volume_path".
+    if (!path.isAbsolute(req.volume_path)) throw notFound(`volume_path ${req.volume_path} is not an absolute path, so no volume is mounted there`);
+    const volumePath = path.normalize(req.volume_path).replace(/(.)\/+$/, '$1');
+    if (!(await lstat(volumePath).catch(() => undefined))) throw notFound(`volume_path ${volumePath} does not exist`);
     const stats = await this.exports.stats(req.volume_id);
     if (!stats) throw notFound(`volume ${req.volume_id} is not staged on this node`);
+    const mounted = findMount(await this.mounter.list(), volumePath);
+    if (!mounted || !isVolumeMount(mounted, req.volume_id)) throw notFound(`volume ${req.volume_id} is not mounted at ${volumePath}`);
     return {
       usage: [
         { unit: 'BYTES', total: stats.totalBytes, used: stats.usedBytes, available: stats.availableBytes },
@@ -211,6 +219,11 @@ export class NodeServer {
       if (!(err instanceof NotMountedError)) throw err;
     }
   }
+}
+
+/** Whether a mount (the staging NFS mount, or a bind of it) serves this volume's export. */
+function isVolumeMount(m: MountInfo, volumeId: string): boolean {
+  return m.source.endsWith(`:/${exportNameFor(volumeId)}`);
 }
 
 /** Whether an existing mount is the bind this publish would make. */

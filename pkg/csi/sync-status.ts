@@ -16,6 +16,12 @@ export interface VolumeSyncStatus {
    * version was moved to .s3files-lost+found/ (DESIGN.md decision 5). A rise is an Event.
    */
   conflicts?: number;
+  /**
+   * Files and directories kept on this node only because their key would pass S3's 1,024 bytes
+   * (PathTooLong), until renamed to a shorter path. Durable: it survives a restart. A rise is
+   * an Event.
+   */
+  unsyncable?: number;
 }
 
 export interface SyncStatusSource {

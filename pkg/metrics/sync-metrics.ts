@@ -15,6 +15,8 @@ export interface ExportSyncSource {
     failing: number;
     lastSyncAt?: string;
     stats: Record<string, number>;
+    uploading?: Array<{ size: number; doneBytes: number }>;
+    unsyncable?: number;
   };
   counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number };
 }
@@ -61,6 +63,10 @@ function install(): void {
   gauge('s3files_sync_pending_bytes', 'Size of the regular files not yet in the bucket', (s) => s.pendingBytes);
   gauge('s3files_sync_pending_deletes', 'Keys queued for deletion from the bucket', (s) => s.tombstones);
   gauge('s3files_sync_queue_length', 'Sync jobs scheduled or running', (s) => s.queued + s.running);
+  gauge('s3files_sync_uploading_files', 'Uploads of file contents on the wire now', (s) => s.uploading?.length ?? 0);
+  gauge('s3files_sync_uploading_bytes', 'Size of the files being uploaded now', (s) => (s.uploading ?? []).reduce((n, u) => n + u.size, 0));
+  gauge('s3files_sync_uploading_done_bytes', 'Bytes of the uploads on the wire already in the bucket (part by part)', (s) => (s.uploading ?? []).reduce((n, u) => n + u.doneBytes, 0));
+  gauge('s3files_sync_unsyncable_files', 'Files and directories kept on the node only: their key would exceed S3\'s 1,024 bytes (PathTooLong)', (s) => s.unsyncable ?? 0);
   gauge('s3files_sync_failing_jobs', 'Sync jobs whose last attempt failed (being retried)', (s) => s.failing);
   gauge('s3files_sync_last_success_timestamp_seconds', 'When a sync job last succeeded', (s) => (s.lastSyncAt ? Date.parse(s.lastSyncAt) / 1000 : 0));
   total('s3files_sync_operations_total', 'Bucket operations done by the reconciler', ['op'], (s) => [

@@ -45,6 +45,36 @@ export class KeyLocks {
   }
 }
 
+/** One upload on the wire, for status pages: its key, size and bytes written so far. */
+export interface UploadInFlight {
+  key: string;
+  size: number;
+  /** Bytes in the bucket so far (sent or copied server-side): grows part by part. */
+  doneBytes: number;
+  startedAt: string;
+}
+
+/** The uploads running now, by inode. */
+export class UploadsInFlight {
+  private readonly uploads = new Map<number, UploadInFlight>();
+
+  /** Records an upload of `size` bytes to `key`; the caller reports progress and calls end(). */
+  begin(ino: number, key: string, size: number): { progress(bytes: number): void; end(): void } {
+    const u: UploadInFlight = { key, size, doneBytes: 0, startedAt: new Date().toISOString() };
+    this.uploads.set(ino, u);
+    return {
+      progress: (bytes) => (u.doneBytes = Math.min(u.size, u.doneBytes + bytes)),
+      end: () => {
+        if (this.uploads.get(ino) === u) this.uploads.delete(ino);
+      },
+    };
+  }
+
+  list(): UploadInFlight[] {
+    return Array.from(this.uploads.values(), (u) => ({ ...u }));
+  }
+}
+
 export interface ReconcileContext {
   sync: CacheSync;
   store: ObjectStore;
@@ -52,6 +82,8 @@ export interface ReconcileContext {
   tuning: UploadTuning;
   log: Logger;
   stats: SyncStats;
+  /** Uploads on the wire and how far they are (status, metrics). */
+  inflight: UploadsInFlight;
   keyLocks: KeyLocks;
   /**
    * Keeps jobs on keys under a directory move's old or new prefix out while the move runs (they

@@ -2,7 +2,7 @@
 // ObjectStoreSource) and its write-back Reconciler, sharing the fence of directory moves in
 // progress (the source hides their names from listings; nothing waits for them). The entry
 // point for `s3files serve` and the CSI node.
-import { openCacheFileSystem, type CacheFileSystem, type CacheSync, type VolumeDefaults } from '../cache';
+import { openCacheFileSystem, type CacheFileSystem, type CacheSync, type SharedCacheBudget, type VolumeDefaults } from '../cache';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { FsError } from '../vfs';
@@ -23,6 +23,8 @@ export interface LinkedExportOptions {
   syncDelayMs?: number;
   dirTtlMs?: number;
   cacheSizeBytes?: number;
+  /** A cache size shared with the other exports on the disk (the CSI node's volumes). */
+  cacheBudget?: SharedCacheBudget;
   capacityBytes?: number;
   /** How often attributes kept in memory reach LMDB (pkg/cache; default 1 s). */
   flushIntervalMs?: number;
@@ -72,6 +74,7 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       blockSize: opts.blockSize,
       readAheadBytes: opts.readAheadBytes,
       cacheSizeBytes: opts.cacheSizeBytes,
+      cacheBudget: opts.cacheBudget,
       prefetchBytes: opts.prefetchBytes,
       defaults: opts.defaults,
     },

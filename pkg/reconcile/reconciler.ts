@@ -20,12 +20,13 @@ import { describeError, logger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { ByteBudget } from './byte-budget';
 import { Foreground } from './foreground';
-import { KeyLocks, SyncStats, type Outcome, type ReconcileContext } from './context';
+import { KeyLocks, SyncStats, UploadsInFlight, type Outcome, type ReconcileContext, type UploadInFlight } from './context';
 import { JobWindow } from './job-window';
 import type { KeyMap } from './key-map';
 import { MoveFence } from './move-fence';
 import { syncDirectory } from './sync-dir';
 import { syncNonDirectory } from './sync-file';
+import { recheckUnsyncable, shortKey } from './too-long';
 import { runTombstones } from './tombstone';
 import { DEFAULT_TUNING, type UploadTuning } from './upload';
 
@@ -66,6 +67,11 @@ export interface ReconcilerStatus {
   failing: number;
   stats: SyncStats;
   recentErrors: Array<{ at: string; job: string; error: string }>;
+  /** Uploads of file contents on the wire now, with the bytes each has in the bucket so far. */
+  uploading: UploadInFlight[];
+  /** Inodes that cannot be in the bucket as named (PathTooLong), and the first few of them. */
+  unsyncable: number;
+  unsyncableFiles: Array<{ key: string; keyBytes: number; reason: string }>;
 }
 
 const TICK_MS = 100;
@@ -95,6 +101,8 @@ export class Reconciler {
   private urgent = false;
   private lastSyncAt: number | undefined;
   private idleWaiters: Array<() => void> = [];
+  private recheckDue = false;
+  private rechecking = false;
 
   constructor(opts: ReconcilerOptions) {
     this.sync = opts.sync;
@@ -110,6 +118,7 @@ export class Reconciler {
       tuning: { ...DEFAULT_TUNING, ...opts.tuning },
       log: opts.log ?? logger('reconcile'),
       stats: new SyncStats(),
+      inflight: new UploadsInFlight(),
       keyLocks: new KeyLocks(),
       fence: opts.fence ?? new MoveFence(),
       budget: new ByteBudget(opts.uploadBufferBytes ?? 128 * 1024 * 1024),
@@ -127,6 +136,10 @@ export class Reconciler {
     }
     const now = Date.now();
     for (const ino of this.sync.pendingInodes()) this.due.set(`i:${ino}`, now);
+    const q = this.sync.stats();
+    if (q.pendingFiles > 0 || q.tombstones > 0) {
+      this.ctx.log.info(`resuming ${plural(q.pendingFiles, 'upload')} (${q.pendingBytes} bytes) and ${plural(q.tombstones, 'deletion')}`, { ...q });
+    }
     this.unsubscribe = this.sync.onChange((ino, kind) => this.changed(ino, kind));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
@@ -138,6 +151,13 @@ export class Reconciler {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.unsubscribe?.();
+    const uploading = this.ctx.inflight.list();
+    if (this.running.size > 0) {
+      this.ctx.log.info(`stopping: waiting for ${plural(this.running.size, 'sync job')} in flight; the rest stays queued on disk`, {
+        uploading: uploading.slice(0, 10).map((u) => ({ key: u.key, size: u.size, doneBytes: u.doneBytes })),
+        ...this.sync.stats(),
+      });
+    }
     await Promise.allSettled(Array.from(this.running.values()));
   }
 
@@ -202,6 +222,8 @@ export class Reconciler {
       failing: this.failures.size,
       stats: this.ctx.stats,
       recentErrors: [...this.recentErrors],
+      uploading: this.ctx.inflight.list(),
+      unsyncableFiles: s.unsyncable > 0 ? this.sync.unsyncable(20).map((u) => ({ key: shortKey(u.key), keyBytes: u.keyBytes, reason: u.reason })) : [],
     };
   }
 
@@ -212,6 +234,8 @@ export class Reconciler {
       return;
     }
     if (kind === 'entries') return;
+    // A rename above an unsyncable inode may make its key fit (checked at the next tick).
+    if (kind === 'metadata' && !this.recheckDue && this.sync.unsyncable(1).length > 0) this.recheckDue = true;
     const now = Date.now();
     const first = this.firstChange.get(ino) ?? now;
     this.firstChange.set(ino, first);
@@ -222,6 +246,7 @@ export class Reconciler {
   private tick(): void {
     if (!this.timer) return;
     const now = Date.now();
+    if (this.recheckDue && !this.rechecking) this.recheck();
     if (this.tombstoneScanDue && now - this.lastTombstoneScan >= TOMBSTONE_SCAN_MS) {
       this.tombstoneScanDue = false;
       this.lastTombstoneScan = now;
@@ -251,6 +276,19 @@ export class Reconciler {
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /** Unsyncable inodes whose key fits after a rename go back in the queue (too-long.ts). */
+  private recheck(): void {
+    this.recheckDue = false;
+    this.rechecking = true;
+    recheckUnsyncable(this.ctx)
+      .then((inos) => {
+        for (const ino of inos) this.due.set(`i:${ino}`, Date.now());
+        if (inos.length > 0) this.ctx.log.info(`${plural(inos.length, 'file')} no longer too long for S3 after a rename: queued for upload`);
+      })
+      .catch((err: unknown) => this.ctx.log.warn('could not recheck unsyncable files', { err: describeError(err) }))
+      .finally(() => (this.rechecking = false));
   }
 
   /** Up to TOMBSTONE_BATCH due tombstone jobs. */
@@ -304,4 +342,8 @@ export class Reconciler {
     if (type === undefined) return new Map();
     return new Map([[id, await (type === 'dir' ? syncDirectory(this.ctx, ino) : syncNonDirectory(this.ctx, ino))]]);
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -10,13 +10,14 @@
 // exists. The queue in LMDB is the move's record: a crash before the transaction copies again
 // (objects already copied are skipped), one after it leaves tombstones that the reconciler
 // carries out on start.
-import type { SyncSnapshot, Tombstone } from '../cache';
+import type { SyncSnapshot, Tombstone, Unsyncable } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { listAll } from '../s3/object-store';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
 import { encodeMetadata } from './object-meta';
 import { forEachAdaptive } from './pool';
 import { deleteChecked, deleteIfUnchanged } from './tombstone';
+import { logPathTooLong, refuseTooLong, shortKey, tooLongFor } from './too-long';
 import { copyObject } from './upload';
 
 const WAIT_MS = 300;
@@ -53,6 +54,7 @@ async function syncMarker(ctx: ReconcileContext, ino: number, locked: string | u
     return DONE;
   }
   if (desired !== locked || (rs.key !== undefined && rs.key !== desired)) return later(0, 'renamed while waiting');
+  if (await refuseTooLong(ctx, snap, desired)) return DONE;
   const blocked = moveBlocked(ctx, snap, desired, rs.key);
   if (blocked) return blocked;
   const etag = await putMarker(ctx, snap, desired);
@@ -105,6 +107,7 @@ async function moveDirectory(ctx: ReconcileContext, ino: number, from: string, d
   ctx.log.info('directory moved', { from, to, objects: copied.length, left: outcomes.size, ms: Date.now() - t0, copyMs: t1 - t0 });
   const now = ctx.sync.snapshot(ino);
   if (!now || now.desiredKey !== to) return later(0, 'moved through a temporary prefix');
+  if (await refuseTooLong(ctx, now, to)) return DONE;
   const etag = await putMarker(ctx, now, to);
   await ctx.sync.commitUpload(now, { key: to, etag, size: 0 });
   return DONE;
@@ -146,7 +149,10 @@ async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Prom
   }
   const { peakWindow } = await forEachAdaptive(objects, { ...MOVE_CONCURRENCY, yieldTo: () => ctx.foreground.busy }, async (o) => {
     const oldKey = ctx.keys.fromS3(o.key)!;
-    const dest = ctx.keys.toS3(to + oldKey.slice(from.length));
+    const newKey = to + oldKey.slice(from.length);
+    const tooLong = tooLongFor(ctx, newKey);
+    if (tooLong) return leaveTooLong(ctx, oldKey, tooLong);
+    const dest = ctx.keys.toS3(newKey);
     try {
       const etag = await copyObject(ctx.store, { key: o.key, etag: o.etag, size: o.size }, dest, undefined, ctx.tuning.partSize);
       copied.push({ oldKey, oldEtag: o.etag, etag });
@@ -160,4 +166,19 @@ async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Prom
   });
   ctx.log.debug('directory copied', { from, to, objects: objects.length, peakWindow });
   return copied;
+}
+
+/**
+ * An object whose key under the new prefix would be too long for S3: its inode (its data
+ * fetched whole first) becomes local only and unsyncable, and the old object is deleted like
+ * the others moved. An object the cache does not know stays where it is: nothing else has it.
+ */
+async function leaveTooLong(ctx: ReconcileContext, oldKey: string, record: Unsyncable): Promise<void> {
+  const owner = ctx.sync.ownerOf(oldKey);
+  if (owner === undefined) {
+    ctx.log.warn('not moved: its key under the new name would be too long for S3, and this node has no copy of it', { key: shortKey(oldKey), keyBytes: record.keyBytes });
+    return;
+  }
+  await ctx.sync.dropTooLong(owner, oldKey, record);
+  logPathTooLong(ctx, record, oldKey.endsWith('/') ? 'a directory' : 'a file');
 }

@@ -13,6 +13,7 @@ import type { SyncSnapshot } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
 import { encodeMetadata, UPLOAD_TOKEN } from './object-meta';
+import { refuseTooLong } from './too-long';
 import { copyObject, uploadFile, type Condition, type CopySource } from './upload';
 
 const WAIT_MS = 300;
@@ -39,6 +40,7 @@ async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<stri
   }
   const rs = snap.remote;
   if (!locked.includes(desired) || (rs.key !== undefined && !locked.includes(rs.key))) return later(0, 'renamed while waiting');
+  if (await refuseTooLong(ctx, snap, desired)) return DONE;
   if (!snap.quiet) return later(WAIT_MS, 'being written');
   const blocked = blockedBy(ctx, snap, desired);
   if (blocked === 'cycle') {
@@ -161,7 +163,8 @@ async function send(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, 
       stats.bytesCopied += source.size;
       return etag;
     }
-    const sent = await uploadFile(ctx, snap, key, metadata, o.cond, source);
+    const flight = ctx.inflight.begin(snap.ino, desired, snap.size);
+    const sent = await uploadFile(ctx, snap, key, metadata, o.cond, source, flight.progress).finally(flight.end);
     if (sent.parts > 1) stats.multipartUploads++;
     else stats.puts++;
     stats.bytesSent += sent.bytesSent;
@@ -201,8 +204,11 @@ async function checkDestination(ctx: ReconcileContext, key: string, cond: Condit
 
 async function conflict(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, moving: boolean, err: Error): Promise<void> {
   ctx.stats.conflicts++;
+  // What the bucket did, for the log: a deleted object is not a changed one.
+  const deleted = snap.remote.key === desired && (await ctx.store.head(ctx.keys.toS3(desired)).then(() => false, (e: unknown) => e instanceof NotFoundError));
   const keptAs = await ctx.sync.quarantine(snap.ino, desired, moving);
-  ctx.log.warn('conflict: the object changed in the bucket; the bucket version wins, the local version is kept in lost+found', {
+  const what = deleted ? 'the object was deleted in the bucket; the deletion wins' : 'the object changed in the bucket; the bucket version wins';
+  ctx.log.warn(`conflict: ${what}, the local version is kept in lost+found`, {
     key: desired,
     ino: snap.ino,
     keptAs,

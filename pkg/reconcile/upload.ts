@@ -49,6 +49,9 @@ export interface UploadContext {
   budget: ByteBudget;
 }
 
+/** Told the bytes of each part as it lands in the bucket (sent or copied). */
+export type OnProgress = (bytes: number) => void;
+
 /** The part size: the configured one, grown (in whole blocks) until the file fits in MAX_PARTS. */
 export function partSizeFor(size: number, tuning: UploadTuning, blockSize: number): number {
   const base = Math.max(MIN_PART_SIZE, tuning.partSize);
@@ -63,16 +66,18 @@ export async function uploadFile(
   metadata: Record<string, string>,
   cond: Condition,
   source: CopySource | undefined,
+  onProgress: OnProgress = () => undefined,
 ): Promise<Sent> {
   const size = snap.size;
   if (size <= ctx.tuning.multipartThreshold) {
     return ctx.budget.run(size, async () => {
       const data = await ctx.sync.read(snap.ino, 0, size);
       const { etag } = await ctx.store.put(key, data, { metadata, ...cond });
+      onProgress(size);
       return { etag, bytesSent: size, bytesCopied: 0, parts: 1 };
     });
   }
-  return multipart(ctx, snap, key, metadata, cond, source);
+  return multipart(ctx, snap, key, metadata, cond, source, onProgress);
 }
 
 async function multipart(
@@ -82,6 +87,7 @@ async function multipart(
   metadata: Record<string, string>,
   cond: Condition,
   source: CopySource | undefined,
+  onProgress: OnProgress,
 ): Promise<Sent> {
   const { sync, store } = ctx;
   const bs = sync.blockSize;
@@ -101,11 +107,13 @@ async function multipart(
       if (reuse) {
         ({ etag } = await store.uploadPartCopy(key, uploadId, i + 1, source.key, { range: { start, end }, sourceIfMatch: source.etag }));
         sent.bytesCopied += end - start + 1;
+        onProgress(end - start + 1);
       } else {
         ({ etag } = await ctx.budget.run(end - start + 1, async () => {
           const data = await sync.read(snap.ino, start, end - start + 1);
           const part = await store.uploadPart(key, uploadId, i + 1, data);
           sent.bytesSent += data.length;
+          onProgress(data.length);
           return part;
         }));
       }

@@ -342,8 +342,8 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       assert.equal((await readFile(t.fs, 'doc.txt')).toString(), 'remote edit wins');
       const kept = await listNames(t.fs, '.s3files-lost+found');
       assert.equal(kept.length, 1);
-      assert.match(kept[0]!, /^doc\.txt\.\d+\.\d+$/);
-      assert.equal((await readFile(t.fs, `.s3files-lost+found/${kept[0]}`)).toString(), 'LOCAL EDIT');
+      assert.match(kept[0]!, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+      assert.equal((await readFile(t.fs, `.s3files-lost+found/${kept[0]}/doc.txt`)).toString(), 'LOCAL EDIT');
       assertKeys(await bucketKeys(ctx.store, prefix), ['doc.txt']);
     });
 

@@ -12,7 +12,7 @@ import { FileStates, type FileState } from './file-state';
 import { toAttributes, type InodeRecord } from '../meta/inode';
 import { InodeTable } from '../meta/inode-table';
 import type { MetadataStore } from '../meta/metadata-store';
-import { runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from '../meta/mutation';
+import { queueIfShared, runMutation, type ChangeKind, type Mutation, type MutationDeps, type MutationOptions } from '../meta/mutation';
 import type { LinkedPart } from './linked-part';
 
 export type ChangeListener = (ino: number, kind: ChangeKind) => void;
@@ -134,7 +134,7 @@ export class FsCore {
    */
   putDirtyMark(ino: number): void {
     this.store.dirty.putSync(ino, 1);
-    if (this.link) this.store.pending.putSync(ino, 1);
+    if (this.link) queueIfShared(this.store, ino);
   }
 
   /**

@@ -14,6 +14,7 @@ import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } fr
 import { localOnly, type RemoteState } from '../meta/remote-state';
 import { Streamer } from './streamer';
 import type { LinkView, UploadWatch } from './link-view';
+import type { BudgetMember } from './cache-budget';
 
 const MiB = 1024 * 1024;
 
@@ -26,7 +27,8 @@ export class LinkContext implements LinkView, LinkedPart {
   readonly blockSize: number;
   readonly readAheadBytes: number;
   readonly prefetchBytes: number;
-  readonly cacheSizeBytes: number;
+  private readonly ownCacheSize: number;
+  private readonly budget?: BudgetMember;
   readonly defaults: VolumeDefaults;
   readonly nowMs: () => number;
   readonly blocks: BlockMaps;
@@ -47,6 +49,11 @@ export class LinkContext implements LinkView, LinkedPart {
    */
   private readonly queuedAtOpen: Set<number>;
 
+  /** The most cached file data to keep now: the cache's own size, or its share of a shared budget. */
+  get cacheSizeBytes(): number {
+    return Math.min(this.ownCacheSize, this.budget?.limit() ?? Number.MAX_SAFE_INTEGER);
+  }
+
   constructor(
     readonly core: FsCore,
     opts: LinkOptions,
@@ -60,7 +67,8 @@ export class LinkContext implements LinkView, LinkedPart {
     }
     this.readAheadBytes = opts.readAheadBytes ?? 16 * MiB;
     this.prefetchBytes = opts.prefetchBytes ?? 0;
-    this.cacheSizeBytes = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
+    this.ownCacheSize = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
+    this.budget = opts.cacheBudget?.join(() => core.inodes.memoryUsed);
     this.defaults = { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, ...opts.defaults };
     this.nowMs = opts.nowMs ?? Date.now;
     this.blocks = new BlockMaps(core.store, this.blockSize);
@@ -171,6 +179,7 @@ export class LinkContext implements LinkView, LinkedPart {
   }
 
   close(): void {
+    this.budget?.leave();
     this.evictor.stop();
     this.streamer.closeAll();
   }

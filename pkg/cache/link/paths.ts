@@ -48,10 +48,3 @@ function pathOfDir(store: MetadataStore, inodes: InodeTable, dir: number): strin
   return parts.reverse().join('');
 }
 
-/** A name for `rkey` flattened into one path component (lost+found), at most 255 bytes. */
-export function flattenKey(rkey: string, suffix: string): string {
-  let base = rkey.replace(/\/+$/, '').replace(/\//g, '_') || 'root';
-  const room = 255 - Buffer.byteLength(suffix);
-  while (Buffer.byteLength(base) > room) base = base.slice(1);
-  return `${base}${suffix}`;
-}

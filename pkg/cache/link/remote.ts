@@ -7,6 +7,7 @@
 // special file at path a/b is "a/b"; a directory is "a/b/" (the key of its marker, and the
 // prefix its children are listed under); the root is "".
 import type { Timestamp } from '../../vfs';
+import type { SharedCacheBudget } from './cache-budget';
 
 export type RemoteType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
 
@@ -113,14 +114,15 @@ export interface LinkOptions {
   prefetchBytes?: number;
   /** Clean cached file data above this is evicted, least recently used first (default unlimited). */
   cacheSizeBytes?: number;
+  /** A cache size shared with other caches on the same disk (cache-budget.ts), on top of cacheSizeBytes. */
+  cacheBudget?: SharedCacheBudget;
   defaults?: Partial<VolumeDefaults>;
   /** Wall clock in ms, for listing ages (tests move it). */
   nowMs?: () => number;
 }
 
-/** Names at the root that are ours, never imported from or synced to the bucket. */
-export const LOST_FOUND = '.s3files-lost+found';
-export const RESERVED_ROOT_NAMES: ReadonlySet<string> = new Set([LOST_FOUND, '.s3files-probe', '.s3files-tmp']);
+/** Names at the root that are ours, never imported from or synced to the bucket (meta/schema.ts). */
+export { LOST_FOUND, RESERVED_ROOT_NAMES } from '../meta/schema';
 
 export function childKey(dirKey: string, name: string, isDir: boolean): string {
   return `${dirKey}${name}${isDir ? '/' : ''}`;

@@ -9,8 +9,10 @@ import type { FileState } from '../core/file-state';
 import { ROOT_INO } from '../meta/inode';
 import type { LinkContext, UploadWatch } from './link-context';
 import { quarantine } from './lost-found';
+import { clearUnsyncable, countUnsyncable, dropTooLong, listUnsyncable, markUnsyncable, requeue, type UnsyncableEntry } from './unsyncable';
 import { desiredKey } from './paths';
-import { addTombstone, localOnly, putRemote, tombstoneStrays, uploadTokenOf, type RemoteState, type Tombstone } from '../meta/remote-state';
+import { addTombstone, localOnly, putRemote, tombstoneStrays, uploadTokenOf } from '../meta/remote-state';
+import type { RemoteState, Tombstone, Unsyncable } from '../meta/schema';
 
 export interface SyncSnapshot {
   ino: number;
@@ -321,12 +323,36 @@ export class CacheSync {
     return quarantine(this.core, ino, key, tombstoneOldKey);
   }
 
+  /** See unsyncable.ts: recorded once, out of the upload queue; true when newly recorded. */
+  markUnsyncable(snap: SyncSnapshot, record: Unsyncable): Promise<boolean> {
+    return markUnsyncable(this.core, snap.ino, record, snap);
+  }
+
+  /** See unsyncable.ts. Fetches the whole file first: its object is deleted after. */
+  async dropTooLong(ino: number, oldKey: string, record: Unsyncable): Promise<void> {
+    const rec = this.core.inodes.get(ino);
+    if (rec?.type === 'file') await this.read(ino, 0, rec.size);
+    await dropTooLong(this.core, ino, oldKey, record, this.link.nowMs());
+  }
+
+  clearUnsyncable(ino: number): Promise<void> {
+    return clearUnsyncable(this.core, ino);
+  }
+
+  requeue(ino: number): Promise<void> {
+    return requeue(this.core, ino);
+  }
+
+  unsyncable(limit?: number): UnsyncableEntry[] {
+    return listUnsyncable(this.core, limit);
+  }
+
   markStale(ino: number): void {
     this.link.importer.markStale(ino);
   }
 
   /** Where one inode stands (for `s3files status PATH`). */
-  fileStatus(ino: number): { type: FileType; size: number; cachedBytes: number; key?: string; remoteKey?: string; etag?: string; inBucket: boolean; pending: boolean; syncedAt?: string } | undefined {
+  fileStatus(ino: number): { type: FileType; size: number; cachedBytes: number; key?: string; remoteKey?: string; etag?: string; inBucket: boolean; pending: boolean; syncedAt?: string; unsyncable?: Unsyncable } | undefined {
     const rec = this.core.inodes.get(ino);
     if (!rec) return undefined;
     const rs = this.link.remoteOf(ino);
@@ -342,11 +368,12 @@ export class CacheSync {
       inBucket: !pending && rs?.key !== undefined && rs.key === key,
       pending,
       syncedAt: rs?.syncedAt ? new Date(rs.syncedAt).toISOString() : undefined,
+      unsyncable: this.core.store.unsyncable.get(ino),
     };
   }
 
   /** Queue sizes for status pages: pending inodes, bytes of pending files, tombstones. */
-  stats(): { pendingFiles: number; pendingBytes: number; tombstones: number } {
+  stats(): { pendingFiles: number; pendingBytes: number; tombstones: number; unsyncable: number } {
     let pendingFiles = 0;
     let pendingBytes = 0;
     for (const ino of this.core.store.pending.getKeys({})) {
@@ -354,7 +381,7 @@ export class CacheSync {
       const rec = this.core.inodes.get(ino);
       if (rec?.type === 'file') pendingBytes += rec.size;
     }
-    return { pendingFiles, pendingBytes, tombstones: this.core.store.tombstones.getCount() };
+    return { pendingFiles, pendingBytes, tombstones: this.core.store.tombstones.getCount(), unsyncable: countUnsyncable(this.core) };
   }
 
   /** Fetch and import counters, for metrics. */

@@ -14,6 +14,7 @@
 //   tombstones  rkey  → Tombstone     keys to delete from the bucket
 //   blocks      ino   → BlockMapRecord  blocks present locally / written since the upload
 //   settings    name  → string        linkId
+//   unsyncable  ino   → Unsyncable    cannot be in the bucket as it is named (PathTooLong)
 //
 // Durability. Every mutation is durable before transact() resolves - after a kill -9 and after a
 // power cut (RFC 1813 wants metadata on stable storage before the reply; DESIGN.md decision 5).
@@ -51,7 +52,7 @@ import { WalEngine } from './wal/engine';
 import { InlineSyncPolicy } from '../util/inline-sync';
 import { FsError } from '../../vfs';
 import type { InodeRecord } from './inode';
-import type { BlockMapRecord, RemoteState, Tombstone } from './schema';
+import type { BlockMapRecord, RemoteState, Tombstone, Unsyncable } from './schema';
 
 export interface DirentValue {
   ino: number;
@@ -94,6 +95,7 @@ export class MetadataStore {
   readonly tombstones: Database<Tombstone, string>;
   readonly blocks: Database<BlockMapRecord, number>;
   readonly settings: Database<string, string>;
+  readonly unsyncable: Database<Unsyncable, number>;
 
   /** Undefined: synced commits (see useWal). */
   private readonly wal?: WalEngine;
@@ -118,9 +120,10 @@ export class MetadataStore {
     this.tombstones = env.openDB<Tombstone, string>('tombstones', {});
     this.blocks = env.openDB<BlockMapRecord, number>('blocks', {});
     this.settings = env.openDB<string, string>('settings', {});
+    this.unsyncable = env.openDB<Unsyncable, number>('unsyncable', {});
     // The order is the log's database numbering: append only.
     const dbs = [this.inodes, this.dirents, this.cookies, this.counters, this.dirty, this.orphans, this.links];
-    const linked = [this.remote, this.rkeys, this.pending, this.tombstones, this.blocks, this.settings];
+    const linked = [this.remote, this.rkeys, this.pending, this.tombstones, this.blocks, this.settings, this.unsyncable];
     const all = [...dbs, ...linked] as unknown as Array<Database<unknown, Key>>;
     if (!options.wal) return;
     const log = options.logger ?? makeLogger('cache-metadata');

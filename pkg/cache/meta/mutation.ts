@@ -6,6 +6,7 @@ import { FsError, fromSystemError, type Timestamp } from '../../vfs';
 import type { Clock } from '../util/clock';
 import { newInodeRecord, type InodeRecord, type NewInode } from './inode';
 import { chargedBytes, type InodeTable } from './inode-table';
+import { isLocalOnly } from './local-only';
 import type { MetadataStore } from './metadata-store';
 import { addTombstone, putRemote, tombstoneStrays, uploadTokenOf } from './remote-state';
 
@@ -85,10 +86,10 @@ export class Mutation {
   private queueUpload(rec: InodeRecord, kind: ChangeKind | null): void {
     const store = this.deps.store;
     if (kind === 'metadata' || kind === 'data') {
-      store.pending.putSync(rec.ino, 1);
+      queueIfShared(store, rec.ino);
     } else if (kind === null && rec.type === 'file') {
       const rs = store.remote.get(rec.ino);
-      if (!rs || rs.syncedData !== rec.dataVersion) store.pending.putSync(rec.ino, 1);
+      if (!rs || rs.syncedData !== rec.dataVersion) queueIfShared(store, rec.ino);
     }
   }
 
@@ -125,6 +126,7 @@ export class Mutation {
     }
     putRemote(this, ino, undefined);
     store.pending.removeSync(ino);
+    store.unsyncable.removeSync(ino);
     store.blocks.removeSync(ino);
   }
 
@@ -202,4 +204,13 @@ export async function runMutation<T>(deps: MutationDeps, fn: (m: Mutation) => T,
   const m = applied as unknown as Mutation;
   m.settle(false);
   return { result, mutation: m };
+}
+
+/**
+ * Puts `ino` in the upload queue unless it is there already or lives in lost+found (local only:
+ * nothing to upload). The path walk runs once per inode per upload, not at every change.
+ */
+export function queueIfShared(store: MetadataStore, ino: number): void {
+  if (store.pending.get(ino) !== undefined || isLocalOnly(store, ino)) return;
+  store.pending.putSync(ino, 1);
 }

@@ -61,3 +61,24 @@ export interface BlockMapRecord {
   /** Every block from this one on counts as changed (a truncate; after a crash: 0). */
   dirtyFrom?: number;
 }
+
+/**
+ * Names at the root that are ours, never imported from or synced to the bucket: what is under
+ * them is local only (the mutation does not queue it for upload).
+ */
+export const LOST_FOUND = '.s3files-lost+found';
+export const RESERVED_ROOT_NAMES: ReadonlySet<string> = new Set([LOST_FOUND, '.s3files-probe', '.s3files-tmp']);
+
+/**
+ * An inode that cannot be in the bucket under its name, recorded once (the reconciler does
+ * not retry it) until a rename changes its key. PathTooLong: the key would be longer than
+ * S3's 1,024 bytes (the POSIX path is fine locally).
+ */
+export interface Unsyncable {
+  reason: 'PathTooLong';
+  /** The key it would have (cache-relative), and the bytes of the full bucket key. */
+  key: string;
+  keyBytes: number;
+  /** Wall-clock ms when recorded. */
+  at: number;
+}

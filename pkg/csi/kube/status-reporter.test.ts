@@ -156,6 +156,29 @@ describe('S3FileSystem status from the nodes (StatusReporter, events; fake API s
     assert.equal(status('pvc-1').phase, 'Synced');
   });
 
+  it('PathTooLong: a Warning event when the count of files too long for S3 rises, none while it stays or falls', async () => {
+    const src = new ScriptedSource();
+    const r = reporter('node-a', src);
+    const events = (): Obj[] => api.events.filter((e) => (e as Obj).reason === 'PathTooLong') as Obj[];
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, unsyncable: 0 }];
+    await r.reportOnce();
+    assert.equal(events().length, 0);
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, unsyncable: 1 }];
+    await r.reportOnce();
+    await r.reportOnce();
+    assert.equal(events().length, 1);
+    const first = events()[0] as Obj;
+    assert.equal(first.type, 'Warning');
+    assert.equal(first.involvedObject.name, 'pvc-1');
+    assert.equal(first.message, "node node-a: 1 file or directory with a path too long for an S3 key (over 1,024 bytes with the volume's prefix) kept on this node only, not in the bucket; rename them to a shorter path and they are uploaded (s3files status PATH says which)");
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, unsyncable: 0 }];
+    await r.reportOnce();
+    src.volumes = [{ volumeId: DYNAMIC, dirtyBytes: 0, unsyncable: 3 }];
+    await r.reportOnce();
+    assert.match((events()[1] as Obj).message, /^node node-a: 3 files or directories with a path too long/);
+    assert.equal(status('pvc-1').phase, 'Synced');
+  });
+
   it('a volume the node no longer holds loses that node\'s entry; the other node\'s stays', async () => {
     const a = new ScriptedSource();
     const b = new ScriptedSource();

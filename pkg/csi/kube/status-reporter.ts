@@ -44,6 +44,7 @@ export class StatusReporter {
   private readonly names = new Map<string, string>();
   /** volumeId → the source's conflict count already reported in an Event. */
   private readonly conflictsReported = new Map<string, number>();
+  private readonly unsyncableReported = new Map<string, number>();
   private readonly log: Logger;
   private readonly now: () => Date;
   private timer?: NodeJS.Timeout;
@@ -95,6 +96,7 @@ export class StatusReporter {
     const prev = this.reported.get(v.volumeId);
     const nowMs = this.now().getTime();
     await this.reportConflicts(v).catch((err: unknown) => this.log.warn('could not report conflicts', { volumeId: v.volumeId, err: (err as Error).message }));
+    await this.reportUnsyncable(v).catch((err: unknown) => this.log.warn('could not report unsyncable files', { volumeId: v.volumeId, err: (err as Error).message }));
     if (prev && prev.fingerprint === fingerprint && nowMs - prev.atMs < (this.o.heartbeatMs ?? 300_000)) return;
     const stamped = { ...entry, reportedAt: this.now().toISOString() };
     const obj = await this.update(v.volumeId, true, (nodes) => [...nodes.filter((n) => n.node !== this.o.nodeId), stamped]);
@@ -128,11 +130,32 @@ export class StatusReporter {
     this.conflictsReported.set(v.volumeId, count);
   }
 
+  /**
+   * A Warning Event PathTooLong when the number of files kept on the node only because their
+   * key is too long for S3 rose since the last one reported (by this process).
+   */
+  private async reportUnsyncable(v: VolumeSyncStatus): Promise<void> {
+    const count = v.unsyncable ?? 0;
+    const seen = this.unsyncableReported.get(v.volumeId) ?? 0;
+    if (count <= seen) {
+      if (count < seen) this.unsyncableReported.set(v.volumeId, count); // renamed to fit
+      return;
+    }
+    const obj = await this.find(v.volumeId, true);
+    if (!obj) return;
+    const ref = { apiVersion: API_VERSION, kind: KIND, name: obj.metadata.name, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) };
+    await this.o.events.event(ref, 'Warning', 'PathTooLong',
+      `node ${this.o.nodeId}: ${count} file${count === 1 ? '' : 's'} or director${count === 1 ? 'y' : 'ies'} with a path too long for an S3 key (over 1,024 bytes with the volume's prefix) ` +
+      `kept on this node only, not in the bucket; rename them to a shorter path and they are uploaded (s3files status PATH says which)`);
+    this.unsyncableReported.set(v.volumeId, count);
+  }
+
   private async removeVolume(volumeId: string): Promise<void> {
     await this.update(volumeId, false, (nodes) => nodes.filter((n) => n.node !== this.o.nodeId));
     this.reported.delete(volumeId);
     this.names.delete(volumeId);
     this.conflictsReported.delete(volumeId);
+    this.unsyncableReported.delete(volumeId);
   }
 
   /**
