@@ -12,6 +12,9 @@ describe('move fence', () => {
     assert.equal(f.tryHold(['a/x']), undefined);
     assert.equal(f.tryHold(['c/x', 'b/y']), undefined);
     assert.equal(await f.withKeys(['b/'], async () => 1), undefined);
+    const batch = f.holdUnfenced(['a/1', 'c/1', 'b/2']);
+    assert.deepEqual(batch.held, ['c/1']);
+    batch.release();
     const other = f.tryHold(['c/x', 'ab/x']);
     assert.ok(other, 'keys elsewhere (ab/ is not under a/) are not held back');
     other();

@@ -53,6 +53,12 @@ export class MoveFence {
     };
   }
 
+  /** Holds those of `keys` that are not under a move in progress (a batch of deletions goes on without the others). */
+  holdUnfenced(keys: string[]): { held: string[]; release: () => void } {
+    const held = keys.filter((k) => !this.blocks(k));
+    return { held, release: this.tryHold(held) ?? (() => undefined) };
+  }
+
   /** Runs `fn` with `keys` held, or returns undefined at once if they are fenced off. */
   async withKeys<T>(keys: Array<string | undefined>, fn: () => Promise<T>): Promise<T | undefined> {
     const release = this.tryHold(keys);

@@ -19,15 +19,12 @@ import { forEachAdaptive } from './pool';
  */
 export async function runTombstones(ctx: ReconcileContext, rkeys: string[], waitMs: number): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
-  const free = rkeys.filter((k) => !ctx.fence.blocks(k));
-  for (const k of rkeys) if (ctx.fence.blocks(k)) outcomes.set(k, later(waitMs, 'a directory move is in progress there'));
-  const release = ctx.fence.tryHold(free);
-  if (!release) {
-    for (const k of free) outcomes.set(k, later(waitMs, 'a directory move is in progress there'));
-    return outcomes;
-  }
+  const { held, release } = ctx.fence.holdUnfenced(rkeys);
+  const fenced = new Set(rkeys);
+  for (const k of held) fenced.delete(k);
+  for (const k of fenced) outcomes.set(k, later(waitMs, 'a directory move is in progress there'));
   try {
-    await ctx.keyLocks.run(free, () => deleteChecked(ctx, free, waitMs, outcomes));
+    await ctx.keyLocks.run(held, () => deleteChecked(ctx, held, waitMs, outcomes));
   } finally {
     release();
   }
