@@ -148,9 +148,10 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     assert.equal(md5((await direct.getBuffer(`${prefix}large.bin`)).data), md5(data));
   });
 
-  it('a directory move copies tens at a time and blocks no listing or read elsewhere; no ghost directory', async () => {
+  it('a directory move copies tens at a time and blocks no listing or read elsewhere; no ghost directory', async function () {
     // S3FILES_TEST_MOVE_OBJECTS=3000 measures the issue's case (several minutes on this machine).
     const n = Number(process.env.S3FILES_TEST_MOVE_OBJECTS ?? 1000);
+    this.timeout(Math.max(300_000, n * 300));
     const prefix = uniquePrefix('move');
     const bodies = new Map<string, Buffer>();
     await mapLimit(Array.from({ length: n }, (_, i) => i), 32, async (i) => {
