@@ -34,7 +34,7 @@ export interface ObjectSourceOptions {
    * locally, and importing it would bring back a ghost.
    */
   hidden?: (dirKey: string) => boolean;
-  /** Counts the requests clients wait for (listings, HEADs, reads), which background work yields to. */
+  /** Counts the requests clients wait for (listings, HEADs of names looked up), which background work yields to. */
   foreground?: Foreground;
   log?: Logger;
 }
@@ -165,7 +165,7 @@ export class ObjectStoreSource implements RemoteSource {
   async readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
     try {
-      const res = await this.foreground.run(() => this.store.getBuffer(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag }));
+      const res = await this.store.getBuffer(this.keys.toS3(rkey), { range: { start: offset, end: offset + length - 1 }, ifMatch: etag });
       return res.data;
     } catch (err) {
       if (err instanceof NotFoundError || err instanceof PreconditionFailedError || err instanceof InvalidRangeError) {
