@@ -1,10 +1,10 @@
 // Parsing helpers shared by the command modes: host:port pairs and byte sizes with suffixes.
 
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  if (!m) throw new Error(`--listen must be HOST:PORT, got ${JSON.stringify(value)}`);
+  if (!m) throw new Error(`${flag} must be HOST:PORT, got ${JSON.stringify(value)}`);
   const port = Number(m[3]);
-  if (port > 65535) throw new Error(`port ${port} is out of range`);
+  if (port > 65535) throw new Error(`${flag}: port ${port} is out of range`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
 

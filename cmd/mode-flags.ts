@@ -21,6 +21,14 @@ export function parseModeFlags<const O extends Options>(argv: string[], options:
     process.stdout.write(`${usage}\n`);
     return undefined;
   }
-  if (common['log-level']) setLogLevel(common['log-level']);
+  if (common['log-level'] !== undefined) setLogLevel(parseLogLevel(common['log-level']));
   return values;
+}
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+
+export function parseLogLevel(value: string): (typeof LOG_LEVELS)[number] {
+  const level = LOG_LEVELS.find((l) => l === value.toLowerCase());
+  if (!level) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(value)}`);
+  return level;
 }

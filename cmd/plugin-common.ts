@@ -1,6 +1,7 @@
 // Flags and helpers shared by the two CSI plugin modes (`s3files controller`, `s3files node`).
 import type { S3Defaults } from '../pkg/csi/bucket-access';
 import { parseBool, parseEndpoint, parseRegion } from '../pkg/csi/params';
+import { logger } from '../pkg/log/logger';
 
 export const DEFAULT_ENDPOINT = 'unix:///csi/csi.sock';
 
@@ -32,13 +33,26 @@ export function s3DefaultsFrom(values: { 's3-region'?: string; 's3-endpoint'?: s
   return d;
 }
 
-export function waitForSignal(): Promise<NodeJS.Signals> {
+/**
+ * Resolves on SIGTERM or SIGINT. Started by npm (`npx s3files serve`), also when the npm
+ * process goes away: npm runs us under `sh -c`, and a kill of npm kills that shell but not us,
+ * which would leave the server running under PID 1, holding its port. A change of parent is
+ * how we see it (there is no portable parent-death signal in Node); outside npm a change of
+ * parent means nothing (nohup, a shell that exits), so it is ignored.
+ */
+export function waitForSignal(orphanCheckMs = 500): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
+    const parent = process.ppid;
+    const watch = process.env.npm_command !== undefined ? setInterval(() => process.ppid !== parent && done('SIGTERM'), orphanCheckMs) : undefined;
+    watch?.unref();
+    const onSignal = (sig: NodeJS.Signals): void => done(sig);
+    function done(sig: NodeJS.Signals): void {
+      if (watch) clearInterval(watch);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      if (process.ppid !== parent) logger('s3files').warn('the npm process that started s3files is gone: shutting down', { parentPid: parent });
       resolve(sig);
-    };
+    }
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });

@@ -3,15 +3,16 @@
 // embedded FolderStore under <cache-dir>/objects. One export is linked to the prefix itself;
 // several are linked to PREFIX/<export>/ each. With --local, exports are linked to nothing.
 import path from 'node:path';
-import { openCacheFileSystem, type CacheFileSystem } from '../pkg/cache';
+import { openCacheFileSystem, type CacheFileSystem, type ImportRule } from '../pkg/cache';
 import { logger } from '../pkg/log/logger';
 import { registerExportSync } from '../pkg/metrics/sync-metrics';
-import { openLinkedExport, type LinkedExport } from '../pkg/reconcile';
+import { openLinkedExport, type LinkedExport, type MetadataStyle } from '../pkg/reconcile';
 import { NoSuchBucketError } from '../pkg/s3/errors';
 import { FolderStore } from '../pkg/s3/folder-store';
 import type { ObjectStore } from '../pkg/s3/object-store';
 import type { S3Store } from '../pkg/s3/s3-store';
 import { keyPrefix, linkIdFor, openVerifiedS3Store } from '../pkg/s3/s3-target';
+import { errnoIn } from './errno';
 
 export interface LinkSettings {
   bucket?: string;
@@ -24,7 +25,9 @@ export interface LinkSettings {
   cacheSizeBytes?: number;
   capacityBytes?: number;
   prefetchBytes: number;
+  importRules?: ImportRule[];
   syncOnCommitMs?: number;
+  metadataStyle?: MetadataStyle;
 }
 
 export interface OpenedStore {
@@ -51,7 +54,7 @@ export async function openStore(cacheDir: string, s: LinkSettings): Promise<Open
     );
   } catch (err) {
     if (err instanceof NoSuchBucketError) throw new Error(`bucket ${s.bucket} does not exist`);
-    throw err;
+    throw explainStoreFailure(err, s);
   }
   return { store, location: linkIdFor(s.bucket, ''), close: () => store.destroy() };
 }
@@ -87,9 +90,33 @@ export async function openExport(cacheDir: string, name: string, exportCount: nu
     cacheSizeBytes: s.cacheSizeBytes,
     capacityBytes: s.capacityBytes,
     prefetchBytes: s.prefetchBytes,
+    importRules: s.importRules,
     syncOnCommitMs: s.syncOnCommitMs,
+    metadataStyle: s.metadataStyle,
   });
   log.info('export linked', { export: name, location: `${opened.location}${prefix}`, capabilities: opened.store.capabilities });
   const unregister = registerExportSync(name, { status: () => linked.reconciler.status() as never, counters: () => linked.fs.sync!.counters() });
   return { linked, unregister };
+}
+
+const ERRNO_MEANING: Record<string, string> = {
+  ECONNREFUSED: 'connection refused: nothing listens there',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve (DNS not answering)',
+  ETIMEDOUT: 'no answer (timed out)',
+  ECONNRESET: 'the connection was reset',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'the network is unreachable',
+  EPROTO: 'TLS failed (an https:// URL for an http server?)',
+};
+
+/** A failure to open the bucket, with the endpoint named and a network error spelled out. */
+export function explainStoreFailure(err: unknown, s: Pick<LinkSettings, 'bucket' | 'endpoint' | 'region'>): Error {
+  const where = s.endpoint ?? `AWS S3 (region ${s.region ?? process.env.AWS_REGION ?? 'us-east-1'})`;
+  const errno = errnoIn(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (errno) {
+    return new Error(`cannot reach the S3 endpoint ${where} for bucket ${s.bucket}: ${errno} (${ERRNO_MEANING[errno] ?? message}); check --endpoint and that the server is up`);
+  }
+  return new Error(`bucket ${s.bucket} at ${where}: ${message}`, { cause: err });
 }

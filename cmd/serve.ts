@@ -5,10 +5,14 @@ import path from 'node:path';
 import { logger } from '../pkg/log/logger';
 import { startStatusServer, type StatusServer } from '../pkg/metrics/status-server';
 import { NfsServer } from '../pkg/nfs/server';
-import type { LinkedExport } from '../pkg/reconcile';
+import { parseMetadataStyle, type LinkedExport, type MetadataStyle } from '../pkg/reconcile';
+import { parseImportRules } from '../pkg/cache';
 import { parseBytes, parseDuration, parseId, parseListen } from './flags';
 import { waitForSignal } from './plugin-common';
+import { checkCacheDir, checkEndpoint, checkExportNames, checkListen, explainLinkConflict, exposureWarning } from './serve-checks';
 import { openExport, openLocalExport, openStore, type LinkSettings } from './serve-link';
+import { parsePeers, startServeEvents } from './serve-events';
+import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_HELP, shutDown } from './shutdown';
 import { exportFileStatus } from './status';
 import { parseModeFlags } from './mode-flags';
 
@@ -19,7 +23,7 @@ const HELP = `usage: s3files serve [flags]
   --export NAME[,NAME]   exports to serve; clients mount HOST:/NAME (default data)
   --capacity SIZE        per-export capacity limit, e.g. 100G (default: the cache disk)
   --read-only            refuse every change
-  --root-squash          map uid 0 to the anonymous uid/gid
+  --root-squash          map uid 0, gid 0 and group 0 to the anonymous uid/gid
   --all-squash           map every caller to the anonymous uid/gid
   --anon-uid N, --anon-gid N   the anonymous identity (default 65534)
 
@@ -36,9 +40,25 @@ const HELP = `usage: s3files serve [flags]
   --cache-size SIZE      clean cached data above this is evicted, LRU (default 10G)
   --prefetch-small SIZE  files up to SIZE are fetched when their directory is first listed
                          (default 128K; 0 turns it off)
+  --import-rules RULES   which small files are imported whole, and when, per key prefix:
+                         PREFIX:SIZE:TRIGGER[,...], files strictly smaller than SIZE; TRIGGER
+                         directory (when first listed) or file (when first looked up), e.g.
+                         ':128K:directory,logs/:0:file' (default: --prefetch-small's one rule)
+  --metadata-style S     owner/mode keys written on objects: s3fs (default: x-amz-meta-mode,
+                         -uid, -gid, -mtime), s3files (Amazon S3 Files': x-amz-meta-file-owner,
+                         -file-group, -file-permissions, -file-mtime) or both; all are read
   --sync-on-commit       COMMIT (fsync, close) returns only once the file is in the bucket
   --sync-on-commit-timeout DURATION   ... or fails with EIO after this (default 60s)
   --status-listen HOST:PORT   HTTP /metrics, /status, /status/file (default: off)
+  --events-listen HOST:PORT   receive bucket notifications (Ceph RGW topics, MinIO webhooks)
+                         and other servers' notices: POST /events[/EXPORT] (default: off)
+  --events-token T       shared token the events endpoint requires and --peers are sent
+                         (default: S3FILES_EVENTS_TOKEN; required off loopback)
+  --events-sqs URL       read the bucket's events from this SQS queue (S3 Event Notifications
+                         or EventBridge), on AWS
+  --peers URL[,URL]      other s3files servers on the same bucket (their --events-listen, e.g.
+                         http://10.0.0.2:9810): told of every upload and delete at once
+${SHUTDOWN_HELP}
   --log-level LEVEL      error, warn, info (default) or debug
 
 Credentials come from the AWS_* environment variables or the SDK's default chain
@@ -70,9 +90,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'dir-ttl': { type: 'string', default: '30s' },
       'cache-size': { type: 'string', default: '10G' },
       'prefetch-small': { type: 'string', default: '128K' },
+      'import-rules': { type: 'string' },
       'sync-on-commit': { type: 'boolean', default: false },
       'sync-on-commit-timeout': { type: 'string', default: '60s' },
       'status-listen': { type: 'string' },
+      'metadata-style': { type: 'string', default: 's3fs' },
+      'events-listen': { type: 'string' },
+      'events-token': { type: 'string' },
+      'events-sqs': { type: 'string' },
+      peers: { type: 'string' },
+      'shutdown-timeout': { type: 'string', default: DEFAULT_SHUTDOWN_TIMEOUT },
     },
     HELP,
   );
@@ -81,7 +108,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const cacheDir = path.resolve(values['cache-dir']);
   const { host, port } = parseListen(values.listen);
   const names = values.export.split(',').map((s) => s.trim()).filter(Boolean);
-  if (values.endpoint) new URL(values.endpoint); // fails early on a malformed URL
+  // Everything is checked before the cache directory is touched: a mistake costs nothing.
+  checkExportNames(names);
+  checkEndpoint(values.endpoint);
+  const shutdownTimeoutMs = parseDuration(values['shutdown-timeout'], '--shutdown-timeout');
+  const statusListen = values['status-listen'] ? parseListen(values['status-listen'], '--status-listen') : undefined;
   const settings: LinkSettings = {
     bucket: values.bucket,
     prefix: values.prefix,
@@ -93,6 +124,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     cacheSizeBytes: parseBytes(values['cache-size']),
     capacityBytes: values.capacity ? parseBytes(values.capacity) : undefined,
     prefetchBytes: parseBytes(values['prefetch-small']),
+    importRules: values['import-rules'] !== undefined ? parseImportRules(values['import-rules'], '--import-rules') : undefined,
+    metadataStyle: metadataStyleFlag(values['metadata-style']),
     syncOnCommitMs: values['sync-on-commit'] ? parseDuration(values['sync-on-commit-timeout'], '--sync-on-commit-timeout') : undefined,
   };
   const exportOptions = {
@@ -104,9 +137,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   };
 
   if (values.local && values.bucket) throw new Error('--local and --bucket exclude each other');
-  const server = await NfsServer.create({ stateDir: cacheDir, logger: logger('nfs') });
+  await checkListen(host, port, '--listen');
+  if (statusListen) await checkListen(statusListen.host, statusListen.port, '--status-listen');
+  const exposed = exposureWarning(host, exportOptions);
+  if (exposed) log.warn(exposed);
+  await checkCacheDir(cacheDir);
+
   // --local: no object store; the caches live apart from linked ones (serve-link.ts).
   const opened = values.local ? undefined : await openStore(cacheDir, settings);
+  const server = await NfsServer.create({ stateDir: cacheDir, logger: logger('nfs') });
   const exports = new Map<string, LinkedExport>();
   const unregister: Array<() => void> = [];
   for (const name of names) {
@@ -114,20 +153,33 @@ export async function serveCommand(argv: string[]): Promise<number> {
       server.addExport(name, await openLocalExport(cacheDir, name, settings.capacityBytes), exportOptions);
       continue;
     }
-    const { linked, unregister: off } = await openExport(cacheDir, name, names.length, opened, settings);
+    const { linked, unregister: off } = await openExport(cacheDir, name, names.length, opened, settings).catch((err: unknown) => {
+      throw explainLinkConflict(err, cacheDir, name) ?? err;
+    });
     exports.set(name, linked);
     unregister.push(off);
     server.addExport(name, linked.fs, exportOptions);
   }
+  const events = opened && settings.bucket !== undefined
+    ? await startServeEvents({
+      bucket: settings.bucket,
+      listen: values['events-listen'],
+      token: values['events-token'] ?? process.env.S3FILES_EVENTS_TOKEN,
+      sqsQueueUrl: values['events-sqs'],
+      region: settings.region,
+      peers: parsePeers(values.peers),
+    }, exports)
+    : undefined;
+  if (!events && (values['events-listen'] || values['events-sqs'] || values.peers)) throw new Error('--events-listen, --events-sqs and --peers need --bucket');
   let status: StatusServer | undefined;
-  if (values['status-listen']) {
-    const s = parseListen(values['status-listen']);
+  if (statusListen) {
+    const s = statusListen;
     const exportStatus = (n: string) => {
       const e = exports.get(n);
       return e ? { prefix: e.keys.prefix, ...e.reconciler.status() } : { local: true };
     };
     status = await startStatusServer(s.host, s.port, {
-      status: () => ({ exports: Object.fromEntries(names.map((n) => [n, exportStatus(n)])) }),
+      status: () => ({ exports: Object.fromEntries(names.map((n) => [n, exportStatus(n)])), ...(events ? { events: events.status() } : {}) }),
       fileStatus: (exp, p) => exportFileStatus(exports.get(exp), p),
     });
     log.info('status endpoint', { address: status.address.address, port: status.address.port });
@@ -135,14 +187,32 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const address = await server.listen(host, port);
   log.info('serving', { address: address.address, port: address.port, exports: names, cacheDir, local: values.local, bucket: settings.bucket ?? null, prefix: settings.prefix });
 
-  await waitForSignal();
-  log.info('shutting down');
-  await status?.close();
-  // The NFS server closes the file systems; reconcilers stop first (what is queued stays queued).
-  for (const e of exports.values()) await e.reconciler.stop();
-  await server.close();
+  const signal = await waitForSignal();
+  log.info('shutting down', { signal, timeoutMs: shutdownTimeoutMs });
+  const running = () => Object.fromEntries([...exports].map(([n, e]) => [n, { running: e.reconciler.status().running, pendingFiles: e.reconciler.status().pendingFiles }]));
+  const finished = await shutDown(
+    [
+      ...(status ? [{ name: 'status endpoint', run: () => status.close() }] : []),
+      // No event may reach a cache after this (feeds wait for what they are applying).
+      ...(events ? [{ name: 'events', run: () => events.close() }] : []),
+      // The port first: clients stop getting answers from a server that is going away, and
+      // a new server can bind it while this one waits for S3.
+      { name: 'NFS port', run: () => server.stopServing() },
+      // Running uploads finish or are abandoned; what is queued stays queued on disk.
+      { name: 'uploads in progress', run: async () => void (await Promise.all([...exports.values()].map((e) => e.reconciler.stop()))), pending: () => ({ exports: running() }) },
+      { name: 'exports', run: () => server.close() },
+    ],
+    { log, timeoutMs: shutdownTimeoutMs },
+  );
+  if (!finished) return 1;
   for (const off of unregister) off();
   opened?.close();
   log.info('stopped');
   return 0;
+}
+
+function metadataStyleFlag(value: string): MetadataStyle {
+  const style = parseMetadataStyle(value);
+  if (!style) throw new Error(`--metadata-style must be s3fs, s3files or both (got ${JSON.stringify(value)})`);
+  return style;
 }

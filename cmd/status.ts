@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOST_FOUND } from '../pkg/cache';
 import type { LinkedExport } from '../pkg/reconcile';
+import { errnoIn } from './errno';
 
 const HELP = `usage: s3files status [--server URL] [--json] PATH
 
@@ -92,10 +93,35 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const url = new URL('/status/file', server);
   url.searchParams.set('export', where.exportName);
   url.searchParams.set('path', where.path);
-  const res = await fetch(url);
-  const body = (await res.json()) as FileStatusBody;
-  if (!res.ok) throw new Error(body.error ?? `status endpoint answered ${res.status}`);
+  const body = (await askStatusEndpoint(url, server)) as FileStatusBody;
   const { line, exitCode } = describeFileStatus(target, body);
   process.stdout.write(values.json ? `${JSON.stringify(body, null, 2)}\n` : `${line}\n`);
   return exitCode;
+}
+
+const HINT = 'is it the address given to --status-listen? (set it with --server URL or S3FILES_STATUS_URL)';
+
+/** GETs the status endpoint; a server that is not there, or not s3files, gets a plain message. */
+async function askStatusEndpoint(url: URL, server: string): Promise<Record<string, unknown>> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    const why = errnoIn(err) ?? (cause instanceof Error ? cause.message : undefined) ?? (err instanceof Error && err.name === 'TimeoutError' ? 'no answer in 10 s' : err instanceof Error ? err.message : String(err));
+    throw new Error(`cannot reach the s3files status endpoint at ${server} (${why}): ${HINT}`);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new Error(`${server} answered HTTP ${res.status} but not like an s3files status endpoint: ${HINT}`);
+  }
+  const b = body as Record<string, unknown>;
+  if (!res.ok) throw new Error(typeof b.error === 'string' ? b.error : `the status endpoint at ${server} answered HTTP ${res.status}`);
+  return b;
 }

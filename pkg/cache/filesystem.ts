@@ -31,12 +31,15 @@ import { readdir } from './ops/readdir';
 import * as remove from './ops/remove';
 import { setattr } from './ops/setattr';
 import { grantedAccess, requireSearch } from './ops/permissions';
+import type { RemoteChanges } from './link/remote-changes';
 import type { CacheSync } from './link/sync-api';
 
 export interface CacheFileSystemParts {
   core: FsCore;
   /** Linked: the reconciler's view (link/sync-api.ts), made by index.ts. */
   sync: CacheSync | undefined;
+  /** Linked: change notices from the bucket or other nodes (link/remote-changes.ts). */
+  remoteChanges?: RemoteChanges;
   release: () => Promise<void>;
   flushIntervalMs: number;
 }
@@ -49,11 +52,14 @@ export class CacheFileSystem implements FileSystem {
   private closing: Promise<void> | undefined;
   /** Linked to a bucket: the reconciler's view (see sync-api.ts); undefined for a local cache. */
   readonly sync: CacheSync | undefined;
+  /** Linked: change notices from the bucket or other nodes (link/remote-changes.ts). */
+  readonly remoteChanges: RemoteChanges | undefined;
   private commitHook: ((ino: number) => Promise<void>) | undefined;
 
   constructor(parts: CacheFileSystemParts) {
     this.core = parts.core;
     this.sync = parts.sync;
+    this.remoteChanges = parts.remoteChanges;
     this.release = parts.release;
     // Attributes changed by unstable writes and atime reach LMDB at least this often.
     this.timer = setInterval(() => {
@@ -77,8 +83,8 @@ export class CacheFileSystem implements FileSystem {
 
   getattr(ino: number, generation?: number): Promise<Attributes> {
     return this.guard('getattr', () => {
-      // Linked: attributes not read from the bucket yet are read first (remote-attrs.ts).
-      const reading = this.core.link?.attrs.wait(ino);
+      // Linked: attributes not read from the bucket yet are read first (import-queue.ts).
+      const reading = this.core.link?.imports.wait(ino);
       return reading ? reading.then(() => toAttributes(this.core.record(ino, generation))) : toAttributes(this.core.record(ino, generation));
     });
   }
@@ -91,7 +97,7 @@ export class CacheFileSystem implements FileSystem {
     return this.guard('lookup', async () => {
       if (name !== '.' && name !== '..') {
         await this.listed(dir);
-        await this.core.link?.attrs.beforeLookup(dir, name);
+        await this.core.link?.imports.beforeLookup(dir, name);
       }
       const d = this.core.record(dir);
       if (d.type !== 'dir') throw new FsError('ENOTDIR', `inode ${dir} is not a directory`);
@@ -128,7 +134,11 @@ export class CacheFileSystem implements FileSystem {
   }
 
   read(cred: Credentials, ino: number, offset: number, count: number): Promise<ReadResult> {
-    return this.guard('read', () => data.read(this.core, cred, ino, offset, count));
+    return this.guard('read', () => {
+      // Linked: a queued import of this file runs now, and the read waits for it (one GET).
+      const importing = this.core.link?.imports.beforeRead(ino);
+      return importing ? importing.then(() => data.read(this.core, cred, ino, offset, count)) : data.read(this.core, cred, ino, offset, count);
+    });
   }
 
   write(cred: Credentials, ino: number, offset: number, buf: Buffer, stability: Stability): Promise<WriteResult> {
@@ -188,7 +198,7 @@ export class CacheFileSystem implements FileSystem {
     return this.guard('rmdir', async () => {
       await this.listed(dir);
       // Empty here must mean empty in the bucket too.
-      await this.listedChild(dir, name);
+      await this.listedChild(dir, name, 'fresh');
       return remove.rmdir(this.core, cred, dir, name);
     });
   }
@@ -197,7 +207,7 @@ export class CacheFileSystem implements FileSystem {
     return this.guard('rename', async () => {
       await this.listed(fromDir);
       if (toDir !== fromDir) await this.listed(toDir);
-      await this.listedChild(toDir, toName);
+      await this.listedChild(toDir, toName, 'fresh');
       return remove.rename(this.core, cred, fromDir, fromName, toDir, toName);
     });
   }
@@ -206,6 +216,8 @@ export class CacheFileSystem implements FileSystem {
     return this.guard('readdir', async () => {
       // A listing from the start re-validates an old one; later pages continue the same one.
       await this.listed(dir, options.cookie === 0n ? 'ttl' : 'once');
+      // Linked: READDIRPLUS shows no attributes that are not the bucket's.
+      if (options.withAttributes) await this.core.link?.imports.beforeReaddirPlus(dir, options.cookie, options.maxEntries);
       return readdir(this.core, cred, dir, options);
     });
   }
@@ -265,6 +277,9 @@ export class CacheFileSystem implements FileSystem {
   private async shutdown(): Promise<void> {
     clearInterval(this.timer);
     this.core.link?.close();
+    // A listing being merged finishes first (one still waiting on the bucket is dropped).
+    const listings = this.core.link?.importer.idle();
+    if (listings) await Promise.race([listings, new Promise((r) => setTimeout(r, 2000).unref())]);
     try {
       await this.core.syncAll();
     } finally {
@@ -275,15 +290,15 @@ export class CacheFileSystem implements FileSystem {
   }
 
   /** Linked: makes sure `dir` reflects the bucket (lazy import, importer.ts). */
-  private async listed(dir: number, mode: 'ttl' | 'once' = 'ttl'): Promise<void> {
+  private async listed(dir: number, mode: 'ttl' | 'fresh' | 'once' = 'ttl'): Promise<void> {
     await this.core.link?.importer.ensureListed(dir, mode);
   }
 
   /** Linked: if `name` in `dir` is a directory, lists it (so that its emptiness is the bucket's). */
-  private async listedChild(dir: number, name: string): Promise<void> {
+  private async listedChild(dir: number, name: string, mode: 'ttl' | 'fresh'): Promise<void> {
     if (!this.core.link) return;
     const entry = findEntry(this.core.store, dir, name);
-    if (entry && this.core.inodes.get(entry.ino)?.type === 'dir') await this.listed(entry.ino);
+    if (entry && this.core.inodes.get(entry.ino)?.type === 'dir') await this.listed(entry.ino, mode);
   }
 
   private async guard<T>(op: string, fn: () => Promise<T> | T): Promise<T> {

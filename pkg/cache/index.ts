@@ -12,6 +12,7 @@ import { InodeTable } from './meta/inode-table';
 import { MetadataStore } from './meta/metadata-store';
 import { initLink } from './link/link-init';
 import { LinkContext } from './link/link-context';
+import { RemoteChanges } from './link/remote-changes';
 import { CacheSync } from './link/sync-api';
 import type { LinkOptions } from './link/remote';
 import { ensureRoot, recover } from './core/recovery';
@@ -21,11 +22,13 @@ export type { ChangeListener } from './core/core';
 export type { ChangeKind } from './meta/mutation';
 export type { CacheSync, SyncSnapshot, UploadResult } from './link/sync-api';
 export type { UploadWatch } from './link/link-view';
+export { parentKey, type ChangeOutcome, type RemoteChange, type RemoteChanges } from './link/remote-changes';
 export * from './link/remote';
 export type { RemoteState, Tombstone, Unsyncable } from './meta/schema';
 export type { UnsyncableEntry } from './link/unsyncable';
 export { inspectCache, notInBucket, type CacheSyncState } from './link/inspect';
 export { SharedCacheBudget } from './link/cache-budget';
+export { parseImportRules, checkImportRules, type ImportRule, type ImportTrigger } from './link/import-rules';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */
@@ -99,7 +102,8 @@ export async function openCacheFileSystem(options: CacheFileSystemOptions): Prom
     const link = options.link ? new LinkContext(core, options.link) : undefined;
     core.link = link;
     const sync = link ? new CacheSync(core, link) : undefined;
-    return new CacheFileSystem({ core, sync, release, flushIntervalMs: options.flushIntervalMs ?? 1000 });
+    const remoteChanges = link ? new RemoteChanges(core, link) : undefined;
+    return new CacheFileSystem({ core, sync, remoteChanges, release, flushIntervalMs: options.flushIntervalMs ?? 1000 });
   } catch (err) {
     await data?.close().catch(() => undefined);
     await store?.close().catch(() => undefined);

@@ -113,8 +113,10 @@ export class LinkedVolume {
         cacheBudget: o.link?.cacheBudget,
         capacityBytes: opt.capacityBytes,
         defaults: Object.keys(defaults).length > 0 ? defaults : undefined,
+        metadataStyle: opt.metadataStyle,
         dirTtlMs: o.link?.dirTtlMs,
         prefetchBytes: o.link?.prefetchBytes ?? DEFAULT_PREFETCH,
+        importRules: opt.importRules,
         logger: o.logger,
       });
       return new LinkedVolume(o.volumeId, linked, handle);

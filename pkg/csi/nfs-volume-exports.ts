@@ -28,9 +28,10 @@ import type { LinkedExport } from '../reconcile';
 import type { S3Defaults } from './bucket-access';
 import { ExportRecords, type ExportRecord } from './export-records';
 import { LinkedVolume, s3VolumeStore, type NodeLinkSettings, type VolumeStoreFactory } from './linked-volume';
-import type { S3Location } from './params';
+import type { S3Credentials, S3Location } from './params';
 import type { SyncStatusSource, VolumeSyncStatus } from './sync-status';
 import type { ExportAddress, ExportSpec, VolumeExports, VolumeStats } from './volume-exports';
+import type { VolumeFreshness, VolumeQueue } from './volume-freshness';
 import { collectOrphans, removeIfInBucket, volumesDir } from './volume-dirs';
 import { exportNameFor } from './volume-id';
 
@@ -50,6 +51,8 @@ export interface NfsVolumeExportsOptions {
   unstageSyncTimeoutMs?: number;
   link?: NodeLinkSettings;
   logger?: Logger;
+  /** Bucket events and other nodes' notices for the volumes (volume-freshness.ts). */
+  freshness?: VolumeFreshness;
   /** For tests: how a volume's object store is made (default: an S3Store). */
   storeFactory?: VolumeStoreFactory;
 }
@@ -141,6 +144,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
         throw err;
       }
       this.server.addExport(name, linked.fs, {});
+      this.options.freshness?.attach(spec.volumeId, name, record.location.bucket, linked.linked, queueOf(record, spec.credentials));
       this.log.info('volume exported', { volumeId: spec.volumeId, export: name, bucket: record.location.bucket, prefix: record.location.prefix, endpoint: record.location.endpoint ?? null });
     });
     return { host: this.address.host, port: this.address.port, path: `/${name}` };
@@ -199,8 +203,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
 
   /** Every volume the node holds data of: staged, draining, or recorded but not openable. */
   async syncStatus(): Promise<VolumeSyncStatus[]> {
+    const fresh = this.options.freshness;
     return [...this.volumes.values()].map((v) =>
-      v.linked ? v.linked.syncStatus() : { volumeId: v.record.volumeId, dirtyBytes: 0, error: `the volume's cache on this node could not be opened: ${v.openError}` },
+      v.linked ? { ...v.linked.syncStatus(), ...(fresh ? { notifyUrl: fresh.notifyUrl(v.name) } : {}) } : { volumeId: v.record.volumeId, dirtyBytes: 0, error: `the volume's cache on this node could not be opened: ${v.openError}` },
     );
   }
 
@@ -234,7 +239,11 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     await Promise.allSettled([...this.queues.values()]);
     const open = [...this.volumes.values()].filter((v) => v.linked);
     for (const v of open) v.generation++;
+    for (const v of open) await this.options.freshness?.detach(v.name);
     for (const v of open) this.logProgress(v, 'shutting down: what is not in S3 stays queued on disk and resumes at the next start');
+    // The NFS port first, so that it is free while running uploads finish (the caller bounds
+    // how long that may take).
+    await this.server.stopServing();
     for (const v of open) await v.linked?.linked.reconciler.stop();
     await this.server.close();
     for (const v of open) await v.linked?.close();
@@ -282,6 +291,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
     // The record goes first, then the volume leaves the status: who sees it gone sees it unrecorded.
     await this.records.save([...this.volumes.values()].filter((o) => o !== v).map((o) => o.record));
     this.volumes.delete(v.record.volumeId);
+    await this.options.freshness?.detach(v.name);
     await v.linked.close();
     await this.records.removeCredentials(v.name);
     this.log.info('volume released: every change is in S3', { volumeId: v.record.volumeId, export: v.name });
@@ -298,8 +308,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
       const name = exportNameFor(record.volumeId);
       const v: Volume = { record, name, generation: 0 };
       this.volumes.set(record.volumeId, v);
+      let credentials: S3Credentials | undefined;
       try {
-        const credentials = await this.records.readCredentials(name);
+        credentials = await this.records.readCredentials(name);
         v.linked = await LinkedVolume.open({ ...this.volumeSettings(record, name), credentials, verify: false });
       } catch (err) {
         // One volume's broken cache must not keep the node's other volumes from being served.
@@ -307,6 +318,7 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
         this.log.error('could not open the cache of a volume; it is retried at the next stage or start', { volumeId: record.volumeId, err: v.openError });
         continue;
       }
+      this.options.freshness?.attach(record.volumeId, name, record.location.bucket, v.linked.linked, queueOf(record, credentials));
       if (record.draining) this.startDrain(v);
       else this.server.addExport(name, v.linked.fs, {});
       this.log.info('volume restored', { volumeId: record.volumeId, export: name, draining: record.draining === true });
@@ -353,4 +365,11 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
       ...(location.forcePathStyle === undefined && d.forcePathStyle !== undefined ? { forcePathStyle: d.forcePathStyle } : {}),
     };
   }
+}
+
+/** The volume's SQS queue of bucket events (StorageClass eventQueueUrl), read with its credentials. */
+function queueOf(record: ExportRecord, credentials: S3Credentials | undefined): VolumeQueue | undefined {
+  const queueUrl = record.options.eventQueueUrl;
+  if (!queueUrl) return undefined;
+  return { queueUrl, ...(record.location.region ? { region: record.location.region } : {}), ...(credentials ? { credentials } : {}) };
 }

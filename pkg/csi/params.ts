@@ -2,6 +2,8 @@
 // context (returned by CreateVolume, or a static PV's volumeAttributes) and secrets. Parsing
 // and validation live here too, so that the controller and the node agree on what a value
 // means, and a bad value is an INVALID_ARGUMENT with a message naming the key.
+import { parseImportRules, type ImportRule } from '../cache';
+import { parseMetadataStyle, type MetadataStyle } from '../reconcile/object-meta';
 import { invalidArgument } from './errors';
 
 /** StorageClass `parameters`, passed to CreateVolume. */
@@ -25,6 +27,16 @@ export const Param = {
   gid: 'gid',
   fileMode: 'fileMode',
   dirMode: 'dirMode',
+  /**
+   * Which small files are imported whole, and when: "PREFIX:SIZE:TRIGGER,…" (e.g.
+   * ":128Ki:directory,logs/:0:file"; TRIGGER directory | file). Default: ":128Ki:directory" (as
+   * the node's prefetch setting says).
+   */
+  importRules: 'importRules',
+  /** Which object metadata keys carry owner and mode: "s3fs" (default), "s3files" (Amazon S3 Files'), "both". */
+  metadataStyle: 'metadataStyle',
+  /** An SQS queue URL receiving the bucket's S3 Event Notifications or EventBridge events (docs/freshness.md). */
+  eventQueueUrl: 'eventQueueUrl',
   /** "retain" (default) or "delete": whether DeleteVolume removes a dynamic volume's data. */
   onDelete: 'onDelete',
 } as const;
@@ -42,6 +54,9 @@ export const Ctx = {
   gid: 'gid',
   fileMode: 'fileMode',
   dirMode: 'dirMode',
+  importRules: 'importRules',
+  metadataStyle: 'metadataStyle',
+  eventQueueUrl: 'eventQueueUrl',
   /** Capacity limit of the file system in bytes (the PVC's request); FSSTAT reports it. */
   capacityBytes: 'capacityBytes',
   /** Publish only this directory of the volume (static PVs). */
@@ -80,7 +95,10 @@ export interface VolumeOptions {
   gid?: number;
   fileMode?: number;
   dirMode?: number;
+  metadataStyle?: MetadataStyle;
+  eventQueueUrl?: string;
   capacityBytes?: number;
+  importRules?: ImportRule[];
 }
 
 /** Keys set by Kubernetes components, not by users; they are ignored, never rejected. */
@@ -187,7 +205,20 @@ export function parseVolumeOptions(values: Record<string, string>): VolumeOption
   if (v(Param.gid) !== undefined) o.gid = parseId(v(Param.gid) as string, Param.gid);
   if (v(Param.fileMode) !== undefined) o.fileMode = parseMode(v(Param.fileMode) as string, Param.fileMode);
   if (v(Param.dirMode) !== undefined) o.dirMode = parseMode(v(Param.dirMode) as string, Param.dirMode);
+  if (v(Param.metadataStyle) !== undefined) {
+    const style = parseMetadataStyle(v(Param.metadataStyle) as string);
+    if (!style) throw invalidArgument(`${Param.metadataStyle} must be "s3fs", "s3files" or "both"`);
+    o.metadataStyle = style;
+  }
+  if (v(Param.eventQueueUrl) !== undefined) o.eventQueueUrl = parseEndpoint(v(Param.eventQueueUrl) as string, Param.eventQueueUrl);
   if (v(Ctx.capacityBytes) !== undefined) o.capacityBytes = parseBytes(v(Ctx.capacityBytes) as string, Ctx.capacityBytes);
+  if (v(Param.importRules) !== undefined) {
+    try {
+      o.importRules = parseImportRules(v(Param.importRules) as string, Param.importRules);
+    } catch (err) {
+      throw invalidArgument((err as Error).message);
+    }
+  }
   return o;
 }
 

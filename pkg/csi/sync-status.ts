@@ -16,6 +16,8 @@ export interface VolumeSyncStatus {
    * version was moved to .s3files-lost+found/ (DESIGN.md decision 5). A rise is an Event.
    */
   conflicts?: number;
+  /** Where other nodes notify this one of their writes to the volume (docs/freshness.md). */
+  notifyUrl?: string;
   /**
    * Files and directories kept on this node only because their key would pass S3's 1,024 bytes
    * (PathTooLong), until renamed to a shorter path. Durable: it survives a restart. A rise is

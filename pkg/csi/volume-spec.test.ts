@@ -26,6 +26,18 @@ describe('volume spec', () => {
     assert.equal(stage.subPath, '');
   });
 
+  it('metadataStyle goes from the StorageClass to the volume context and to the node', () => {
+    const plan = planCreate('pvc-1', { bucket: 'media', metadataStyle: 's3files' });
+    assert.equal(plan.options.metadataStyle, 's3files');
+    const ctx = volumeContextFor(plan, 0);
+    assert.equal(ctx.metadataStyle, 's3files');
+    assert.equal(planStage('v1:media:pvc-1::', ctx).options.metadataStyle, 's3files');
+  });
+
+  it('[error] metadataStyle other than s3fs, s3files, both', () => {
+    assert.throws(() => planCreate('pvc-1', { bucket: 'media', metadataStyle: 'lustre' }), /metadataStyle must be "s3fs", "s3files" or "both"/);
+  });
+
   it('parsers', () => {
     assert.equal(parsePrefix('/a/b/', 'p'), 'a/b');
     assert.equal(parseDuration('500ms', 'd'), 500);

@@ -89,6 +89,9 @@ export function volumeContextFor(plan: CreatePlan, capacityBytes: number): Recor
   if (o.gid !== undefined) ctx[Ctx.gid] = String(o.gid);
   if (o.fileMode !== undefined) ctx[Ctx.fileMode] = `0${o.fileMode.toString(8)}`;
   if (o.dirMode !== undefined) ctx[Ctx.dirMode] = `0${o.dirMode.toString(8)}`;
+  if (o.importRules !== undefined) ctx[Ctx.importRules] = o.importRules.map((r) => `${r.prefix}:${r.sizeLessThan}:${r.trigger}`).join(',');
+  if (o.metadataStyle !== undefined) ctx[Ctx.metadataStyle] = o.metadataStyle;
+  if (o.eventQueueUrl !== undefined) ctx[Ctx.eventQueueUrl] = o.eventQueueUrl;
   if (capacityBytes > 0) ctx[Ctx.capacityBytes] = String(capacityBytes);
   return ctx;
 }

@@ -14,7 +14,8 @@ let shared: Metrics | undefined;
 export function metrics(): Metrics {
   if (shared) return shared;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 's3files_process_' });
+  // prom-client's names already start with process_ or nodejs_: the prefix only says whose.
+  collectDefaultMetrics({ register: registry, prefix: 's3files_' });
   shared = {
     registry,
     rpcCalls: new Counter({

@@ -18,7 +18,7 @@ export interface ExportSyncSource {
     uploading?: Array<{ size: number; doneBytes: number }>;
     unsyncable?: number;
   };
-  counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number };
+  counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; listings: number; skippedKeys: number; attributeReads: number; wholeImports: number; evictedFiles: number; evictedBytes: number };
 }
 
 const sources = new Map<string, ExportSyncSource>();
@@ -88,5 +88,7 @@ function install(): void {
   total('s3files_stream_bytes_total', 'File data read straight from the bucket by large sequential reads (not cached)', [], (_s, c) => [[{}, c.streamedBytes]]);
   total('s3files_import_listings_total', 'Directory listings imported from the bucket', [], (_s, c) => [[{}, c.listings]]);
   total('s3files_import_skipped_keys_total', 'Keys that cannot be file names, skipped by listings', [], (_s, c) => [[{}, c.skippedKeys]]);
+  total('s3files_import_attribute_reads_total', 'HEADs for the attributes of listed objects', [], (_s, c) => [[{}, c.attributeReads]]);
+  total('s3files_import_whole_files_total', 'Small files imported whole (one GET that brings their attributes too)', [], (_s, c) => [[{}, c.wholeImports]]);
   total('s3files_cache_evicted_bytes_total', 'Clean cached file data evicted under the cache size', [], (_s, c) => [[{}, c.evictedBytes]]);
 }

@@ -86,10 +86,18 @@ export class ExportRegistry {
   }
 }
 
-/** Applies the export's squash rules to the caller's credentials. */
+/**
+ * Applies the export's squash rules to the caller's credentials. root_squash maps uid 0, gid 0
+ * and group 0 among the supplementary groups each on its own (exports(5), as knfsd does): a
+ * caller with uid 1000 and gid 0 would otherwise read root's group-readable files.
+ */
 export function effectiveCredentials(cred: Credentials, options: ExportOptions): Credentials {
-  if (options.allSquash || (options.rootSquash && cred.uid === 0)) {
-    return { uid: options.anonUid, gid: options.anonGid, gids: [] };
-  }
-  return cred;
+  if (options.allSquash) return { uid: options.anonUid, gid: options.anonGid, gids: [] };
+  if (!options.rootSquash) return cred;
+  if (cred.uid !== 0 && cred.gid !== 0 && !cred.gids.includes(0)) return cred;
+  return {
+    uid: cred.uid === 0 ? options.anonUid : cred.uid,
+    gid: cred.gid === 0 ? options.anonGid : cred.gid,
+    gids: cred.gids.map((g) => (g === 0 ? options.anonGid : g)),
+  };
 }

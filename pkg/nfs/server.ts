@@ -64,6 +64,14 @@ export class NfsServer {
     return this.address;
   }
 
+  /**
+   * Stops accepting and drops connections (the port is free at once), then waits for the calls
+   * already running; the exports stay open. Shutdown does this first.
+   */
+  stopServing(): Promise<void> {
+    return this.rpc.close();
+  }
+
   /** Stops accepting, drops connections, then flushes and closes every export. */
   async close(): Promise<void> {
     await this.rpc.close();

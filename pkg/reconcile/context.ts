@@ -8,6 +8,7 @@ import type { ByteBudget } from './byte-budget';
 import type { Foreground } from './foreground';
 import type { KeyMap } from './key-map';
 import type { MoveFence } from './move-fence';
+import type { MetadataStyle } from './object-meta';
 import type { UploadTuning } from './upload';
 
 export class SyncStats {
@@ -80,6 +81,8 @@ export interface ReconcileContext {
   store: ObjectStore;
   keys: KeyMap;
   tuning: UploadTuning;
+  /** Which metadata keys uploads carry (object-meta.ts). */
+  metadataStyle: MetadataStyle;
   log: Logger;
   stats: SyncStats;
   /** Uploads on the wire and how far they are (status, metrics). */

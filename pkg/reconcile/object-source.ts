@@ -5,21 +5,23 @@
 //
 // An entry is HEADed when it is new, its ETag changed, its LastModified changed with the same
 // ETag (a metadata-only change: a copy onto itself), or its attributes were never read.
-// Policy: at most `headLimit` HEADs per listing (default 1000), `headConcurrency` at a time;
-// entries past the limit are marked attributesPending with the listing's size and LastModified
-// and the volume's defaults, and the cache HEADs them later, through describe() (a symlink
-// among them shows as a regular file until then).
+// Policy: at most `headLimit` HEADs while listing (default 0), `headConcurrency` at a time;
+// entries past it are marked attributesPending with the listing's size and LastModified and the
+// volume's defaults, and the cache reads them right after, many at once and the ones a client
+// asks for first (pkg/cache/import-queue.ts): through describe() (a HEAD), or readObject() (a
+// GET of a small file, whose response carries the same metadata: no HEAD at all). A listing
+// thus answers after its LIST pages alone.
 // Keys that cannot be names are skipped and counted; a file and a directory of the same name
 // show as the directory (as Mountpoint for S3 does).
 import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource } from '../cache';
-import { RemoteGoneError } from '../cache';
+import { RemoteGoneError, RemoteUnavailableError } from '../cache';
 import { logger, type Logger } from '../log/logger';
 import { Foreground } from './foreground';
-import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../s3/errors';
-import { listAll, type ObjectStore } from '../s3/object-store';
+import { InvalidRangeError, NotFoundError, PreconditionFailedError, ThrottledError, TransientError } from '../s3/errors';
+import { listAll, type ObjectInfo, type ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
 import { nameProblem } from './key-map';
-import { dateToTimestamp, decodeMetadata } from './object-meta';
+import { dateToTimestamp, decodeMetadata, type MetadataStyle } from './object-meta';
 import { forEachLimit } from './pool';
 
 const MAX_SYMLINK_BYTES = 4096;
@@ -34,9 +36,11 @@ export interface ObjectSourceOptions {
    * locally, and importing it would bring back a ghost.
    */
   hidden?: (dirKey: string) => boolean;
-  /** Counts the requests clients wait for (listings, HEADs of names looked up), which background work yields to. */
+  /** Counts the listings in flight (what a client's `ls` or first LOOKUP waits for), which background work yields to. */
   foreground?: Foreground;
   log?: Logger;
+  /** The keys the export writes, read first when an object carries several sets (object-meta.ts). */
+  metadataStyle?: MetadataStyle;
 }
 
 interface Pending {
@@ -59,14 +63,14 @@ export class ObjectStoreSource implements RemoteSource {
     private readonly keys: KeyMap,
     private readonly opts: ObjectSourceOptions = {},
   ) {
-    this.headLimit = opts.headLimit ?? 1000;
+    this.headLimit = opts.headLimit ?? 0;
     this.headConcurrency = opts.headConcurrency ?? 16;
     this.log = opts.log ?? logger('reconcile');
     this.foreground = opts.foreground ?? new Foreground();
   }
 
   listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing> {
-    return this.foreground.run(() => this.list(dirKey, hints));
+    return unavailableAsSuch(this.foreground.run(() => this.list(dirKey, hints)));
   }
 
   private async list(dirKey: string, hints: ListHints): Promise<RemoteListing> {
@@ -103,7 +107,7 @@ export class ObjectStoreSource implements RemoteSource {
     }
     if (self && needsHead(self, hints.known(dirKey))) todo.unshift({ entry: self, key: prefix, marker: true });
     if (todo.length > this.headLimit) {
-      this.log.info('large listing: attributes of the rest are read later', { dirKey, changed: todo.length, headLimit: this.headLimit });
+      if (this.headLimit > 0) this.log.info('large listing: attributes of the rest are read later', { dirKey, changed: todo.length, headLimit: this.headLimit });
       for (const t of todo.slice(this.headLimit)) t.entry.attributesPending = true;
     }
     const gone = new Set<RemoteEntry>();
@@ -119,7 +123,7 @@ export class ObjectStoreSource implements RemoteSource {
     const name = (marker ? rkey.slice(0, -1) : rkey).split('/').pop() ?? '';
     const key = this.keys.toS3(rkey);
     const entry: RemoteEntry = { name, type: marker ? 'dir' : 'file', size: 0, mtime: dateToTimestamp(new Date()) };
-    return this.foreground.run(async () => ((await this.fill({ entry, key, marker })) && entry.described ? entry : undefined));
+    return unavailableAsSuch((async () => ((await this.fill({ entry, key, marker })) && entry.described ? entry : undefined))());
   }
 
   /** Fills in attributes from a HEAD (and a symlink's target). False if the object is gone. */
@@ -135,17 +139,7 @@ export class ObjectStoreSource implements RemoteSource {
       return true;
     }
     const e = t.entry;
-    const a = decodeMetadata(info.metadata);
-    e.described = true;
-    e.modifiedMs ??= info.lastModified.getTime();
-    if (!t.marker && e.etag === undefined) e.size = info.size; // describe(): no listing behind it
-    if (t.marker || e.etag === undefined) e.etag = info.etag;
-    if (!t.marker && a.type && a.type !== 'dir') e.type = a.type;
-    if (a.mode !== undefined) e.mode = a.mode;
-    if (a.uid !== undefined) e.uid = a.uid;
-    if (a.gid !== undefined) e.gid = a.gid;
-    e.mtime = a.mtime ?? dateToTimestamp(info.lastModified);
-    if (e.type !== 'file' && e.type !== 'dir') e.size = 0;
+    describeFrom(e, info, t.marker, this.opts.metadataStyle);
     if (e.type === 'symlink') {
       if (info.size === 0 || info.size > MAX_SYMLINK_BYTES) e.type = 'file';
       else {
@@ -162,6 +156,26 @@ export class ObjectStoreSource implements RemoteSource {
     return true;
   }
 
+  async readObject(rkey: string, etag: string): Promise<{ entry: RemoteEntry; data: Buffer } | undefined> {
+    const key = this.keys.toS3(rkey);
+    let got;
+    try {
+      got = await unavailableAsSuch(this.store.getBuffer(key, { ifMatch: etag }));
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof PreconditionFailedError) return undefined;
+      throw err;
+    }
+    const name = rkey.split('/').pop() ?? '';
+    const entry: RemoteEntry = { name, type: 'file', size: got.info.size, etag: got.info.etag, mtime: dateToTimestamp(got.info.lastModified) };
+    describeFrom(entry, got.info, false, this.opts.metadataStyle);
+    if (entry.type === 'symlink') {
+      if (got.data.length === 0 || got.data.length > MAX_SYMLINK_BYTES) entry.type = 'file';
+      else entry.target = got.data.toString('utf8');
+    }
+    if (entry.type === 'file') entry.size = got.info.size;
+    return { entry, data: got.data };
+  }
+
   async readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
     try {
@@ -176,6 +190,21 @@ export class ObjectStoreSource implements RemoteSource {
   }
 }
 
+/** Fills `e` (described) from an object's info: type, mode, owner, mtime from its metadata. */
+function describeFrom(e: RemoteEntry, info: ObjectInfo, marker: boolean, style: MetadataStyle | undefined): void {
+  const a = decodeMetadata(info.metadata, style);
+  e.described = true;
+  e.modifiedMs ??= info.lastModified.getTime();
+  if (!marker && e.etag === undefined) e.size = info.size; // describe(): no listing behind it
+  if (marker || e.etag === undefined) e.etag = info.etag;
+  if (!marker && a.type && a.type !== 'dir') e.type = a.type;
+  if (a.mode !== undefined) e.mode = a.mode;
+  if (a.uid !== undefined) e.uid = a.uid;
+  if (a.gid !== undefined) e.gid = a.gid;
+  e.mtime = a.mtime ?? dateToTimestamp(info.lastModified);
+  if (e.type !== 'file' && e.type !== 'dir') e.size = 0;
+}
+
 /**
  * Whether a listed entry needs a HEAD: new, changed, never described, or (same ETag) modified
  * after what the cache knows: a metadata-only change. A LastModified never recorded (our own
@@ -186,4 +215,14 @@ function needsHead(e: RemoteEntry, known: KnownObject | undefined): boolean {
   if (known === undefined || known.etag !== e.etag || known.attributesPending) return true;
   if (e.modifiedMs === undefined) return false;
   return known.modifiedMs !== undefined ? known.modifiedMs !== e.modifiedMs : e.modifiedMs > (known.syncedAt ?? 0);
+}
+
+/** Unreachable or throttled once the store's retries ran out: RemoteUnavailableError (retryable). */
+async function unavailableAsSuch<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof TransientError || err instanceof ThrottledError) throw new RemoteUnavailableError(err.message, { cause: err });
+    throw err;
+  }
 }

@@ -24,6 +24,7 @@ import { KeyLocks, SyncStats, UploadsInFlight, type Outcome, type ReconcileConte
 import { JobWindow } from './job-window';
 import type { KeyMap } from './key-map';
 import { MoveFence } from './move-fence';
+import type { MetadataStyle } from './object-meta';
 import { syncDirectory } from './sync-dir';
 import { syncNonDirectory } from './sync-file';
 import { recheckUnsyncable, shortKey } from './too-long';
@@ -53,6 +54,8 @@ export interface ReconcilerOptions {
   fence?: MoveFence;
   /** The export's client-facing requests in flight (from its ObjectStoreSource). */
   foreground?: Foreground;
+  /** Which metadata keys uploads carry (default s3fs's; object-meta.ts). */
+  metadataStyle?: MetadataStyle;
 }
 
 export interface ReconcilerStatus {
@@ -116,6 +119,7 @@ export class Reconciler {
       store: opts.store,
       keys: opts.keys,
       tuning: { ...DEFAULT_TUNING, ...opts.tuning },
+      metadataStyle: opts.metadataStyle ?? 's3fs',
       log: opts.log ?? logger('reconcile'),
       stats: new SyncStats(),
       inflight: new UploadsInFlight(),

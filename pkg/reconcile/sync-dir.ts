@@ -63,7 +63,7 @@ async function syncMarker(ctx: ReconcileContext, ino: number, locked: string | u
 }
 
 async function putMarker(ctx: ReconcileContext, snap: SyncSnapshot, rkey: string): Promise<string> {
-  const metadata = encodeMetadata({ type: 'dir', mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime });
+  const metadata = encodeMetadata({ type: 'dir', mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime }, ctx.metadataStyle);
   // Unconditional: directories merge; this directory's attributes are the local ones.
   const { etag } = await ctx.store.put(ctx.keys.toS3(rkey), Buffer.alloc(0), { metadata, contentType: 'application/x-directory' });
   ctx.stats.markers++;

@@ -152,7 +152,7 @@ async function send(ctx: ReconcileContext, snap: SyncSnapshot, desired: string, 
   const { store, keys, stats } = ctx;
   const rs = snap.remote;
   const key = keys.toS3(desired);
-  const metadata = { ...encodeMetadata({ type: snap.type, mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime }), [UPLOAD_TOKEN]: o.token };
+  const metadata = { ...encodeMetadata({ type: snap.type, mode: snap.mode, uid: snap.uid, gid: snap.gid, mtime: snap.mtime }, ctx.metadataStyle), [UPLOAD_TOKEN]: o.token };
   if (snap.type === 'file') {
     const known = rs.key !== undefined && rs.etag !== undefined && o.reuseParts;
     const source: CopySource | undefined = known ? { key: keys.toS3(rs.key!), etag: rs.etag!, size: rs.size ?? 0 } : undefined;

@@ -57,8 +57,10 @@ function remoteAttrsSuite(name: string, setup: () => Promise<StoreSetup>): void 
       await chmodInBucket(`${prefix}f.txt`, meta(0o100600, 7, 8, 1700000000));
       await chmodInBucket(`${prefix}d/`, meta(0o40700, 9, 10, 1700000001), 'application/x-directory');
       await sleep(300);
+      // Past the TTL the cached listing answers while the new one is fetched.
       assert.deepEqual(await listNames(t.fs, ''), ['d', 'f.txt']);
       await listNames(t.fs, 'd'); // the marker's own listing shows its new LastModified
+      await t.fs.sync!.listingsIdle();
       assert.deepEqual(summary(await t.fs.getattr(await resolve(t.fs, 'f.txt'))), [0o600, 7, 8, 1700000000]);
       assert.deepEqual(summary(await t.fs.getattr(await resolve(t.fs, 'd'))), [0o700, 9, 10, 1700000001]);
       assert.equal((await readFile(t.fs, 'f.txt')).toString(), 'payload');
@@ -75,6 +77,7 @@ function remoteAttrsSuite(name: string, setup: () => Promise<StoreSetup>): void 
       await chmodInBucket(`${prefix}mine.txt`, meta(0o100604, 5, 6, 1700000000));
       await sleep(300);
       await listNames(t.fs, '');
+      await t.fs.sync!.listingsIdle();
       assert.deepEqual(summary(await t.fs.getattr(ino)).slice(0, 3), [0o640, 1, 2]);
       await t.reconciler.drain();
       assert.equal((await store.head(`${prefix}mine.txt`)).metadata.mode, String(0o100640));
@@ -86,9 +89,13 @@ function remoteAttrsSuite(name: string, setup: () => Promise<StoreSetup>): void 
       await t.reconciler.drain();
       await sleep(150);
       const before = t.source.headRequests;
+      const listings = t.fs.sync!.counters().listings;
       await listNames(t.fs, '');
+      await t.fs.sync!.listingsIdle();
       await sleep(150);
       await listNames(t.fs, '');
+      await t.fs.sync!.listingsIdle();
+      assert.equal(t.fs.sync!.counters().listings - listings, 2, 'both re-listings ran');
       assert.equal(t.source.headRequests - before, 0, 'objects we uploaded were HEADed again');
     });
 

@@ -12,6 +12,12 @@ import net from 'node:net';
 import { flatRaw, rawHeadersToObject } from './http-forward';
 
 export type FaultKind = 'slowdown' | 'internal' | 'reset-request' | 'reset-response' | 'delay';
+/**
+ * The whole endpoint, for outages: 'forward' (faults as configured), 'hang' (requests are
+ * accepted and never answered, as a blackholed or wedged S3), 'refuse' (connections are reset
+ * as soon as they open, as a server that is down).
+ */
+export type ProxyMode = 'forward' | 'hang' | 'refuse';
 
 export interface FaultProxyOptions {
   /** http://host:port of the real server. */
@@ -59,6 +65,9 @@ export class FaultProxy {
   inFlight = 0;
   maxInFlight = 0;
   rate: number;
+  mode: ProxyMode = 'forward';
+  /** Requests held without an answer in 'hang' mode. */
+  hung = 0;
   private readonly random: () => number;
   private readonly scripted: FaultKind[] = [];
   private readonly server: http.Server;
@@ -74,9 +83,22 @@ export class FaultProxy {
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30000;
     this.server.on('connection', (s) => {
+      if (this.mode === 'refuse') {
+        s.resetAndDestroy();
+        return;
+      }
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
+  }
+
+  /**
+   * Closes every open connection (requests held in 'hang' mode included): with mode 'refuse',
+   * clients' kept-alive connections go too, so nothing reaches the server any more; back in
+   * 'forward', hung requests fail at once instead of at their client's timeout.
+   */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
   }
 
   get endpoint(): string {
@@ -119,6 +141,11 @@ export class FaultProxy {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.mode === 'hang') {
+      this.hung++;
+      req.resume(); // take the body, answer nothing
+      return;
+    }
     const fault = this.pickFault(req);
     this.counts.requests++;
     this.inFlight++;

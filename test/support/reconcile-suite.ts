@@ -309,6 +309,9 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       await ctx.store.put(`${prefix}added.txt`, Buffer.from('new'));
       await ctx.store.put(`${prefix}mine.txt`, Buffer.from('remote edit'));
       await new Promise((r) => setTimeout(r, 300));
+      // Past the TTL the cached listing answers at once, and a new one is fetched meanwhile.
+      assert.deepEqual(await listNames(t.fs, ''), ['changes.txt', 'deleted.txt', 'mine.txt']);
+      await t.fs.sync!.listingsIdle();
       assert.deepEqual(await listNames(t.fs, ''), ['added.txt', 'changes.txt', 'mine.txt']);
       assert.equal((await readFile(t.fs, 'changes.txt')).toString(), 'version two');
       assert.equal((await readFile(t.fs, 'mine.txt')).toString(), 'LOCAL');

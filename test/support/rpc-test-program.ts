@@ -23,6 +23,8 @@ export const TestProc = {
   FAIL: 4,
   /** → flavor, uid, gid, gids, machine name, remote address of the caller. */
   WHOAMI: 5,
+  /** uint32 n → opaque of n fresh bytes: a small call with a large reply, like READ. */
+  BIG: 6,
 } as const;
 
 /** Gates for GATED calls: each call waits until its tag is opened. */
@@ -30,6 +32,8 @@ export class Gates {
   readonly started: number[] = [];
   /** ECHO calls handled so far. */
   echoes = 0;
+  /** BIG calls handled so far. */
+  bigs = 0;
   private readonly gates = new Map<number, { promise: Promise<void>; open: () => void }>();
 
   /** With `alwaysOpen`, GATED calls never wait (for fuzzing, where tags are random). */
@@ -86,6 +90,15 @@ export function createTestProgram(gates = new Gates()): RpcProgram {
       },
     ],
     [
+      TestProc.BIG,
+      (args, reply) => {
+        const n = args.uint32();
+        if (n > 16 * 1024 * 1024) throw new XdrError('BIG answers at most 16 MiB'); // fuzzed counts
+        gates.bigs++;
+        reply.opaqueRef(Buffer.alloc(n, 1));
+      },
+    ],
+    [
       TestProc.WHOAMI,
       (_args, reply, ctx) => {
         reply.uint32(ctx.flavor).bool(ctx.authSys !== undefined);
@@ -102,6 +115,12 @@ export function createTestProgram(gates = new Gates()): RpcProgram {
   return {
     program: TEST_PROGRAM,
     name: 'test',
+    // As NFS does for READ: the reply's size is known from the arguments.
+    replyBytesBound: (version, procedure, args) => {
+      if (args.length < 4) return undefined;
+      if (procedure === TestProc.BIG || procedure === TestProc.ECHO) return args.readUInt32BE(0) + 16;
+      return undefined;
+    },
     versions: new Map([
       [TEST_VERSION, v2],
       [TEST_VERSION_WITHOUT_NULL, v4],

@@ -4,7 +4,7 @@
 // same run". No mocha here: bench/ uses it too.
 import http from 'node:http';
 import {
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -116,4 +116,21 @@ export async function putObjects(client: S3Client, bucket: string, keys: readonl
     await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: body }));
   });
   return { ms: since(t0), requests: keys.length, bytes: keys.length * body.length };
+}
+
+/**
+ * Moves every object under `from` to `to` as S3 allows: a CopyObject each, `concurrency` at a
+ * time, then DeleteObjects of the sources in batches of 1,000.
+ */
+export async function moveKeys(client: S3Client, bucket: string, keys: readonly string[], from: string, to: string, concurrency = 32): Promise<FloorResult> {
+  const t0 = performance.now();
+  await mapLimit(keys, concurrency, async (Key) => {
+    if (!Key.startsWith(from)) throw new Error(`${Key} is not under ${from}`);
+    await client.send(new CopyObjectCommand({ Bucket: bucket, Key: to + Key.slice(from.length), CopySource: `${bucket}/${encodeURIComponent(Key).replace(/%2F/g, '/')}` }));
+  });
+  const batches = Array.from({ length: Math.ceil(keys.length / 1000) }, (_, i) => keys.slice(i * 1000, (i + 1) * 1000));
+  await mapLimit(batches, concurrency, async (batch) => {
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+  });
+  return { ms: since(t0), requests: keys.length + batches.length, bytes: 0 };
 }

@@ -37,16 +37,22 @@ export interface LinkedPart {
   readonly evictor: {
     touch(ino: number): void;
   };
-  /** Attributes from the objects' metadata, read after a listing. */
-  readonly attrs: {
-    /** GETATTR: the read of `ino`'s attributes under way, if any. */
+  /** What listings left to read from the bucket: metadata (HEAD) and small files (whole GET). */
+  readonly imports: {
+    /** GETATTR: the read of `ino`'s attributes, if pending (bounded; EJUKEBOX if it cannot be done). */
     wait(ino: number): Promise<void> | undefined;
     /** LOOKUP: `name` in `dir` gets its attributes first. */
     beforeLookup(dir: number, name: string): Promise<void>;
+    /** READDIRPLUS: the entries of the page after `cookie` get their attributes first. */
+    beforeReaddirPlus(dir: number, cookie: bigint, maxEntries: number): Promise<void>;
+    /** READ: a queued import of `ino` runs now and is waited for. */
+    beforeRead(ino: number): Promise<void> | undefined;
   };
   /** Directory listings imported from the bucket. */
   readonly importer: {
-    ensureListed(dirIno: number, mode?: 'ttl' | 'once'): Promise<void>;
+    ensureListed(dirIno: number, mode?: 'ttl' | 'fresh' | 'once'): Promise<void>;
+    /** Resolves once no listing runs. */
+    idle(): Promise<void>;
   };
   /** A size change: uploads in flight must not claim bytes past the smallest size seen. */
   noteSize(ino: number, size: number): void;

@@ -18,9 +18,6 @@ import type { RemoteState } from '../meta/remote-state';
 const DEFAULT_RUN_BYTES = 8 * 1024 * 1024;
 /** Read-ahead runs in flight for the whole file system (bounds memory and S3 requests). */
 const MAX_READ_AHEAD = 8;
-/** Small-file prefetches in flight, and most waiting (more are dropped: they are only a hint). */
-const PREFETCH_CONCURRENCY = 4;
-const PREFETCH_QUEUE = 10_000;
 /** How far (in blocks) a read may land from where the last one ended and still be sequential. */
 const SEQUENTIAL_SLACK_BLOCKS = 4;
 /** Read-ahead state is kept for this many files at most. */
@@ -45,8 +42,6 @@ export class Fetcher {
   private readonly inflight = new Map<number, Map<number, Promise<void>>>();
   private readonly sequences = new Map<number, Sequence>();
   private readAheads = 0;
-  private readonly prefetchQueue: number[] = [];
-  private prefetching = 0;
   /** Bytes fetched from the bucket (for metrics and tests). */
   fetchedBytes = 0;
   fetchRequests = 0;
@@ -103,13 +98,16 @@ export class Fetcher {
             waits.push(this.fetchRun(ino, rs, start, b - 1, opts));
             start = -1;
           }
-          if (busy) waits.push(busy);
+          // Another fetch of the block (a read-ahead, an import) failing is only a hint: the
+          // next round fetches what is still absent.
+          if (busy) waits.push(busy.catch(() => undefined));
           else if (b <= last && start < 0) start = b;
         }
       }
       if (waits.length === 0) return;
       await Promise.all(waits);
     }
+    if (this.absentRuns(ino, offset, end).length > 0) throw new FsError('EIO', `inode ${ino}: its data could not be fetched from the bucket`);
   }
 
   /** Waits until no fetch of a block overlapping [offset, end) is running. */
@@ -167,27 +165,18 @@ export class Fetcher {
     return local;
   }
 
-  /** Fetches these (small) files in the background, a few at a time. */
-  prefetch(inos: number[]): void {
-    for (const ino of inos) if (this.prefetchQueue.length < PREFETCH_QUEUE) this.prefetchQueue.push(ino);
-    this.pumpPrefetch();
-  }
-
-  private pumpPrefetch(): void {
-    while (this.prefetching < PREFETCH_CONCURRENCY && this.prefetchQueue.length > 0) {
-      const ino = this.prefetchQueue.shift()!;
-      const size = this.core.inodes.get(ino)?.size;
-      if (size === undefined || this.absentRuns(ino, 0, size).length === 0) continue;
-      this.prefetching++;
-      this.core.states
-        .get(ino)
-        .lock.shared(() => this.ensure(ino, 0, size))
-        .catch((err: unknown) => this.core.log.debug('prefetch failed', { ino, err: String(err) }))
-        .finally(() => {
-          this.prefetching--;
-          this.pumpPrefetch();
-        });
-    }
+  /**
+   * Fetches all of a file's remote-backed bytes with `read` (a whole-object GET: import-queue.ts)
+   * as one fetch, so readers and writers of any of its blocks wait for it as for any other.
+   * Undefined if a block is already present or being fetched (the caller fetches otherwise).
+   * The caller holds the file's lock (shared).
+   */
+  fetchWhole(ino: number, rs: RemoteState, read: () => Promise<Buffer>): Promise<void> | undefined {
+    if (!hasBacking(rs)) return undefined;
+    const last = this.link.blocks.blockOf(rs.backLen - 1);
+    const running = this.inflight.get(ino);
+    for (let b = 0; b <= last; b++) if (running?.has(b) || this.link.blocks.isPresent(ino, b)) return undefined;
+    return this.fetchRun(ino, rs, 0, last, {}, read);
   }
 
   /**
@@ -246,7 +235,7 @@ export class Fetcher {
     }
   }
 
-  private fetchRun(ino: number, rs: RemoteState, first: number, last: number, opts: FetchOptions): Promise<void> {
+  private fetchRun(ino: number, rs: RemoteState, first: number, last: number, opts: FetchOptions, read?: () => Promise<Buffer>): Promise<void> {
     const bs = this.link.blockSize;
     const start = first * bs;
     const stop = Math.min((last + 1) * bs, rs.backLen);
@@ -255,7 +244,7 @@ export class Fetcher {
       running = new Map();
       this.inflight.set(ino, running);
     }
-    const p = this.fetchAndStore(ino, rs, start, stop, opts).then(() => this.link.blocks.markPresent(ino, first, last));
+    const p = this.fetchAndStore(ino, rs, start, stop, opts, read).then(() => this.link.blocks.markPresent(ino, first, last));
     for (let b = first; b <= last; b++) running.set(b, p);
     const cleanup = () => {
       const map = this.inflight.get(ino);
@@ -267,8 +256,9 @@ export class Fetcher {
     return p;
   }
 
-  private async fetchAndStore(ino: number, rs0: RemoteState, start: number, stop: number, opts: FetchOptions): Promise<void> {
-    const buf = await this.readRemote(ino, rs0, start, stop - start, opts);
+  private async fetchAndStore(ino: number, rs0: RemoteState, start: number, stop: number, opts: FetchOptions, read?: () => Promise<Buffer>): Promise<void> {
+    const buf = read ? await read() : await this.readRemote(ino, rs0, start, stop - start, opts);
+    if (buf.length !== stop - start) throw new FsError('EIO', `inode ${ino}: the bucket sent ${buf.length} bytes for ${stop - start}`);
     try {
       await this.core.capacity.admitOnDisk(buf.length, ino);
       await this.core.data.write(ino, start, buf);

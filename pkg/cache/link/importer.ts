@@ -24,6 +24,7 @@ import { touchDir } from '../ops/create';
 import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
 import { applyAttributes, sameAttributes } from './remote-attrs';
 import { putRemote, type RemoteState } from '../meta/remote-state';
+import { remoteFailure, withinWait } from './remote-wait';
 
 interface ContentChange {
   ino: number;
@@ -32,11 +33,17 @@ interface ContentChange {
   entry: RemoteEntry;
 }
 
+/** A directory whose re-listing failed is not listed again in the background before this. */
+const RETRY_AFTER_FAILURE_MS = 5000;
+
 /** How long a deleted key is remembered, so a listing begun before the DELETE does not bring it back. */
 const DELETED_MEMORY_MS = 10 * 60_000;
 
 export class Importer {
   private readonly listing = new Map<number, Promise<void>>();
+  /** Directories whose last listing failed, and when (ms): background retries wait a little. */
+  private readonly failedAt = new Map<number, number>();
+  private closed = false;
   /** Keys the reconciler deleted from the bucket, and when (wall-clock ms). */
   private readonly deleted = new Map<string, number>();
   skippedKeys = 0;
@@ -48,28 +55,80 @@ export class Importer {
   ) {}
 
   /**
-   * Lists `dirIno` if it never was, or (mode 'ttl') if its listing is older than the TTL.
-   * A failed re-listing serves the cached one (logged); a failed first listing is EIO.
+   * Makes `dirIno` reflect the bucket, as far as a client call needs it:
+   * - never listed: waits for its listing, at most remoteWaitMs (then EJUKEBOX, the listing going
+   *   on in the background); a failed listing is EJUKEBOX when the bucket is unreachable, EIO
+   *   otherwise (ENOSPC when the cache disk is too full to record it);
+   * - 'ttl', listed but older than the TTL: answers from the cached listing at once and lists
+   *   again in the background (changes are applied when that listing arrives);
+   * - 'fresh', listed but older than the TTL: waits for the new listing (bounded as above),
+   *   serving the cached one if it fails or is late (RMDIR and RENAME over a directory: empty
+   *   here should mean empty in the bucket);
+   * - 'once': a listing of any age will do.
+   * A directory made here is listed from its upload on (sync-api.ts): nothing to fetch.
    */
-  async ensureListed(dirIno: number, mode: 'ttl' | 'once' = 'ttl'): Promise<void> {
+  async ensureListed(dirIno: number, mode: 'ttl' | 'fresh' | 'once' = 'ttl'): Promise<void> {
     const rs = this.link.remoteOf(dirIno);
     if (!rs || rs.key === undefined || !isDirKey(rs.key)) return; // made here, not uploaded yet
-    if (rs.listedAt !== undefined && (mode === 'once' || this.link.nowMs() - rs.listedAt < this.link.dirTtlMs)) return;
+    const listed = rs.listedAt !== undefined;
+    if (listed && (mode === 'once' || this.link.nowMs() - rs.listedAt! < this.link.dirTtlMs)) return;
+    // listedAt 0: marked stale because the cache knows the bucket changed there (markStale).
+    if (listed && mode === 'ttl' && rs.listedAt !== 0) {
+      this.revalidate(dirIno, rs.key);
+      return;
+    }
+    const p = this.startListing(dirIno, rs.key);
+    try {
+      await withinWait(p, this.link.remoteWaitMs, `listing directory ${dirIno}`);
+    } catch (err) {
+      if (!listed) throw remoteFailure(err, `listing directory ${dirIno}`);
+      if (err instanceof FsError && err.code !== 'EIO' && err.code !== 'EJUKEBOX') throw err;
+      // The cached listing answers; a failure is logged by the listing itself.
+    }
+  }
+
+  /** Starts the first listing of `dirIno` in the background (nothing if listed or listing). */
+  listAhead(dirIno: number): void {
+    const rs = this.link.remoteOf(dirIno);
+    if (!rs || rs.key === undefined || !isDirKey(rs.key) || rs.listedAt !== undefined || this.listing.has(dirIno)) return;
+    this.startListing(dirIno, rs.key).catch(() => undefined);
+  }
+
+  /** Resolves once no listing is running (tests, and a clean shutdown). */
+  async idle(): Promise<void> {
+    while (this.listing.size > 0) await Promise.allSettled(Array.from(this.listing.values()));
+  }
+
+  /** No listing is merged from now on (the file system is closing). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Starts a background re-listing of a listed directory, unless one runs or one failed lately. */
+  private revalidate(dirIno: number, dirKey: string): void {
+    if (this.listing.has(dirIno)) return;
+    const failed = this.failedAt.get(dirIno);
+    if (failed !== undefined && this.link.nowMs() - failed < RETRY_AFTER_FAILURE_MS) return;
+    this.startListing(dirIno, dirKey).catch(() => undefined);
+  }
+
+  /** The listing of `dirIno` in flight, or a new one. A failure is logged here, once. */
+  private startListing(dirIno: number, dirKey: string): Promise<void> {
     let p = this.listing.get(dirIno);
     if (!p) {
-      p = this.listUntilSettled(dirIno, rs.key).finally(() => this.listing.delete(dirIno));
+      p = this.listUntilSettled(dirIno, dirKey).then(
+        () => void this.failedAt.delete(dirIno),
+        (err: unknown) => {
+          this.failedAt.set(dirIno, this.link.nowMs());
+          if (this.failedAt.size > 10_000) this.failedAt.clear();
+          const listed = this.link.remoteOf(dirIno)?.listedAt !== undefined;
+          this.core.log.warn(listed ? 'listing the bucket failed; serving the cached listing' : 'listing the bucket failed', { dir: dirIno, dirKey, err: describeError(err) });
+          throw err;
+        },
+      ).finally(() => this.listing.delete(dirIno));
       this.listing.set(dirIno, p);
     }
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof FsError && err.code !== 'EIO') throw err;
-      if (rs.listedAt !== undefined) {
-        this.core.log.warn('listing the bucket failed; serving the cached listing', { dir: dirIno, err: describeError(err) });
-        return;
-      }
-      throw new FsError('EIO', `listing directory ${dirIno} from the bucket failed`, { cause: err });
-    }
+    return p;
   }
 
   /** The reconciler deleted `rkey` from the bucket (its tombstone is gone from now on). */
@@ -81,7 +140,7 @@ export class Importer {
     }
   }
 
-  /** The directories holding `ino` are listed again at their next lookup. */
+  /** The directories holding `ino` are listed again at their next lookup, which waits for it. */
   markStale(ino: number): Promise<void> {
     const dirs = linksOf(this.core.store, ino).map((l) => l.dir);
     return this.core
@@ -119,6 +178,7 @@ export class Importer {
       },
     });
     this.listings++;
+    if (this.closed) return;
     const listedMs = this.link.nowMs() - t0;
     if (listing.skipped > 0) {
       this.skippedKeys += listing.skipped;
@@ -128,8 +188,8 @@ export class Importer {
     const unread: number[] = [];
     const changed = await this.core.mutate((m) => this.merge(m, dirIno, dirKey, listing, t0, created, unread), { quiet: true });
     for (const c of changed) await this.replaceContent(c, t0);
-    if (created.length > 0) this.link.fetcher.prefetch(created);
-    if (unread.length > 0) this.link.attrs.queue(unread);
+    if (created.length > 0) this.link.imports.prefetch(created);
+    if (unread.length > 0) this.link.imports.queue(unread);
     const totalMs = this.link.nowMs() - t0;
     const detail = { dirKey, entries: listing.entries.length, prefetch: created.length, changed: changed.length, listMs: listedMs, mergeMs: totalMs - listedMs };
     if (totalMs > 1000) this.core.log.info('slow directory listing', detail);
@@ -156,8 +216,11 @@ export class Importer {
         if (store.tombstones.get(key) !== undefined || store.rkeys.get(key) !== undefined) continue;
         if ((this.deleted.get(key) ?? -Infinity) >= t0) continue; // deleted while this listing ran
         const ino = this.create(m, dir, e, key, now);
-        if (e.type === 'file' && e.size > 0 && e.size <= this.link.prefetchBytes) prefetch.push(ino);
-        if (e.attributesPending) unread.push(ino);
+        // A small file imported whole brings its attributes with it: no HEAD. Under a 'file'
+        // rule that is done at its first access (a HEAD only if READDIRPLUS needs it first).
+        const trigger = e.type === 'file' ? this.link.imports.triggerFor(key, e.size) : undefined;
+        if (trigger === 'directory') prefetch.push(ino);
+        else if (e.attributesPending && trigger !== 'file') unread.push(ino);
         touched = true;
         continue;
       }
@@ -201,6 +264,9 @@ export class Importer {
     if (self && store.pending.get(dirIno) === undefined && !this.link.uploads.has(dirIno)) {
       if (self.described && (self.etag !== rsDir.etag || !sameAttributes(dir, self))) applyAttributes(m, dir, self, now);
       else noteListed(m, dirIno, rsDir, self, unread);
+    } else if (!self && rsDir.attributesPending && rsDir.etag === undefined) {
+      // No marker in its own listing: an implicit directory, nothing to HEAD.
+      store.remote.putSync(dirIno, { ...rsDir, attributesPending: undefined });
     }
     if (touched) {
       // The clients' caches of this directory must see it changed.
@@ -233,28 +299,7 @@ export class Importer {
   }
 
   private create(m: Mutation, dir: InodeRecord, e: RemoteEntry, key: string, now: number): number {
-    const d = this.link.defaults;
-    const mode = e.mode ?? (e.type === 'dir' ? d.dirMode : e.type === 'symlink' ? 0o777 : d.fileMode);
-    const rec = m.allocate({ type: e.type, mode, uid: e.uid ?? d.uid, gid: e.gid ?? d.gid, target: e.target, parent: dir.ino });
-    if (e.type === 'file') rec.size = e.size;
-    rec.atime = e.mtime;
-    rec.mtime = e.mtime;
-    rec.ctime = e.mtime;
-    m.save(rec);
-    addEntry(m, dir, e.name, rec.ino);
-    if (e.type === 'dir') dir.nlink++;
-    putRemote(m, rec.ino, {
-      key,
-      etag: e.etag,
-      size: e.size,
-      backLen: e.type === 'file' ? e.size : 0,
-      syncedData: rec.dataVersion,
-      syncedMeta: rec.metaVersion,
-      syncedAt: now,
-      modifiedMs: e.modifiedMs,
-      attributesPending: e.attributesPending || undefined,
-    });
-    return rec.ino;
+    return createImported(m, this.link, dir, e, key, now);
   }
 
   /**
@@ -289,13 +334,41 @@ export class Importer {
         return true;
       }, { quiet: true });
       if (done) await this.core.data.truncate(c.ino, 0);
-      if (done && c.entry.attributesPending) this.link.attrs.queue([c.ino]);
+      const key = this.link.remoteOf(c.ino)?.key;
+      if (done && key !== undefined && this.link.imports.triggerFor(key, c.entry.size) === 'directory') this.link.imports.prefetch([c.ino]);
+      else if (done && c.entry.attributesPending) this.link.imports.queue([c.ino]);
     });
   }
 }
 
+/** Inside a transaction: a new inode for the bucket's entry `e` at `key`, named e.name in `dir`. */
+export function createImported(m: Mutation, link: LinkView, dir: InodeRecord, e: RemoteEntry, key: string, now: number): number {
+  const d = link.defaults;
+  const mode = e.mode ?? (e.type === 'dir' ? d.dirMode : e.type === 'symlink' ? 0o777 : d.fileMode);
+  const rec = m.allocate({ type: e.type, mode, uid: e.uid ?? d.uid, gid: e.gid ?? d.gid, target: e.target, parent: dir.ino });
+  if (e.type === 'file') rec.size = e.size;
+  rec.atime = e.mtime;
+  rec.mtime = e.mtime;
+  rec.ctime = e.mtime;
+  m.save(rec);
+  addEntry(m, dir, e.name, rec.ino);
+  if (e.type === 'dir') dir.nlink++;
+  putRemote(m, rec.ino, {
+    key,
+    etag: e.etag,
+    size: e.size,
+    backLen: e.type === 'file' ? e.size : 0,
+    syncedData: rec.dataVersion,
+    syncedMeta: rec.metaVersion,
+    syncedAt: now,
+    modifiedMs: e.modifiedMs,
+    attributesPending: e.attributesPending || undefined,
+  });
+  return rec.ino;
+}
+
 /** Inside a transaction: removes `name` from `dir`, a directory with everything under it. */
-function dropEntry(m: Mutation, dir: InodeRecord, name: string, entry: { ino: number; cookie: number }): void {
+export function dropEntry(m: Mutation, dir: InodeRecord, name: string, entry: { ino: number; cookie: number }): void {
   const rec = m.inode(entry.ino);
   if (rec.type === 'dir') {
     for (const child of listEntries(m.store, rec.ino, 0, Number.MAX_SAFE_INTEGER)) dropEntry(m, rec, child.name, child);

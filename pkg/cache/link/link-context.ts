@@ -9,9 +9,11 @@ import { Fetcher } from './fetcher';
 import { Importer } from './importer';
 import type { Mutation } from '../meta/mutation';
 import { desiredKey } from './paths';
-import { AttributeReader } from './remote-attrs';
+import { DEFAULT_IMPORT_CONCURRENCY, DEFAULT_IMPORT_MEMORY_BYTES, ImportQueue } from './import-queue';
+import { checkImportRules, type ImportRule } from './import-rules';
 import { isDirKey, type LinkOptions, type RemoteSource, type VolumeDefaults } from './remote';
 import { localOnly, type RemoteState } from '../meta/remote-state';
+import { DEFAULT_REMOTE_WAIT_MS } from './remote-wait';
 import { Streamer } from './streamer';
 import type { LinkView, UploadWatch } from './link-view';
 import type { BudgetMember } from './cache-budget';
@@ -24,8 +26,12 @@ export class LinkContext implements LinkView, LinkedPart {
   readonly source: RemoteSource;
   readonly linkId: string;
   readonly dirTtlMs: number;
+  readonly remoteWaitMs: number;
   readonly blockSize: number;
   readonly readAheadBytes: number;
+  readonly importRules: ImportRule[];
+  readonly importConcurrency: number;
+  readonly importMemoryBytes: number;
   readonly prefetchBytes: number;
   private readonly ownCacheSize: number;
   private readonly budget?: BudgetMember;
@@ -36,7 +42,7 @@ export class LinkContext implements LinkView, LinkedPart {
   readonly importer: Importer;
   readonly evictor: Evictor;
   readonly streamer: Streamer;
-  readonly attrs: AttributeReader;
+  readonly imports: ImportQueue;
   readonly uploads = new Map<number, UploadWatch>();
   /**
    * Keys an upload of the inode was sent to and not recorded (in flight, or failed after the
@@ -61,12 +67,17 @@ export class LinkContext implements LinkView, LinkedPart {
     this.source = opts.source;
     this.linkId = opts.linkId;
     this.dirTtlMs = opts.dirTtlMs ?? 30_000;
+    this.remoteWaitMs = opts.remoteWaitMs ?? DEFAULT_REMOTE_WAIT_MS;
     this.blockSize = opts.blockSize ?? MiB;
     if (!Number.isInteger(this.blockSize) || this.blockSize < 4096 || this.blockSize % 4096 !== 0) {
       throw new RangeError(`block size ${this.blockSize} must be a positive multiple of 4096`);
     }
     this.readAheadBytes = opts.readAheadBytes ?? 16 * MiB;
-    this.prefetchBytes = opts.prefetchBytes ?? 0;
+    const prefetchBytes = opts.prefetchBytes ?? 0;
+    this.importRules = checkImportRules(opts.importRules ?? (prefetchBytes > 0 ? [{ prefix: '', sizeLessThan: prefetchBytes + 1, trigger: 'directory' }] : []));
+    this.importConcurrency = Math.max(1, Math.floor(opts.importConcurrency ?? DEFAULT_IMPORT_CONCURRENCY));
+    this.importMemoryBytes = Math.max(1, opts.importMemoryBytes ?? DEFAULT_IMPORT_MEMORY_BYTES);
+    this.prefetchBytes = prefetchBytes;
     this.ownCacheSize = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
     this.budget = opts.cacheBudget?.join(() => core.inodes.memoryUsed);
     this.defaults = { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, ...opts.defaults };
@@ -76,7 +87,7 @@ export class LinkContext implements LinkView, LinkedPart {
     this.importer = new Importer(core, this);
     this.evictor = new Evictor(core, this);
     this.streamer = new Streamer(core, this);
-    this.attrs = new AttributeReader(core, this);
+    this.imports = new ImportQueue(core, this);
     this.queuedAtOpen = new Set(core.store.pending.getKeys({}));
     core.onChange((ino, kind) => {
       // Any change to the data, here or from the bucket, ends a stream of the old bytes.
@@ -84,7 +95,7 @@ export class LinkContext implements LinkView, LinkedPart {
       if (kind === 'removed') {
         this.unrecorded.delete(ino);
         this.queuedAtOpen.delete(ino);
-        this.attrs.forget(ino);
+        this.imports.forget(ino);
         this.blocks.forget(ino);
         this.fetcher.forget(ino);
         this.evictor.forget(ino);
@@ -179,6 +190,8 @@ export class LinkContext implements LinkView, LinkedPart {
   }
 
   close(): void {
+    this.importer.close();
+    this.imports.close();
     this.budget?.leave();
     this.evictor.stop();
     this.streamer.closeAll();

@@ -7,6 +7,7 @@
 // special file at path a/b is "a/b"; a directory is "a/b/" (the key of its marker, and the
 // prefix its children are listed under); the root is "".
 import type { Timestamp } from '../../vfs';
+import type { ImportRule } from './import-rules';
 import type { SharedCacheBudget } from './cache-budget';
 
 export type RemoteType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
@@ -77,6 +78,12 @@ export interface RemoteSource {
    * metadata, described; undefined if it is gone (an implicit directory: undefined too).
    */
   describe?(rkey: string): Promise<RemoteEntry | undefined>;
+  /**
+   * Optional: the whole object `rkey` pinned to `etag`, with the attributes its metadata gives
+   * (a GET returns what a HEAD would: a small file imported this way needs no HEAD); undefined
+   * if it changed or is gone.
+   */
+  readObject?(rkey: string, etag: string): Promise<{ entry: RemoteEntry; data: Buffer } | undefined>;
   /** Bytes [offset, offset + length) of object `rkey`, pinned to `etag`: RemoteGoneError if it changed. */
   readRange(rkey: string, etag: string, offset: number, length: number): Promise<Buffer>;
 }
@@ -86,6 +93,17 @@ export class RemoteGoneError extends Error {
   constructor(readonly rkey: string, message: string, options?: { cause?: unknown }) {
     super(`${rkey}: ${message}`, options);
     this.name = 'RemoteGoneError';
+  }
+}
+
+/**
+ * The bucket could not be reached or asked us to slow down, and the source's retries ran out:
+ * a later try may succeed (the cache answers "try again later", not an I/O error).
+ */
+export class RemoteUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RemoteUnavailableError';
   }
 }
 
@@ -112,6 +130,20 @@ export interface LinkOptions {
    * shows them (DESIGN.md decision 7; default 0: none).
    */
   prefetchBytes?: number;
+  /**
+   * Import rules (import-rules.ts): which small files are fetched whole, and when. Given, they
+   * replace `prefetchBytes` (which stands for one rule: '' below prefetchBytes + 1, 'directory').
+   */
+  importRules?: ImportRule[];
+  /** Attribute reads and whole-file imports in flight at once (default 32; the store may cap lower). */
+  importConcurrency?: number;
+  /** Bytes of whole-file imports held in memory at once (default 32 MiB). */
+  importMemoryBytes?: number;
+  /**
+   * Longest a client call waits on the bucket (a first listing, attributes not read yet) before
+   * it answers EJUKEBOX ("try again later"); the work goes on in the background (default 10 s).
+   */
+  remoteWaitMs?: number;
   /** Clean cached file data above this is evicted, least recently used first (default unlimited). */
   cacheSizeBytes?: number;
   /** A cache size shared with other caches on the same disk (cache-budget.ts), on top of cacheSizeBytes. */

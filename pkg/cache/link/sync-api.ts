@@ -235,8 +235,8 @@ export class CacheSync {
       if (desired !== undefined) strays.delete(desired); // the key it goes to: its own upload's business
       tombstoneStrays(store, { ...rs, strays: Array.from(strays) }, result.key, token, stamp);
       const backLen = Math.min(rs.backLen, watch?.minSize ?? rec.size, rec.size, result.size);
-      // A directory made here has nothing in the bucket it does not know of: listing it at its
-      // next access would only make that access wait (for the TTL, as after a listing).
+      // A directory made here has nothing in the bucket that the cache does not know: it counts
+      // as listed from its first upload on (an outage does not make it unusable).
       const listedAt = rs.listedAt ?? (rec.type === 'dir' && rs.key === undefined ? stamp : undefined);
       putRemote(m, snap.ino, {
         key: result.key, etag: result.etag, size: result.size, backLen,
@@ -384,9 +384,23 @@ export class CacheSync {
     return { pendingFiles, pendingBytes, tombstones: this.core.store.tombstones.getCount(), unsyncable: countUnsyncable(this.core) };
   }
 
+  /** Resolves once no directory listing is running (one started in the background included). */
+  listingsIdle(): Promise<void> {
+    return this.link.importer.idle();
+  }
+
+  /** Resolves once no listing runs and nothing is queued for import (attributes, small files). */
+  async importsIdle(): Promise<void> {
+    await this.link.importer.idle();
+    await this.link.imports.idle();
+  }
+
   /** Fetch and import counters, for metrics. */
-  counters(): { fetchedBytes: number; fetchRequests: number; streamedBytes: number; streams: number; streamParts: number; peakStreamParts: number; listings: number; skippedKeys: number; evictedFiles: number; evictedBytes: number } {
-    const { fetcher, importer, evictor, streamer } = this.link;
+  counters(): {
+    fetchedBytes: number; fetchRequests: number; streamedBytes: number; streams: number; streamParts: number; peakStreamParts: number;
+    listings: number; skippedKeys: number; attributeReads: number; wholeImports: number; evictedFiles: number; evictedBytes: number;
+  } {
+    const { fetcher, importer, evictor, streamer, imports } = this.link;
     return {
       fetchedBytes: fetcher.fetchedBytes,
       fetchRequests: fetcher.fetchRequests,
@@ -396,6 +410,8 @@ export class CacheSync {
       peakStreamParts: streamer.peakPartsInFlight,
       listings: importer.listings,
       skippedKeys: importer.skippedKeys,
+      attributeReads: imports.reads,
+      wholeImports: imports.wholeFetches,
       evictedFiles: evictor.evictedFiles,
       evictedBytes: evictor.evictedBytes,
     };

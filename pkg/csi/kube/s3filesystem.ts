@@ -35,6 +35,8 @@ export interface NodeSyncEntry {
   lastSync?: string;
   error?: string;
   reportedAt?: string;
+  /** The node's events endpoint for this volume (other nodes notify it of their writes). */
+  notifyUrl?: string;
 }
 
 export type Phase = 'Synced' | 'Syncing' | 'Error';

@@ -91,7 +91,7 @@ export class StatusReporter {
 
   private async reportVolume(v: VolumeSyncStatus): Promise<void> {
     const error = v.error ? scrubSecrets(v.error).slice(0, MAX_ERROR) : undefined;
-    const entry: NodeSyncEntry = { node: this.o.nodeId, dirtyBytes: Math.max(0, Math.round(v.dirtyBytes)), ...(v.lastSync ? { lastSync: v.lastSync.toISOString() } : {}), ...(error ? { error } : {}) };
+    const entry: NodeSyncEntry = { node: this.o.nodeId, dirtyBytes: Math.max(0, Math.round(v.dirtyBytes)), ...(v.lastSync ? { lastSync: v.lastSync.toISOString() } : {}), ...(error ? { error } : {}), ...(v.notifyUrl ? { notifyUrl: v.notifyUrl } : {}) };
     const fingerprint = JSON.stringify(entry);
     const prev = this.reported.get(v.volumeId);
     const nowMs = this.now().getTime();

@@ -7,6 +7,7 @@ import type { KubeSource } from './config';
 import { KubeEventRecorder } from './events';
 import { loadKubeConfig } from './kube-config';
 import { S3FileSystemClient } from './s3filesystem-client';
+import { PeerRegistry } from './peer-registry';
 import { StatusReporter } from './status-reporter';
 
 /** The controller's volume records as S3FileSystem resources. */
@@ -21,4 +22,9 @@ export function startStatusReporter(source: KubeSource, nodeId: string, syncStat
   const reporter = new StatusReporter({ client: new S3FileSystemClient(kc), events, nodeId, source: syncStatus, logger });
   reporter.start();
   return reporter;
+}
+
+/** The other nodes holding each volume, from its S3FileSystem status (peer-registry.ts). */
+export function peerRegistry(source: KubeSource, nodeId: string): PeerRegistry {
+  return new PeerRegistry({ client: new S3FileSystemClient(loadKubeConfig(source)), nodeId });
 }

@@ -1,5 +1,6 @@
 // What every MOUNT procedure shares.
 import type { Logger } from '../../log/logger';
+import type { RateLimitedLog } from '../../log/rate-limited';
 import { normaliseExportPath, type ExportRegistry } from '../exports';
 import type { HandleCodec } from '../handles';
 import type { MountTable } from './mount-table';
@@ -15,6 +16,11 @@ export interface MountContext {
   handles: HandleCodec;
   table: MountTable;
   log: Logger;
+  /**
+   * For lines any client can cause (mounted, unmounted, refused): at most one a minute per
+   * client and message, so a flood of MNT calls does not flood the log.
+   */
+  notice: RateLimitedLog;
 }
 
 /**

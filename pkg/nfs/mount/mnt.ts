@@ -39,7 +39,7 @@ export function mnt(m: MountContext): ProcedureHandler {
     const dirpath = args.string(MNTPATHLEN);
     const exp = m.exports.byName(dirpath);
     if (!exp) {
-      m.log.info('mount refused: no such export', { client: ctx.remoteAddress, path: dirpath });
+      m.notice.write('info', `refused ${ctx.remoteAddress}`, 'mount refused: no such export', { client: ctx.remoteAddress, path: dirpath });
       reply.uint32(MountStat3.MNT3ERR_NOENT);
       return;
     }
@@ -63,6 +63,6 @@ export function mnt(m: MountContext): ProcedureHandler {
     reply.uint32(MOUNT_AUTH_FLAVORS.length);
     for (const flavor of MOUNT_AUTH_FLAVORS) reply.uint32(flavor);
     m.table.add(ctx.remoteAddress, exp.path);
-    m.log.info('mounted', { client: ctx.remoteAddress, export: exp.path });
+    m.notice.write('info', `mounted ${ctx.remoteAddress} ${exp.path}`, 'mounted', { client: ctx.remoteAddress, export: exp.path });
   };
 }

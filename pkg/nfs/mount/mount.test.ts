@@ -134,6 +134,17 @@ describe('MOUNT v3 (RFC 1813 appendix I)', () => {
     assert.equal(await raw(MountProc.DUMP), hex(`${success(xid)} 00000000`));
   });
 
+  it('a flood of MNT/UMNT calls from one client logs a line a minute, not one per call', async () => {
+    logs.entries.length = 0;
+    for (let i = 0; i < 200; i++) {
+      await call(MountProc.MNT, dirpath('/data'));
+      await call(MountProc.UMNT, dirpath('/data'));
+      await call(MountProc.MNT, dirpath('/nope'));
+    }
+    const lines = logs.entries.filter((e) => e.level === 'info' || e.level === 'warn');
+    assert.deepEqual(lines.map((e) => e.message).sort(), ['mount refused: no such export', 'mounted', 'unmounted']);
+  });
+
   it('UMNT of something never mounted is not an error', async () => {
     assert.equal(await raw(MountProc.UMNT, dirpath('/nope')), hex(success(xid)));
   });

@@ -1,6 +1,7 @@
 // The MOUNT v3 program (RFC 1813 appendix I): how clients get the root file handle of an
 // export. It reads only an export's `fs.rootIno` and `fs.getattr(rootIno)`.
 import { logger } from '../../log/logger';
+import { RateLimitedLog } from '../../log/rate-limited';
 import type { ProcedureHandler, RpcProgram } from '../rpc/program';
 import { MOUNT_PROGRAM, MOUNT_V3, MountProc } from './constants';
 import type { MountContext, MountDeps } from './context';
@@ -13,12 +14,8 @@ import { umnt } from './umnt';
 import { umntall } from './umntall';
 
 export function createMountProgram(deps: MountDeps): RpcProgram {
-  const m: MountContext = {
-    exports: deps.exports,
-    handles: deps.handles,
-    table: new MountTable(),
-    log: deps.logger ?? logger('mount'),
-  };
+  const log = deps.logger ?? logger('mount');
+  const m: MountContext = { exports: deps.exports, handles: deps.handles, table: new MountTable(), log, notice: new RateLimitedLog(log) };
   const procedures = new Map<number, ProcedureHandler>([
     [MountProc.NULL, nullProc()],
     [MountProc.MNT, mnt(m)],

@@ -12,6 +12,6 @@ export function umnt(m: MountContext): ProcedureHandler {
   return (args, _reply, ctx) => {
     const dirpath = args.string(MNTPATHLEN);
     m.table.remove(ctx.remoteAddress, mountKey(dirpath));
-    m.log.info('unmounted', { client: ctx.remoteAddress, path: dirpath });
+    m.notice.write('info', `unmounted ${ctx.remoteAddress} ${dirpath}`, 'unmounted', { client: ctx.remoteAddress, path: dirpath });
   };
 }

@@ -9,6 +9,6 @@ import type { MountContext } from './context';
 export function umntall(m: MountContext): ProcedureHandler {
   return (_args, _reply, ctx) => {
     m.table.removeHost(ctx.remoteAddress);
-    m.log.info('unmounted all', { client: ctx.remoteAddress });
+    m.notice.write('info', `unmounted all ${ctx.remoteAddress}`, 'unmounted all', { client: ctx.remoteAddress });
   };
 }

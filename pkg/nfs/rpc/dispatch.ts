@@ -39,6 +39,8 @@ interface ProgramEntry {
 
 const SMALL_REPLY = 64;
 const NULL_PROCEDURE = 0;
+/** Reply memory reserved for a call whose program gives no bound (attributes, handles, names). */
+export const DEFAULT_REPLY_BOUND = 8 * 1024;
 
 /** Told of every call a program handled: for metrics and per-procedure tracing. */
 export type CallObserver = (call: {
@@ -63,6 +65,22 @@ export class Dispatcher {
       if (versions.length === 0) throw new Error(`RPC program ${program.name} has no versions`);
       this.programs.set(program.program, { program, low: Math.min(...versions), high: Math.max(...versions) });
     }
+  }
+
+  /**
+   * The reply memory to reserve for a record before dispatching it: its program's bound, read
+   * by peeking at the call header (xid, type, rpcvers, prog, vers, proc, cred, verf) without
+   * decoding it; anything that does not look like a call gets the default (its reply is small).
+   */
+  replyBound(record: Buffer): number {
+    if (record.length < 40) return DEFAULT_REPLY_BOUND;
+    const credEnd = 32 + padded(record.readUInt32BE(28));
+    if (credEnd + 8 > record.length) return DEFAULT_REPLY_BOUND;
+    const argsStart = credEnd + 8 + padded(record.readUInt32BE(credEnd + 4));
+    if (argsStart > record.length) return DEFAULT_REPLY_BOUND;
+    const program = this.programs.get(record.readUInt32BE(12))?.program;
+    const bound = program?.replyBytesBound?.(record.readUInt32BE(16), record.readUInt32BE(20), record.subarray(argsStart));
+    return bound === undefined ? DEFAULT_REPLY_BOUND : Math.max(DEFAULT_REPLY_BOUND, bound);
   }
 
   async dispatch(record: Buffer, peer: Peer): Promise<DispatchOutcome> {
@@ -164,6 +182,11 @@ export class Dispatcher {
     this.log.error('procedure failed', fields);
     return AcceptStat.SYSTEM_ERR;
   }
+}
+
+/** An XDR opaque body's length with its padding (a huge length stays huge, and fails checks). */
+function padded(n: number): number {
+  return n + ((4 - (n % 4)) % 4);
 }
 
 function reply(w: XdrWriter): DispatchOutcome {

@@ -43,4 +43,10 @@ export interface RpcProgram {
    * replies are kept in the duplicate request cache and replayed to retransmissions.
    */
   readonly nonIdempotent?: ReadonlyMap<number, ReadonlySet<number>>;
+  /**
+   * The most bytes a call's reply can take, read from its undecoded arguments (READ: its
+   * count), or undefined for a small reply. The server reserves this much reply memory before
+   * the call runs, so it must be cheap and must not throw.
+   */
+  replyBytesBound?(version: number, procedure: number, args: Buffer): number | undefined;
 }

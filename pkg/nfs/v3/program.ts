@@ -33,6 +33,7 @@ import { rmdir } from './procs/rmdir';
 import { setattr } from './procs/setattr';
 import { symlink } from './procs/symlink';
 import { write } from './procs/write';
+import { nfs3ReplyBytesBound } from './reply-bound';
 import { knownStatusOf } from './status';
 import { writePostOpAttr, writeWccData } from './types';
 
@@ -97,6 +98,7 @@ export function createNfsProgram(deps: {
     name: 'nfs',
     versions: new Map([[NFS_V3, table]]),
     nonIdempotent: new Map([[NFS_V3, NON_IDEMPOTENT]]),
+    replyBytesBound: nfs3ReplyBytesBound,
   };
 }
 

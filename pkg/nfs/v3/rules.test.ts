@@ -113,6 +113,14 @@ describe('nfs3 rules: credentials', () => {
     assert.deepEqual(await credSeen(ROOT_CRED, { rootSquash: true }), { uid: 65534, gid: 65534, gids: [] });
     assert.deepEqual(await credSeen({ uid: 5, gid: 5, gids: [] }, { allSquash: true }), { uid: 65534, gid: 65534, gids: [] });
   });
+
+  it('[cred] root_squash also maps gid 0 and group 0 of a non-root caller (exports(5), as knfsd)', async () => {
+    assert.deepEqual(await credSeen({ uid: 1000, gid: 0, gids: [] }, { rootSquash: true }), { uid: 1000, gid: 65534, gids: [] });
+    assert.deepEqual(await credSeen({ uid: 1000, gid: 100, gids: [4, 0, 5] }, { rootSquash: true }), { uid: 1000, gid: 100, gids: [4, 65534, 5] });
+    assert.deepEqual(await credSeen({ uid: 0, gid: 0, gids: [0, 7] }, { rootSquash: true, anonUid: 99, anonGid: 98 }), { uid: 99, gid: 98, gids: [98, 7] });
+    // Without squashing, gid 0 is the caller's own business.
+    assert.deepEqual(await credSeen({ uid: 1000, gid: 0, gids: [0] }, {}), { uid: 1000, gid: 0, gids: [0] });
+  });
 });
 
 describe('nfs3 rules: read-only exports', () => {

@@ -36,6 +36,26 @@ describe('cache metadata log: transactions', function () {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it('a transaction sent while the store closes is refused (EIO), never left unsettled, and no checkpoint runs on the closed database', async () => {
+    const store = MetadataStore.open(dir, { wal: true, bootId: 'b1', checkpointIntervalMs: 5, logger: quietLog });
+    await store.transact(() => store.settings.putSync('a', '1'));
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const closing = store.close();
+      // A few turns in, close() is past its queue (a transaction then was never run, nor answered).
+      for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+      const late = store.transact(() => store.settings.putSync('b', '2')).then(() => 'committed', (e: FsError) => e.code);
+      await closing;
+      const outcome = await Promise.race([late, new Promise((r) => setTimeout(() => r('never settled'), 500))]);
+      assert.equal(outcome, 'EIO');
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('logs the writes of a transaction; one whose code throws leaves no write and no record', async () => {
     const store = MetadataStore.open(dir, { wal: true, bootId: 'b1', checkpointIntervalMs: 3_600_000, logger: quietLog });
     assert.equal(store.logged, true);

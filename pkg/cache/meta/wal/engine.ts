@@ -101,6 +101,11 @@ export class WalEngine {
   /** LMDB file growth allowed between checkpoints: 1/1024 of its file system, 64 KiB to 8 MiB. */
   private readonly growthBudget: number;
   private failure?: unknown;
+  /**
+   * close() has drained the queue: later transactions are refused (EIO) and no checkpoint is
+   * scheduled, since the database may be closed by the time a timer would fire.
+   */
+  private closing = false;
   /** performance.now() until which the disk is taken to have room (unpinIfShortOfSpace). */
   private roomyUntil = 0;
   private log!: WalLog;
@@ -165,6 +170,7 @@ export class WalEngine {
 
   transact<T>(fn: () => T): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.failed());
+    if (this.closing) return Promise.reject(new FsError('EIO', 'metadata database is closing'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
@@ -189,6 +195,7 @@ export class WalEngine {
       await new Promise((r) => setImmediate(r));
       if (this.failure !== undefined) break;
     }
+    this.closing = true;
     clearTimeout(this.timer);
     await this.log.drain();
     if (this.failure === undefined) await this.checkpoint().catch(() => undefined);
@@ -344,7 +351,7 @@ export class WalEngine {
    * file grew past its budget), else once the interval since the last one has passed.
    */
   private requestCheckpoint(urgent: boolean): void {
-    if (this.failure !== undefined) return;
+    if (this.failure !== undefined || this.closing) return;
     if (urgent) this.urgent = true;
     if (this.checkpointing) return; // its end looks again
     // A pending timer is only ever brought forward, never pushed back (requests can come faster
@@ -356,7 +363,7 @@ export class WalEngine {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.urgent = false;
-      void this.runCheckpoint(false);
+      if (!this.closing) void this.runCheckpoint(false);
     }, wait);
     // An urgent one may have callers waiting for it (a batch that could not be logged): it must
     // keep the process alive until it ran, or a script awaiting that batch just exits. A routine
