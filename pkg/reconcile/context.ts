@@ -1,11 +1,13 @@
 // What every reconciler job works with: the cache's sync API, the bucket, the key mapping, the
 // locks that order jobs, and the counters they bump.
 import type { CacheSync } from '../cache';
-import { RwLock } from '../cache/util/rw-lock';
 import type { Logger } from '../log/logger';
 import { KeyedMutex } from '../s3/keyed-mutex';
 import type { ObjectStore } from '../s3/object-store';
+import type { ByteBudget } from './byte-budget';
+import type { Foreground } from './foreground';
 import type { KeyMap } from './key-map';
+import type { MoveFence } from './move-fence';
 import type { MetadataStyle } from './object-meta';
 import type { UploadTuning } from './upload';
 
@@ -87,10 +89,14 @@ export interface ReconcileContext {
   inflight: UploadsInFlight;
   keyLocks: KeyLocks;
   /**
-   * Shared by every job and by listings; a directory move takes it alone, so no upload, delete
-   * or listing sees a prefix half moved.
+   * Keeps jobs on keys under a directory move's old or new prefix out while the move runs (they
+   * are tried again later); everything else goes on.
    */
-  namespace: RwLock;
+  fence: MoveFence;
+  /** Bytes of file contents held in memory by uploads in flight. */
+  budget: ByteBudget;
+  /** Requests clients wait for, shared with the export's ObjectStoreSource: long runs of requests yield to them. */
+  foreground: Foreground;
   /** Something queued tombstones (the reconciler looks for new ones). */
   tombstonesAdded(): void;
 }

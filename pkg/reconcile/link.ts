@@ -1,12 +1,14 @@
 // Opens one export linked to a bucket/prefix: the cache file system (lazy import through an
-// ObjectStoreSource) and its write-back Reconciler, sharing the namespace lock that keeps
-// listings out of directory moves. The entry point for `s3files serve` and the CSI node.
-import { openCacheFileSystem, type CacheFileSystem, type ImportRule, type SharedCacheBudget, type VolumeDefaults } from '../cache';
-import { RwLock } from '../cache/util/rw-lock';
+// ObjectStoreSource) and its write-back Reconciler, sharing the fence of directory moves in
+// progress (the source hides their names from listings; nothing waits for them). The entry
+// point for `s3files serve` and the CSI node.
+import { openCacheFileSystem, type CacheFileSystem, type CacheSync, type ImportRule, type SharedCacheBudget, type VolumeDefaults } from '../cache';
 import { logger as makeLogger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
 import { FsError } from '../vfs';
+import { Foreground } from './foreground';
 import { KeyMap } from './key-map';
+import { MoveFence } from './move-fence';
 import type { MetadataStyle } from './object-meta';
 import { ObjectStoreSource } from './object-source';
 import { observeWrites, OwnWrites } from './own-writes';
@@ -50,7 +52,7 @@ export interface LinkedExportOptions {
   metadataStyle?: MetadataStyle;
   /** HEADs sent while listing, before it answers (default 0: all are left to the import queue). */
   headLimit?: number;
-  reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'namespace'>>;
+  reconciler?: Partial<Omit<ReconcilerOptions, 'sync' | 'store' | 'keys' | 'fence' | 'foreground'>>;
   logger?: Logger;
 }
 
@@ -67,9 +69,13 @@ export interface LinkedExport {
 
 export async function openLinkedExport(opts: LinkedExportOptions): Promise<LinkedExport> {
   const keys = new KeyMap(opts.prefix);
-  const namespace = new RwLock();
+  const fence = new MoveFence();
+  const foreground = new Foreground();
   const log = opts.logger ?? makeLogger('reconcile');
-  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, listLock: (fn) => namespace.shared(fn), log, metadataStyle: opts.metadataStyle });
+  let sync: CacheSync | undefined;
+  // A directory removed here whose objects are still to be deleted has no owner and tombstones under it.
+  const hidden = (dirKey: string) => fence.hides(dirKey) || (sync !== undefined && sync.ownerOf(dirKey) === undefined && sync.hasTombstonesUnder(dirKey));
+  const source = new ObjectStoreSource(opts.store, keys, { headLimit: opts.headLimit, hidden, foreground, log, metadataStyle: opts.metadataStyle });
   const fs = await openCacheFileSystem({
     dir: opts.cacheDir,
     capacityBytes: opts.capacityBytes,
@@ -92,8 +98,9 @@ export async function openLinkedExport(opts: LinkedExportOptions): Promise<Linke
       defaults: opts.defaults,
     },
   });
+  sync = fs.sync;
   const ownWrites = new OwnWrites();
-  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: observeWrites(opts.store, ownWrites), keys, namespace, syncDelayMs: opts.syncDelayMs, log, metadataStyle: opts.metadataStyle });
+  const reconciler = new Reconciler({ ...opts.reconciler, sync: fs.sync!, store: observeWrites(opts.store, ownWrites), keys, fence, foreground, syncDelayMs: opts.syncDelayMs, log, metadataStyle: opts.metadataStyle });
   if (opts.syncOnCommitMs !== undefined) {
     const timeout = opts.syncOnCommitMs;
     fs.setCommitHook((ino) =>

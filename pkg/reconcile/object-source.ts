@@ -16,6 +16,7 @@
 import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource } from '../cache';
 import { RemoteGoneError, RemoteUnavailableError } from '../cache';
 import { logger, type Logger } from '../log/logger';
+import { Foreground } from './foreground';
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, ThrottledError, TransientError } from '../s3/errors';
 import { listAll, type ObjectInfo, type ObjectStore } from '../s3/object-store';
 import type { KeyMap } from './key-map';
@@ -28,8 +29,15 @@ const MAX_SYMLINK_BYTES = 4096;
 export interface ObjectSourceOptions {
   headLimit?: number;
   headConcurrency?: number;
-  /** Held (shared) while listing: the reconciler takes it alone to move directories. */
-  listLock?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Directories (keys ending in '/') to leave out of the listings of their parents: the old and
+   * new names of a directory move in progress, and a removed directory whose objects are still
+   * being deleted. Its objects are still (or already) in the bucket, but the name is not there
+   * locally, and importing it would bring back a ghost.
+   */
+  hidden?: (dirKey: string) => boolean;
+  /** Counts the listings in flight (what a client's `ls` or first LOOKUP waits for), which background work yields to. */
+  foreground?: Foreground;
   log?: Logger;
   /** The keys the export writes, read first when an object carries several sets (object-meta.ts). */
   metadataStyle?: MetadataStyle;
@@ -46,6 +54,7 @@ export class ObjectStoreSource implements RemoteSource {
   private readonly headLimit: number;
   private readonly headConcurrency: number;
   private readonly log: Logger;
+  private readonly foreground: Foreground;
   /** Objects and bytes read, for metrics. */
   headRequests = 0;
 
@@ -57,11 +66,11 @@ export class ObjectStoreSource implements RemoteSource {
     this.headLimit = opts.headLimit ?? 0;
     this.headConcurrency = opts.headConcurrency ?? 16;
     this.log = opts.log ?? logger('reconcile');
+    this.foreground = opts.foreground ?? new Foreground();
   }
 
-  async listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing> {
-    const run = () => this.list(dirKey, hints);
-    return unavailableAsSuch(this.opts.listLock ? this.opts.listLock(run) : run());
+  listDirectory(dirKey: string, hints: ListHints): Promise<RemoteListing> {
+    return unavailableAsSuch(this.foreground.run(() => this.list(dirKey, hints)));
   }
 
   private async list(dirKey: string, hints: ListHints): Promise<RemoteListing> {
@@ -81,6 +90,7 @@ export class ObjectStoreSource implements RemoteSource {
       }
       for (const p of page.commonPrefixes) {
         const name = p.slice(prefix.length, -1);
+        if (this.opts.hidden?.(`${dirKey}${name}/`)) continue;
         if (nameProblem(name)) {
           skipped++;
           continue;
@@ -113,8 +123,7 @@ export class ObjectStoreSource implements RemoteSource {
     const name = (marker ? rkey.slice(0, -1) : rkey).split('/').pop() ?? '';
     const key = this.keys.toS3(rkey);
     const entry: RemoteEntry = { name, type: marker ? 'dir' : 'file', size: 0, mtime: dateToTimestamp(new Date()) };
-    const run = async () => ((await this.fill({ entry, key, marker })) && entry.described ? entry : undefined);
-    return unavailableAsSuch(this.opts.listLock ? this.opts.listLock(run) : run());
+    return unavailableAsSuch((async () => ((await this.fill({ entry, key, marker })) && entry.described ? entry : undefined))());
   }
 
   /** Fills in attributes from a HEAD (and a symlink's target). False if the object is gone. */

@@ -1,5 +1,5 @@
 // The write-back reconciler of one linked export: takes the cache's persistent queue (pending
-// inodes, tombstones) and makes the bucket match, a few jobs at a time.
+// inodes, tombstones) and makes the bucket match, many jobs at a time.
 //
 // Scheduling: a changed inode is due once it has been quiet for syncDelayMs (default 2 s), or
 // at the latest maxDelayMs after its first unsynced change (a file written without pause
@@ -9,12 +9,21 @@
 // previous process (kill -9 included) is due at once and multipart uploads it left are
 // aborted. Failed jobs are retried with exponential backoff and jitter, forever: the queue is
 // the source of truth, and status() shows what is failing.
+//
+// Parallelism: up to `concurrency` jobs (default 32) run at once, so a burst of small files
+// leaves the node tens of PUTs at a time (the latency of one request, not of all of them); the
+// bytes they hold in memory are bounded by a ByteBudget; the window shrinks while the store
+// throttles (job-window.ts). Nothing here is awaited by the file system's operations (except
+// COMMIT in the sync-on-commit mode): a client writes at the cache disk's speed.
 import type { CacheSync } from '../cache';
-import { RwLock } from '../cache/util/rw-lock';
 import { describeError, logger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
+import { ByteBudget } from './byte-budget';
+import { Foreground } from './foreground';
 import { KeyLocks, SyncStats, UploadsInFlight, type Outcome, type ReconcileContext, type UploadInFlight } from './context';
+import { JobWindow } from './job-window';
 import type { KeyMap } from './key-map';
+import { MoveFence } from './move-fence';
 import type { MetadataStyle } from './object-meta';
 import { syncDirectory } from './sync-dir';
 import { syncNonDirectory } from './sync-file';
@@ -30,14 +39,21 @@ export interface ReconcilerOptions {
   syncDelayMs?: number;
   /** Longest a changed file waits for quiet (default 30 × syncDelayMs, at least 10 s). */
   maxDelayMs?: number;
-  /** Jobs at once (default 4); each may run several S3 requests (parts, copies). */
+  /**
+   * Jobs at once (default 32; fewer while the store throttles); each may run several S3
+   * requests (parts, copies), all within the store's own limit of requests in flight.
+   */
   concurrency?: number;
+  /** Bytes of file contents that uploads in flight may hold in memory (default 128 MiB). */
+  uploadBufferBytes?: number;
   tuning?: Partial<UploadTuning>;
   retryBaseMs?: number;
   retryMaxMs?: number;
   log?: Logger;
-  /** The namespace lock, shared with the listings of the export's ObjectStoreSource. */
-  namespace?: RwLock;
+  /** Directory moves in progress, shared with the export's ObjectStoreSource (it hides them from listings). */
+  fence?: MoveFence;
+  /** The export's client-facing requests in flight (from its ObjectStoreSource). */
+  foreground?: Foreground;
   /** Which metadata keys uploads carry (default s3fs's; object-meta.ts). */
   metadataStyle?: MetadataStyle;
 }
@@ -48,6 +64,8 @@ export interface ReconcilerStatus {
   tombstones: number;
   queued: number;
   running: number;
+  /** Jobs allowed at once now (the configured number, less while the store throttles). */
+  window: number;
   lastSyncAt?: string;
   failing: number;
   stats: SyncStats;
@@ -69,7 +87,7 @@ export class Reconciler {
   private readonly sync: CacheSync;
   private readonly syncDelayMs: number;
   private readonly maxDelayMs: number;
-  private readonly concurrency: number;
+  private readonly window: JobWindow;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly due = new Map<string, number>();
@@ -93,7 +111,7 @@ export class Reconciler {
     this.sync = opts.sync;
     this.syncDelayMs = opts.syncDelayMs ?? 2000;
     this.maxDelayMs = opts.maxDelayMs ?? Math.max(10_000, 30 * this.syncDelayMs);
-    this.concurrency = opts.concurrency ?? 4;
+    this.window = new JobWindow(opts.concurrency ?? 32);
     this.retryBaseMs = opts.retryBaseMs ?? 1000;
     this.retryMaxMs = opts.retryMaxMs ?? 60_000;
     this.ctx = {
@@ -106,7 +124,9 @@ export class Reconciler {
       stats: new SyncStats(),
       inflight: new UploadsInFlight(),
       keyLocks: new KeyLocks(),
-      namespace: opts.namespace ?? new RwLock(),
+      fence: opts.fence ?? new MoveFence(),
+      budget: new ByteBudget(opts.uploadBufferBytes ?? 128 * 1024 * 1024),
+      foreground: opts.foreground ?? new Foreground(),
       tombstonesAdded: () => (this.tombstoneScanDue = true),
     };
   }
@@ -201,6 +221,7 @@ export class Reconciler {
       ...s,
       queued: this.due.size,
       running: this.running.size,
+      window: this.window.size,
       lastSyncAt: this.lastSyncAt === undefined ? undefined : new Date(this.lastSyncAt).toISOString(),
       failing: this.failures.size,
       stats: this.ctx.stats,
@@ -239,8 +260,10 @@ export class Reconciler {
       }
     }
     for (const [id, at] of this.due) {
-      if (this.jobs >= this.concurrency) break;
+      if (this.jobs >= this.window.size) break;
       if (at > now || this.running.has(id)) continue;
+      // A deletion under a directory move in progress waits for it (the move carries out its own).
+      if (id.startsWith('t:') && this.ctx.fence.blocks(id.slice(2))) continue;
       // Deletions go in batches (one DeleteObjects, one transaction); the rest one at a time.
       const ids = id.startsWith('t:') ? this.dueTombstones(now) : [id];
       for (const i of ids) this.due.delete(i);
@@ -277,7 +300,7 @@ export class Reconciler {
     const ids: string[] = [];
     for (const [id, at] of this.due) {
       if (ids.length >= TOMBSTONE_BATCH) break;
-      if (id.startsWith('t:') && at <= now && !this.running.has(id)) ids.push(id);
+      if (id.startsWith('t:') && at <= now && !this.running.has(id) && !this.ctx.fence.blocks(id.slice(2))) ids.push(id);
     }
     return ids;
   }
@@ -294,9 +317,11 @@ export class Reconciler {
         this.failures.delete(id);
         if (id.startsWith('i:')) this.firstChange.delete(Number(id.slice(2)));
       }
+      this.window.succeeded();
       this.lastSyncAt = Date.now();
     } catch (err) {
       const error = describeError(err);
+      if (this.window.failed(err)) this.ctx.log.warn('the store is throttling; fewer sync jobs at once', { jobs: this.window.size, err: error });
       this.ctx.stats.errors++;
       this.recentErrors.push({ at: new Date().toISOString(), job: ids.length > 1 ? `${ids[0]} (+${ids.length - 1})` : ids[0]!, error });
       if (this.recentErrors.length > 20) this.recentErrors.shift();

@@ -1,33 +1,47 @@
 // One queued directory. A directory has a zero-byte marker object "dir/" for as long as it
 // exists (created by mkdir, REPLACEd by chmod/chown/utimes; it carries mode, uid, gid, mtime),
 // so empty directories survive and their attributes round-trip. The root has none.
-// A renamed directory moves everything under its old prefix, imported or not: under the
-// namespace lock held alone, tombstones under both prefixes are carried out first (deleted
-// names must not be copied, nor delete the copies), every object is copied server-side, one
+// A renamed directory moves everything under its old prefix, imported or not, inside the move
+// fence of its two prefixes (jobs on keys under them wait; everything else, listings included,
+// goes on): tombstones under both prefixes are carried out first (deleted names must not be
+// copied, nor delete the copies), every object is copied server-side, tens at a time, one
 // transaction moves the keys of all inodes under the old prefix and queues the old keys for
-// deletion, and the tombstone jobs delete them: nothing is deleted before its copy exists.
-import type { SyncSnapshot, Unsyncable } from '../cache';
+// deletion, and those are deleted at once, in batches: nothing is deleted before its copy
+// exists. The queue in LMDB is the move's record: a crash before the transaction copies again
+// (objects already copied are skipped), one after it leaves tombstones that the reconciler
+// carries out on start.
+import type { SyncSnapshot, Tombstone, Unsyncable } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { listAll } from '../s3/object-store';
 import { DONE, later, type Outcome, type ReconcileContext } from './context';
 import { encodeMetadata } from './object-meta';
-import { forEachLimit } from './pool';
-import { deleteIfUnchanged } from './tombstone';
+import { forEachAdaptive } from './pool';
+import { deleteChecked, deleteIfUnchanged } from './tombstone';
 import { logPathTooLong, refuseTooLong, shortKey, tooLongFor } from './too-long';
 import { copyObject } from './upload';
 
 const WAIT_MS = 300;
-const COPY_CONCURRENCY = 8;
+/**
+ * Server-side copies (and deletion checks) of a directory move in flight at once: up to 32, as
+ * many as the server takes without queueing them (pool.ts), so that the export's other
+ * requests are not stuck behind the move's.
+ */
+const MOVE_CONCURRENCY = { min: 4, start: 8, max: 32 };
 
 export async function syncDirectory(ctx: ReconcileContext, ino: number): Promise<Outcome> {
   const first = ctx.sync.snapshot(ino);
   if (!first) return DONE;
   const rs = first.remote;
-  if (rs.key !== undefined && first.desiredKey !== undefined && rs.key !== first.desiredKey) {
-    return ctx.namespace.exclusive(() => moveDirectory(ctx, ino));
+  const desired = first.desiredKey;
+  if (rs.key !== undefined && desired !== undefined && rs.key !== desired) {
+    const from = rs.key;
+    // A prefix moving into or out of itself goes through a temporary prefix.
+    const to = desired.startsWith(from) || from.startsWith(desired) ? `.s3files-tmp/${ino}-${Date.now().toString(36)}/` : desired;
+    return ctx.fence.move(from, to, () => moveDirectory(ctx, ino, from, desired, to));
   }
-  const locked = first.desiredKey;
-  return ctx.namespace.shared(() => ctx.keyLocks.run([locked], () => syncMarker(ctx, ino, locked)));
+  const locked = desired;
+  const out = await ctx.fence.withKeys([locked], () => ctx.keyLocks.run([locked], () => syncMarker(ctx, ino, locked)));
+  return out ?? later(WAIT_MS, 'a directory move is in progress there');
 }
 
 async function syncMarker(ctx: ReconcileContext, ino: number, locked: string | undefined): Promise<Outcome> {
@@ -74,27 +88,23 @@ function moveBlocked(ctx: ReconcileContext, snap: SyncSnapshot, to: string, from
   return undefined;
 }
 
-async function moveDirectory(ctx: ReconcileContext, ino: number): Promise<Outcome> {
+async function moveDirectory(ctx: ReconcileContext, ino: number, from: string, desired: string, to: string): Promise<Outcome> {
   const snap = ctx.sync.snapshot(ino);
   if (!snap || !snap.pending) return DONE;
-  const from = snap.remote.key;
-  let to = snap.desiredKey;
-  if (from === undefined || to === undefined || from === to) return later(0, 'no longer a move');
-  // A prefix moving into or out of itself goes through a temporary prefix.
-  if (to.startsWith(from) || from.startsWith(to)) to = `.s3files-tmp/${ino}-${Date.now().toString(36)}/`;
+  if (snap.remote.key !== from || snap.desiredKey !== desired) return later(0, 'renamed while waiting');
   const blocked = moveBlocked(ctx, snap, to, from);
   if (blocked) return blocked;
-  for (const prefix of [from, to]) {
-    for (const [key, t] of ctx.sync.tombstonesUnder(prefix)) {
-      if (ctx.sync.ownerOf(key) === undefined) await deleteIfUnchanged(ctx, key, t);
-      await ctx.sync.dropTombstone(key, t);
-    }
-  }
+  const t0 = Date.now();
+  await carryOutTombstones(ctx, [...ctx.sync.tombstonesUnder(from), ...ctx.sync.tombstonesUnder(to)]);
   const copied = await copyPrefix(ctx, from, to);
+  const t1 = Date.now();
   await ctx.sync.movePrefix(from, to, copied);
   ctx.tombstonesAdded();
+  // The old keys, now tombstones, go at once (failures stay queued for the tombstone jobs).
+  const outcomes = new Map<string, Outcome>();
+  await deleteChecked(ctx, ctx.sync.tombstonesUnder(from).map(([k]) => k), WAIT_MS, outcomes);
   ctx.stats.directoryMoves++;
-  ctx.log.info('directory moved', { from, to, objects: copied.length });
+  ctx.log.info('directory moved', { from, to, objects: copied.length, left: outcomes.size, ms: Date.now() - t0, copyMs: t1 - t0 });
   const now = ctx.sync.snapshot(ino);
   if (!now || now.desiredKey !== to) return later(0, 'moved through a temporary prefix');
   if (await refuseTooLong(ctx, now, to)) return DONE;
@@ -103,18 +113,48 @@ async function moveDirectory(ctx: ReconcileContext, ino: number): Promise<Outcom
   return DONE;
 }
 
-/** Server-side copies of every object under `from` to the same place under `to`. */
-async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Promise<Array<{ oldKey: string; oldEtag: string; etag: string }>> {
+/** Deletions queued under the move's prefixes, before it copies anything (the keys are fenced off). */
+async function carryOutTombstones(ctx: ReconcileContext, tombstones: Array<[string, Tombstone]>): Promise<void> {
+  const done: Array<[string, Tombstone]> = [];
+  await forEachAdaptive(tombstones, { ...MOVE_CONCURRENCY, yieldTo: () => ctx.foreground.busy }, async ([key, t]) => {
+    if (ctx.sync.ownerOf(key) === undefined) await deleteIfUnchanged(ctx, key, t);
+    done.push([key, t]);
+  });
+  await ctx.sync.dropTombstones(done);
+}
+
+interface Copied {
+  oldKey: string;
+  oldEtag: string;
+  etag: string;
+}
+
+/**
+ * Server-side copies of every object under `from` to the same place under `to`, MOVE_CONCURRENCY
+ * at a time. An object already at its destination with the same ETag and size (an earlier try
+ * of this move, cut short by a crash) is not copied again.
+ */
+async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Promise<Copied[]> {
+  const there = new Map<string, { etag: string; size: number }>();
+  for await (const page of listAll(ctx.store, { prefix: ctx.keys.toS3(to) })) for (const o of page.objects) there.set(o.key, o);
+  const copied: Copied[] = [];
   const objects = [];
-  for await (const page of listAll(ctx.store, { prefix: ctx.keys.toS3(from) })) objects.push(...page.objects);
-  const copied: Array<{ oldKey: string; oldEtag: string; etag: string }> = [];
-  await forEachLimit(objects, COPY_CONCURRENCY, async (o) => {
+  for await (const page of listAll(ctx.store, { prefix: ctx.keys.toS3(from) })) {
+    for (const o of page.objects) {
+      const oldKey = ctx.keys.fromS3(o.key)!;
+      const existing = there.get(ctx.keys.toS3(to + oldKey.slice(from.length)));
+      if (existing && existing.etag === o.etag && existing.size === o.size) copied.push({ oldKey, oldEtag: o.etag, etag: existing.etag });
+      else objects.push(o);
+    }
+  }
+  const { peakWindow } = await forEachAdaptive(objects, { ...MOVE_CONCURRENCY, yieldTo: () => ctx.foreground.busy }, async (o) => {
     const oldKey = ctx.keys.fromS3(o.key)!;
     const newKey = to + oldKey.slice(from.length);
     const tooLong = tooLongFor(ctx, newKey);
     if (tooLong) return leaveTooLong(ctx, oldKey, tooLong);
+    const dest = ctx.keys.toS3(newKey);
     try {
-      const etag = await copyObject(ctx.store, { key: o.key, etag: o.etag, size: o.size }, ctx.keys.toS3(newKey), undefined, ctx.tuning.partSize);
+      const etag = await copyObject(ctx.store, { key: o.key, etag: o.etag, size: o.size }, dest, undefined, ctx.tuning.partSize);
       copied.push({ oldKey, oldEtag: o.etag, etag });
       ctx.stats.copies++;
       ctx.stats.bytesCopied += o.size;
@@ -124,6 +164,7 @@ async function copyPrefix(ctx: ReconcileContext, from: string, to: string): Prom
       ctx.log.info('not moved: the object changed in the bucket during the move', { key: oldKey });
     }
   });
+  ctx.log.debug('directory copied', { from, to, objects: objects.length, peakWindow });
   return copied;
 }
 

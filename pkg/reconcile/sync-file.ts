@@ -18,12 +18,16 @@ import { copyObject, uploadFile, type Condition, type CopySource } from './uploa
 
 const WAIT_MS = 300;
 
-/** Runs the job for `ino` under the namespace (shared) and the locks of its old and new keys. */
+/**
+ * Runs the job for `ino` under the locks of its old and new keys; later if one of them is under
+ * a directory move in progress.
+ */
 export async function syncNonDirectory(ctx: ReconcileContext, ino: number): Promise<Outcome> {
   const first = ctx.sync.snapshot(ino);
   if (!first) return DONE;
   const locked = [first.remote.key, first.desiredKey];
-  return ctx.namespace.shared(() => ctx.keyLocks.run(locked, () => syncLocked(ctx, ino, locked)));
+  const out = await ctx.fence.withKeys(locked, () => ctx.keyLocks.run(locked, () => syncLocked(ctx, ino, locked)));
+  return out ?? later(WAIT_MS, 'a directory move is in progress there');
 }
 
 async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<string | undefined>): Promise<Outcome> {

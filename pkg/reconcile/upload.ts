@@ -3,9 +3,12 @@
 // none of whose blocks was written since the last upload, and which the previous object holds
 // whole, is copied server-side (UploadPartCopy, pinned to that object's ETag) instead of sent,
 // where the store can. The upload id is recorded in the cache while in flight, so a crash does
-// not leak it (the reconciler aborts leftovers on start).
+// not leak it (the reconciler aborts leftovers on start). Parts go `partConcurrency` at a time;
+// every body (a whole small file, one part) is read from the cache only once its bytes fit in
+// the shared ByteBudget, so memory stays bounded however many uploads run.
 import type { CacheSync, SyncSnapshot } from '../cache';
 import { MAX_PARTS, MIN_PART_SIZE, type CompletedPart, type ObjectStore } from '../s3/object-store';
+import type { ByteBudget } from './byte-budget';
 import { forEachLimit } from './pool';
 
 const MiB = 1024 * 1024;
@@ -18,7 +21,7 @@ export interface UploadTuning {
   partConcurrency: number;
 }
 
-export const DEFAULT_TUNING: UploadTuning = { multipartThreshold: 16 * MiB, partSize: 8 * MiB, partConcurrency: 4 };
+export const DEFAULT_TUNING: UploadTuning = { multipartThreshold: 16 * MiB, partSize: 8 * MiB, partConcurrency: 8 };
 
 export interface Condition {
   ifMatch?: string;
@@ -43,6 +46,7 @@ export interface UploadContext {
   sync: CacheSync;
   store: ObjectStore;
   tuning: UploadTuning;
+  budget: ByteBudget;
 }
 
 /** Told the bytes of each part as it lands in the bucket (sent or copied). */
@@ -66,10 +70,12 @@ export async function uploadFile(
 ): Promise<Sent> {
   const size = snap.size;
   if (size <= ctx.tuning.multipartThreshold) {
-    const data = await ctx.sync.read(snap.ino, 0, size);
-    const { etag } = await ctx.store.put(key, data, { metadata, ...cond });
-    onProgress(size);
-    return { etag, bytesSent: size, bytesCopied: 0, parts: 1 };
+    return ctx.budget.run(size, async () => {
+      const data = await ctx.sync.read(snap.ino, 0, size);
+      const { etag } = await ctx.store.put(key, data, { metadata, ...cond });
+      onProgress(size);
+      return { etag, bytesSent: size, bytesCopied: 0, parts: 1 };
+    });
   }
   return multipart(ctx, snap, key, metadata, cond, source, onProgress);
 }
@@ -103,10 +109,13 @@ async function multipart(
         sent.bytesCopied += end - start + 1;
         onProgress(end - start + 1);
       } else {
-        const data = await sync.read(snap.ino, start, end - start + 1);
-        ({ etag } = await store.uploadPart(key, uploadId, i + 1, data));
-        sent.bytesSent += data.length;
-        onProgress(data.length);
+        ({ etag } = await ctx.budget.run(end - start + 1, async () => {
+          const data = await sync.read(snap.ino, start, end - start + 1);
+          const part = await store.uploadPart(key, uploadId, i + 1, data);
+          sent.bytesSent += data.length;
+          onProgress(data.length);
+          return part;
+        }));
       }
       parts[i] = { partNumber: i + 1, etag };
     });

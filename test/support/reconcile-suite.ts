@@ -231,6 +231,25 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       assertKeys(await bucketKeys(ctx.store, prefix), ['fresh/']);
     });
 
+    it('a removed directory whose objects are still to be deleted does not come back when its parent is listed again', async () => {
+      await ctx.store.put(`${prefix}implicit/a.txt`, Buffer.from('a')); // no marker object
+      await ctx.store.put(`${prefix}implicit/sub/b.txt`, Buffer.from('b'));
+      await ctx.store.put(`${prefix}keep.txt`, Buffer.from('k'));
+      const t = await link({ syncDelayMs: 60_000, dirTtlMs: 0 });
+      const dir = await resolve(t.fs, 'implicit');
+      const sub = await resolve(t.fs, 'implicit/sub');
+      await t.fs.remove(ROOT, sub, 'b.txt');
+      await t.fs.rmdir(ROOT, dir, 'sub');
+      await t.fs.remove(ROOT, dir, 'a.txt');
+      await t.fs.rmdir(ROOT, t.fs.rootIno, 'implicit');
+      // The deletions are queued (60 s sync delay): the objects are still in the bucket.
+      assert.ok((await bucketKeys(ctx.store, prefix)).has('implicit/a.txt'));
+      assert.deepEqual(await listNames(t.fs, ''), ['keep.txt'], 'listed again (TTL 0): no ghost');
+      await t.reconciler.drain();
+      assertKeys(await bucketKeys(ctx.store, prefix), ['keep.txt']);
+      assert.deepEqual(await listNames(t.fs, ''), ['keep.txt']);
+    });
+
     it('rmdir of a directory that looks empty but has objects in the bucket is ENOTEMPTY', async () => {
       await ctx.store.put(`${prefix}d/remote-only.txt`, Buffer.from('y'));
       const t = await link();

@@ -116,7 +116,7 @@ export class Importer {
   private startListing(dirIno: number, dirKey: string): Promise<void> {
     let p = this.listing.get(dirIno);
     if (!p) {
-      p = this.listAndMerge(dirIno, dirKey).then(
+      p = this.listUntilSettled(dirIno, dirKey).then(
         () => void this.failedAt.delete(dirIno),
         (err: unknown) => {
           this.failedAt.set(dirIno, this.link.nowMs());
@@ -151,6 +151,20 @@ export class Importer {
         }
       }, { quiet: true })
       .catch((err: unknown) => void this.core.log.warn('could not mark a listing stale', { ino, err: String(err) }));
+  }
+
+  /**
+   * A directory move recorded while the listing ran changes the directory's key, and the
+   * listing of the old one is dropped: listed again under the new key, so that the lookup
+   * waiting for it does not find the directory empty (a few times at most).
+   */
+  private async listUntilSettled(dirIno: number, dirKey: string): Promise<void> {
+    for (let key = dirKey, attempt = 0; ; attempt++) {
+      await this.listAndMerge(dirIno, key);
+      const rs = this.link.remoteOf(dirIno);
+      if (attempt >= 3 || !rs || rs.listedAt !== undefined || rs.key === undefined || rs.key === key || !isDirKey(rs.key)) return;
+      key = rs.key;
+    }
   }
 
   private async listAndMerge(dirIno: number, dirKey: string): Promise<void> {

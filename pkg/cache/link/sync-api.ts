@@ -82,6 +82,12 @@ export class CacheSync {
     return Array.from(keysUnder(this.core.store.tombstones, prefix));
   }
 
+  /** True if a deletion is queued for some key under `prefix`. */
+  hasTombstonesUnder(prefix: string): boolean {
+    for (const _ of keysUnder(this.core.store.tombstones, prefix)) return true;
+    return false;
+  }
+
   /** The inode whose content is at `rkey` now, if any. */
   ownerOf(rkey: string): number | undefined {
     return this.core.store.rkeys.get(rkey);
@@ -286,7 +292,8 @@ export class CacheSync {
   /**
    * A directory's objects were copied from prefix `from` to `to`: every inode whose content
    * was under `from` now has it under `to` (ETags of the copies given), and each old key gets a
-   * tombstone with the ETag it had.
+   * tombstone with the ETag it had. An old key that got a tombstone while the copies ran (its
+   * file was removed meanwhile) has its copy deleted too.
    */
   async movePrefix(from: string, to: string, copied: Array<{ oldKey: string; oldEtag: string; etag: string }>): Promise<void> {
     const etags = new Map(copied.map((c) => [c.oldKey, c.etag]));
@@ -299,7 +306,12 @@ export class CacheSync {
         putRemote(m, ino, { ...rs, key: moved, etag: etags.get(key) ?? rs.etag, syncedAt: stamp });
       }
       for (const c of copied) {
-        if (m.store.rkeys.get(c.oldKey) === undefined) m.store.tombstones.putSync(c.oldKey, { etag: c.oldEtag, at: stamp });
+        if (m.store.rkeys.get(c.oldKey) !== undefined) continue;
+        const newKey = to + c.oldKey.slice(from.length);
+        if (m.store.tombstones.get(c.oldKey) !== undefined && m.store.rkeys.get(newKey) === undefined) {
+          m.store.tombstones.putSync(newKey, { etag: c.etag, at: stamp });
+        }
+        m.store.tombstones.putSync(c.oldKey, { etag: c.oldEtag, at: stamp });
       }
     }, { quiet: true });
   }
