@@ -93,11 +93,11 @@ export class Reconciler {
   private readonly due = new Map<string, number>();
   private readonly running = new Map<string, Promise<void>>();
   /**
-   * Jobs a directory move in progress turned away: out of `due` until a move ends (then due at
-   * once). Left in `due`, each would be tried every few hundred ms, and every try walks `due`:
+   * Jobs a directory move in progress turned away, with when they are due: out of `due` until
+   * a move ends. Left in `due`, each would be tried every few hundred ms, and every try walks `due`:
    * thousands of inodes under a large move made that quadratic and starved the move itself.
    */
-  private readonly parked = new Set<string>();
+  private readonly parked = new Map<string, number>();
   private unsubscribeFence: (() => void) | undefined;
   /** Jobs running (a batch of tombstones is one job). */
   private jobs = 0;
@@ -263,10 +263,10 @@ export class Reconciler {
     }
   }
 
-  /** A directory move ended: the jobs it turned away are due now. */
+  /** A directory move ended: the jobs it turned away go back to the queue (due at once, tombstones after their delay). */
   private unpark(): void {
     const now = Date.now();
-    for (const id of this.parked) if (!this.due.has(id) && !this.running.has(id)) this.due.set(id, now);
+    for (const [id, at] of this.parked) if (!this.due.has(id) && !this.running.has(id)) this.due.set(id, this.urgent ? now : at);
     this.parked.clear();
     this.tick();
   }
@@ -289,7 +289,7 @@ export class Reconciler {
       // A deletion under a directory move in progress waits for it (the move carries out its own).
       if (id.startsWith('t:') && this.ctx.fence.blocks(id.slice(2))) {
         this.due.delete(id);
-        this.parked.add(id);
+        this.parked.set(id, at);
         continue;
       }
       // Deletions go in batches (one DeleteObjects, one transaction); the rest one at a time.
@@ -341,7 +341,7 @@ export class Reconciler {
         if (outcome?.kind === 'later') {
           if (outcome.fenced) this.ctx.stats.deferredByMove++;
           if (outcome.fenced && this.ctx.fence.moving > 0) {
-            this.parked.add(id);
+            this.parked.set(id, Date.now());
             continue;
           }
           this.due.set(id, Date.now() + (this.urgent ? Math.min(outcome.ms, 50) : outcome.ms));
