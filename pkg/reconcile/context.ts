@@ -24,6 +24,8 @@ export class SyncStats {
   /** Uploads found in the bucket that a crash kept from being recorded (not conflicts). */
   ownWritesRecovered = 0;
   errors = 0;
+  /** Jobs turned away by a directory move in progress (each waits for the move's end, once). */
+  deferredByMove = 0;
 }
 
 /**
@@ -101,10 +103,16 @@ export interface ReconcileContext {
   tombstonesAdded(): void;
 }
 
-export type Outcome = { kind: 'done' } | { kind: 'later'; ms: number; why: string };
+/** `fenced`: turned away by a directory move in progress; tried again when the move ends, not before. */
+export type Outcome = { kind: 'done' } | { kind: 'later'; ms: number; why: string; fenced?: boolean };
 
 export const DONE: Outcome = { kind: 'done' };
 
 export function later(ms: number, why: string): Outcome {
   return { kind: 'later', ms, why };
+}
+
+/** A job whose keys are under a directory move in progress: it waits for the move to end (`ms` if the reconciler cannot tell). */
+export function fencedOff(ms: number): Outcome {
+  return { kind: 'later', ms, why: 'a directory move is in progress there', fenced: true };
 }

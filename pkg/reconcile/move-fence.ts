@@ -15,6 +15,7 @@ export class MoveFence {
   /** Keys held by running jobs (a count per key: a tombstone batch and an upload may share one). */
   private readonly held = new Map<string, number>();
   private waiters: Array<() => void> = [];
+  private readonly endListeners = new Set<() => void>();
 
   /** Is `key` under the old or new prefix of a move in progress? */
   blocks(key: string): boolean {
@@ -30,6 +31,16 @@ export class MoveFence {
 
   get moving(): number {
     return this.moves.size;
+  }
+
+  /**
+   * Calls `fn` each time a move ends: jobs it turned away can be tried again then (polling
+   * for it instead costs a job per fenced inode per poll, thousands during a large move).
+   * Returns the unsubscribe.
+   */
+  onMoveEnd(fn: () => void): () => void {
+    this.endListeners.add(fn);
+    return () => this.endListeners.delete(fn);
   }
 
   /**
@@ -81,6 +92,7 @@ export class MoveFence {
     } finally {
       this.moves.delete(m);
       this.wake();
+      for (const fn of this.endListeners) fn();
     }
   }
 

@@ -92,6 +92,13 @@ export class Reconciler {
   private readonly retryMaxMs: number;
   private readonly due = new Map<string, number>();
   private readonly running = new Map<string, Promise<void>>();
+  /**
+   * Jobs a directory move in progress turned away, with when they are due: out of `due` until
+   * a move ends. Left in `due`, each would be tried every few hundred ms, and every try walks `due`:
+   * thousands of inodes under a large move made that quadratic and starved the move itself.
+   */
+  private readonly parked = new Map<string, number>();
+  private unsubscribeFence: (() => void) | undefined;
   /** Jobs running (a batch of tombstones is one job). */
   private jobs = 0;
   private readonly failures = new Map<string, number>();
@@ -145,6 +152,7 @@ export class Reconciler {
       this.ctx.log.info(`resuming ${plural(q.pendingFiles, 'upload')} (${q.pendingBytes} bytes) and ${plural(q.tombstones, 'deletion')}`, { ...q });
     }
     this.unsubscribe = this.sync.onChange((ino, kind) => this.changed(ino, kind));
+    this.unsubscribeFence = this.ctx.fence.onMoveEnd(() => this.unpark());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
     this.tick();
@@ -155,6 +163,7 @@ export class Reconciler {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.unsubscribe?.();
+    this.unsubscribeFence?.();
     const uploading = this.ctx.inflight.list();
     if (this.running.size > 0) {
       this.ctx.log.info(`stopping: waiting for ${plural(this.running.size, 'sync job')} in flight; the rest stays queued on disk`, {
@@ -177,7 +186,10 @@ export class Reconciler {
         const s = this.sync.stats();
         if (s.pendingFiles === 0 && s.tombstones === 0 && this.running.size === 0) return;
         if (Date.now() > deadline) throw new Error(`sync not finished after ${timeoutMs} ms: ${JSON.stringify(this.status())}`);
-        for (const ino of this.sync.pendingInodes()) if (!this.due.has(`i:${ino}`) && !this.running.has(`i:${ino}`)) this.due.set(`i:${ino}`, 0);
+        for (const ino of this.sync.pendingInodes()) {
+          const id = `i:${ino}`;
+          if (!this.due.has(id) && !this.running.has(id) && !this.parked.has(id)) this.due.set(id, 0);
+        }
         this.tombstoneScanDue = true;
         this.lastTombstoneScan = 0;
         for (const id of this.due.keys()) if (!this.failures.has(id)) this.due.set(id, 0);
@@ -208,6 +220,7 @@ export class Reconciler {
         throw new Error(`inode ${ino} not in the bucket after ${timeoutMs} ms${last ? `: ${last.error}` : ''}`);
       }
       if (!running) {
+        this.parked.delete(id);
         this.due.set(id, 0);
         this.tick();
       }
@@ -219,7 +232,7 @@ export class Reconciler {
     const s = this.sync.stats();
     return {
       ...s,
-      queued: this.due.size,
+      queued: this.due.size + this.parked.size,
       running: this.running.size,
       window: this.window.size,
       lastSyncAt: this.lastSyncAt === undefined ? undefined : new Date(this.lastSyncAt).toISOString(),
@@ -244,7 +257,18 @@ export class Reconciler {
     const first = this.firstChange.get(ino) ?? now;
     this.firstChange.set(ino, first);
     const id = `i:${ino}`;
-    if (!this.failures.has(id)) this.due.set(id, this.urgent ? now : Math.min(now + this.syncDelayMs, first + this.maxDelayMs));
+    if (!this.failures.has(id)) {
+      this.parked.delete(id);
+      this.due.set(id, this.urgent ? now : Math.min(now + this.syncDelayMs, first + this.maxDelayMs));
+    }
+  }
+
+  /** A directory move ended: the jobs it turned away go back to the queue (due at once, tombstones after their delay). */
+  private unpark(): void {
+    const now = Date.now();
+    for (const [id, at] of this.parked) if (!this.due.has(id) && !this.running.has(id)) this.due.set(id, this.urgent ? now : at);
+    this.parked.clear();
+    this.tick();
   }
 
   private tick(): void {
@@ -256,14 +280,18 @@ export class Reconciler {
       this.lastTombstoneScan = now;
       for (const [key, t] of this.sync.tombstones()) {
         const id = `t:${key}`;
-        if (!this.due.has(id) && !this.running.has(id)) this.due.set(id, this.urgent ? now : t.at + this.syncDelayMs + 500);
+        if (!this.due.has(id) && !this.running.has(id) && !this.parked.has(id)) this.due.set(id, this.urgent ? now : t.at + this.syncDelayMs + 500);
       }
     }
     for (const [id, at] of this.due) {
       if (this.jobs >= this.window.size) break;
       if (at > now || this.running.has(id)) continue;
       // A deletion under a directory move in progress waits for it (the move carries out its own).
-      if (id.startsWith('t:') && this.ctx.fence.blocks(id.slice(2))) continue;
+      if (id.startsWith('t:') && this.ctx.fence.blocks(id.slice(2))) {
+        this.due.delete(id);
+        this.parked.set(id, at);
+        continue;
+      }
       // Deletions go in batches (one DeleteObjects, one transaction); the rest one at a time.
       const ids = id.startsWith('t:') ? this.dueTombstones(now) : [id];
       for (const i of ids) this.due.delete(i);
@@ -311,6 +339,11 @@ export class Reconciler {
       for (const id of ids) {
         const outcome = outcomes.get(id);
         if (outcome?.kind === 'later') {
+          if (outcome.fenced) this.ctx.stats.deferredByMove++;
+          if (outcome.fenced && this.ctx.fence.moving > 0) {
+            this.parked.set(id, Date.now());
+            continue;
+          }
           this.due.set(id, Date.now() + (this.urgent ? Math.min(outcome.ms, 50) : outcome.ms));
           continue;
         }

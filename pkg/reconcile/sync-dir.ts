@@ -13,7 +13,7 @@
 import type { SyncSnapshot, Tombstone, Unsyncable } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
 import { listAll } from '../s3/object-store';
-import { DONE, later, type Outcome, type ReconcileContext } from './context';
+import { DONE, fencedOff, later, type Outcome, type ReconcileContext } from './context';
 import { encodeMetadata } from './object-meta';
 import { forEachAdaptive } from './pool';
 import { deleteChecked, deleteIfUnchanged } from './tombstone';
@@ -41,7 +41,7 @@ export async function syncDirectory(ctx: ReconcileContext, ino: number): Promise
   }
   const locked = desired;
   const out = await ctx.fence.withKeys([locked], () => ctx.keyLocks.run([locked], () => syncMarker(ctx, ino, locked)));
-  return out ?? later(WAIT_MS, 'a directory move is in progress there');
+  return out ?? fencedOff(WAIT_MS);
 }
 
 async function syncMarker(ctx: ReconcileContext, ino: number, locked: string | undefined): Promise<Outcome> {

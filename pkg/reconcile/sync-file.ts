@@ -11,7 +11,7 @@
 // the local one goes to lost+found (DESIGN.md decision 5).
 import type { SyncSnapshot } from '../cache';
 import { NotFoundError, PreconditionFailedError } from '../s3/errors';
-import { DONE, later, type Outcome, type ReconcileContext } from './context';
+import { DONE, fencedOff, later, type Outcome, type ReconcileContext } from './context';
 import { encodeMetadata, UPLOAD_TOKEN } from './object-meta';
 import { refuseTooLong } from './too-long';
 import { copyObject, uploadFile, type Condition, type CopySource } from './upload';
@@ -27,7 +27,7 @@ export async function syncNonDirectory(ctx: ReconcileContext, ino: number): Prom
   if (!first) return DONE;
   const locked = [first.remote.key, first.desiredKey];
   const out = await ctx.fence.withKeys(locked, () => ctx.keyLocks.run(locked, () => syncLocked(ctx, ino, locked)));
-  return out ?? later(WAIT_MS, 'a directory move is in progress there');
+  return out ?? fencedOff(WAIT_MS);
 }
 
 async function syncLocked(ctx: ReconcileContext, ino: number, locked: Array<string | undefined>): Promise<Outcome> {

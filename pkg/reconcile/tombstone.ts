@@ -6,7 +6,7 @@
 // is left to that upload. Tombstones are carried out in batches.
 import type { Tombstone } from '../cache';
 import { NotFoundError } from '../s3/errors';
-import { later, type Outcome, type ReconcileContext } from './context';
+import { fencedOff, later, type Outcome, type ReconcileContext } from './context';
 import { UPLOAD_TOKEN } from './object-meta';
 import { forEachAdaptive } from './pool';
 
@@ -22,7 +22,7 @@ export async function runTombstones(ctx: ReconcileContext, rkeys: string[], wait
   const { held, release } = ctx.fence.holdUnfenced(rkeys);
   const fenced = new Set(rkeys);
   for (const k of held) fenced.delete(k);
-  for (const k of fenced) outcomes.set(k, later(waitMs, 'a directory move is in progress there'));
+  for (const k of fenced) outcomes.set(k, fencedOff(waitMs));
   try {
     await ctx.keyLocks.run(held, () => deleteChecked(ctx, held, waitMs, outcomes));
   } finally {

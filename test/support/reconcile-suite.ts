@@ -219,6 +219,32 @@ export function reconcileSuite(name: string, setup: () => Promise<SuiteSetup>): 
       assert.equal((await objectBytes(ctx.store, `${prefix}new/added.txt`)).toString(), 'added here');
     });
 
+    it('jobs under a directory move in progress are turned away once each and wait for its end (no polling)', async () => {
+      const n = 40;
+      for (let i = 0; i < n; i++) await ctx.store.put(`${prefix}old/f${i}`, Buffer.from(`file ${i}`));
+      const t = await link();
+      assert.equal((await listNames(t.fs, 'old')).length, n);
+      await t.fs.remove(ROOT, await resolve(t.fs, 'old'), 'f0');
+      // A move of old/ that holds the fence until released: the rename's own move waits behind
+      // it, and the inodes and the tombstone under old/ are fenced off meanwhile.
+      let release!: () => void;
+      const held = t.reconciler.ctx.fence.move('old/', 'held-elsewhere/', () => new Promise<void>((r) => (release = r)));
+      try {
+        await t.fs.rename(ROOT, t.fs.rootIno, 'old', t.fs.rootIno, 'new');
+        await new Promise((r) => setTimeout(r, 1500)); // 30 sync delays: polling would retry each job several times
+        const deferred = t.reconciler.ctx.stats.deferredByMove;
+        assert.ok(deferred >= 1 && deferred <= n + 2, `${deferred} jobs turned away by the move for ${n} names under it (each once)`);
+        assert.equal(rec.count('copy') + rec.count('delete'), 0, 'nothing under the fence moved');
+      } finally {
+        release();
+        await held;
+      }
+      await t.reconciler.drain();
+      const keys = await bucketKeys(ctx.store, prefix);
+      assert.deepEqual(Array.from(keys.keys()).sort(), ['new/', ...Array.from({ length: n - 1 }, (_, i) => `new/f${i + 1}`)].sort());
+      assert.equal((await readFile(t.fs, 'new/f7')).toString(), 'file 7');
+    });
+
     it('unlink and rmdir delete the objects; mkdir of an empty directory leaves a marker', async () => {
       await ctx.store.put(`${prefix}gone.txt`, Buffer.from('x'));
       await ctx.store.put(`${prefix}d/inside.txt`, Buffer.from('y'));
