@@ -68,6 +68,8 @@ export class FaultProxy {
   mode: ProxyMode = 'forward';
   /** Requests held without an answer in 'hang' mode. */
   hung = 0;
+  /** Connections reset at once in 'refuse' mode. */
+  refused = 0;
   private readonly random: () => number;
   private readonly scripted: FaultKind[] = [];
   private readonly server: http.Server;
@@ -84,6 +86,7 @@ export class FaultProxy {
     this.server.keepAliveTimeout = 30000;
     this.server.on('connection', (s) => {
       if (this.mode === 'refuse') {
+        this.refused++;
         s.resetAndDestroy();
         return;
       }
