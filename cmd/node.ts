@@ -186,7 +186,7 @@ async function startFreshness(
   nodeId: string,
 ): Promise<VolumeFreshness | undefined> {
   if (!values['events-listen']) return undefined;
-  const listen = parseListen(values['events-listen']);
+  const listen = parseListen(values['events-listen'], '--events-listen');
   const advertise = values['events-advertise'] ?? (process.env.POD_IP ? `http://${process.env.POD_IP}:${listen.port}` : undefined);
   if (!advertise) throw new Error('--events-listen needs --events-advertise (or the POD_IP environment variable)');
   const registry = kube ? (await import('../pkg/csi/kube/wiring.js')).peerRegistry(kube, nodeId) : undefined;

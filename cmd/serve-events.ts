@@ -57,7 +57,7 @@ export async function startServeEvents(s: ServeEventsSettings, exports: Map<stri
   const notifiers: Array<{ name: string; notifier: PeerNotifier }> = [];
   try {
     if (s.listen) {
-      const { host, port } = parseListen(s.listen);
+      const { host, port } = parseListen(s.listen, '--events-listen');
       endpoint = await startEventEndpoint({ host, port, token: s.token, router, log });
       log.info('events endpoint', { address: endpoint.address.address, port: endpoint.address.port, authenticated: s.token !== undefined });
     }
