@@ -189,7 +189,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const signal = await waitForSignal();
   log.info('shutting down', { signal, timeoutMs: shutdownTimeoutMs });
-  const running = () => Object.fromEntries([...exports].map(([n, e]) => [n, { running: e.reconciler.status().running, pendingFiles: e.reconciler.status().pendingFiles }]));
+  const running = () => Object.fromEntries([...exports].map(([n, e]) => { const s = e.reconciler.status(); return [n, { running: s.running, pendingFiles: s.pendingFiles }]; }));
   const finished = await shutDown(
     [
       ...(status ? [{ name: 'status endpoint', run: () => status.close() }] : []),

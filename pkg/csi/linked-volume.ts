@@ -133,8 +133,7 @@ export class LinkedVolume {
   }
 
   /** Nothing of the volume waits for S3: no changed file, no deletion, no job running. */
-  isClean(): boolean {
-    const s = this.linked.reconciler.status();
+  isClean(s = this.linked.reconciler.status()): boolean {
     return s.pendingFiles === 0 && s.tombstones === 0 && s.running === 0;
   }
 

@@ -278,8 +278,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
 
   /** One line of progress for a volume with changes not in S3 yet (nothing when it is clean). */
   private logProgress(v: Volume, message: string, extra: Record<string, unknown> = {}): void {
-    if (!v.linked || v.linked.isClean()) return;
+    if (!v.linked) return;
     const s = v.linked.linked.reconciler.status();
+    if (v.linked.isClean(s)) return;
     const uploading = s.uploading.slice(0, 5).map((u) => `${u.key} ${u.doneBytes}/${u.size}`);
     this.log.info(message, { volumeId: v.record.volumeId, pendingFiles: s.pendingFiles, pendingBytes: s.pendingBytes, deletions: s.tombstones, uploading, ...extra });
   }
@@ -287,7 +288,9 @@ export class NfsVolumeExports implements VolumeExports, SyncStatusSource {
   /** Closes and forgets a volume that drained, unless it was staged again (or the plugin stops). */
   private async closeDrained(v: Volume, gen: number): Promise<boolean> {
     // Files too long for S3 never reach it: the volume stays open (and reported) until renamed.
-    if (v.generation !== gen || this.closing || !v.linked?.isClean() || v.linked.syncStatus().unsyncable) return false;
+    if (v.generation !== gen || this.closing || !v.linked) return false;
+    const s = v.linked.linked.reconciler.status();
+    if (!v.linked.isClean(s) || s.unsyncable > 0) return false;
     // The record goes first, then the volume leaves the status: who sees it gone sees it unrecorded.
     await this.records.save([...this.volumes.values()].filter((o) => o !== v).map((o) => o.record));
     this.volumes.delete(v.record.volumeId);
