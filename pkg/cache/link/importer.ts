@@ -23,7 +23,7 @@ import type { Mutation } from '../meta/mutation';
 import { touchDir } from '../ops/create';
 import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
 import { applyAttributes, sameAttributes } from './remote-attrs';
-import { putRemote, type RemoteState } from '../meta/remote-state';
+import { markListingStale, putRemote, type RemoteState } from '../meta/remote-state';
 import { remoteFailure, withinWait } from './remote-wait';
 
 interface ContentChange {
@@ -145,10 +145,7 @@ export class Importer {
     const dirs = linksOf(this.core.store, ino).map((l) => l.dir);
     return this.core
       .mutate((m) => {
-        for (const dir of dirs) {
-          const rs = m.store.remote.get(dir);
-          if (rs?.listedAt !== undefined) m.store.remote.putSync(dir, { ...rs, listedAt: 0 });
-        }
+        for (const dir of dirs) markListingStale(m.store, dir);
       }, { quiet: true })
       .catch((err: unknown) => void this.core.log.warn('could not mark a listing stale', { ino, err: String(err) }));
   }
@@ -215,7 +212,7 @@ export class Importer {
       if (!local) {
         if (store.tombstones.get(key) !== undefined || store.rkeys.get(key) !== undefined) continue;
         if ((this.deleted.get(key) ?? -Infinity) >= t0) continue; // deleted while this listing ran
-        const ino = this.create(m, dir, e, key, now);
+        const ino = createImported(m, this.link, dir, e, key, now);
         // A small file imported whole brings its attributes with it: no HEAD. Under a 'file'
         // rule that is done at its first access (a HEAD only if READDIRPLUS needs it first).
         const trigger = e.type === 'file' ? this.link.imports.triggerFor(key, e.size) : undefined;
@@ -241,7 +238,7 @@ export class Importer {
       }
       if (rec.type !== e.type || (e.type === 'symlink' && e.target !== rec.target)) {
         dropEntry(m, dir, e.name, local);
-        const ino = this.create(m, dir, e, key, now);
+        const ino = createImported(m, this.link, dir, e, key, now);
         if (e.attributesPending) unread.push(ino);
         touched = true;
       } else if (e.type === 'file' && e.etag !== known.etag) {
@@ -296,10 +293,6 @@ export class Importer {
       if (rec.type === 'dir' && !this.cleanSubtree(m, child.ino, t0)) return false;
     }
     return true;
-  }
-
-  private create(m: Mutation, dir: InodeRecord, e: RemoteEntry, key: string, now: number): number {
-    return createImported(m, this.link, dir, e, key, now);
   }
 
   /**

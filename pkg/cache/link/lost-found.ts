@@ -8,7 +8,7 @@ import { ROOT_INO, type InodeRecord } from '../meta/inode';
 import type { Mutation } from '../meta/mutation';
 import { touchDir } from '../ops/create';
 import { LOST_FOUND } from './remote';
-import { addTombstone, putRemote, tombstoneStrays, uploadTokenOf } from '../meta/remote-state';
+import { addTombstone, markListingStale, putRemote, tombstoneStrays, uploadTokenOf } from '../meta/remote-state';
 
 /** lost+found and its dated folders: anyone may enter; only an entry's owner may remove it. */
 const SHARED_DIR_MODE = 0o1777;
@@ -110,8 +110,7 @@ export async function quarantine(core: FsCore, ino: number, key: string, tombsto
     rec.ctime = m.now;
     m.save(rec, null);
     // The directory it left is listed again at the next lookup: the bucket's version shows up.
-    const rsFrom = m.store.remote.get(link.dir);
-    if (rsFrom?.listedAt !== undefined) m.store.remote.putSync(link.dir, { ...rsFrom, listedAt: 0 });
+    markListingStale(m.store, link.dir);
     return keptPath.join('/');
   }, { quiet: true });
 }

@@ -15,6 +15,7 @@ import { describeError } from '../../log/logger';
 import type { FsCore } from '../core/core';
 import { listEntries } from '../meta/directory';
 import { ROOT_INO } from '../meta/inode';
+import { markListingStale } from '../meta/remote-state';
 import type { LinkView } from './link-view';
 
 export interface RemoteChange {
@@ -82,11 +83,7 @@ export class RemoteChanges {
     this.counters.gaps++;
     return this.core.mutate((m) => {
       let n = 0;
-      for (const { key: ino, value: rs } of m.store.remote.getRange({})) {
-        if (rs.listedAt === undefined || rs.listedAt === 0) continue;
-        m.store.remote.putSync(ino, { ...rs, listedAt: 0 });
-        n++;
-      }
+      for (const { key: ino, value: rs } of m.store.remote.getRange({})) if (markListingStale(m.store, ino, rs)) n++;
       return n;
     }, { quiet: true });
   }
@@ -122,10 +119,7 @@ export class RemoteChanges {
   }
 
   private async relist(dirIno: number): Promise<void> {
-    await this.core.mutate((m) => {
-      const rs = m.store.remote.get(dirIno);
-      if (rs?.listedAt !== undefined) m.store.remote.putSync(dirIno, { ...rs, listedAt: 0 });
-    }, { quiet: true });
+    await this.core.mutate((m) => markListingStale(m.store, dirIno), { quiet: true });
     this.counters.listings++;
     await this.link.importer.ensureListed(dirIno);
   }

@@ -24,6 +24,16 @@ export function putRemote(m: { readonly store: MetadataStore }, ino: number, nex
 }
 
 /**
+ * In a transaction: the listing of directory `dir` (remote state `rs`) is stale, so its next
+ * lookup lists it again. False if it was never listed, or is marked stale already.
+ */
+export function markListingStale(store: MetadataStore, dir: number, rs: RemoteState | undefined = store.remote.get(dir)): boolean {
+  if (rs?.listedAt === undefined || rs.listedAt === 0) return false;
+  store.remote.putSync(dir, { ...rs, listedAt: 0 });
+  return true;
+}
+
+/**
  * The token an inode's uploads carry in their metadata: this cache, the inode and its
  * generation. An object carrying it was written by us for that inode.
  */
