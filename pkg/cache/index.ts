@@ -28,7 +28,7 @@ export type { RemoteState, Tombstone, Unsyncable } from './meta/schema';
 export type { UnsyncableEntry } from './link/unsyncable';
 export { inspectCache, notInBucket, type CacheSyncState } from './link/inspect';
 export { SharedCacheBudget } from './link/cache-budget';
-export { parseImportRules, checkImportRules, type ImportRule, type ImportTrigger } from './link/import-rules';
+export { parseImportRules, type ImportRule, type ImportTrigger } from './link/import-rules';
 
 export interface CacheFileSystemOptions {
   /** Private to this instance (one per export): meta/ (LMDB) and data/ live here. */

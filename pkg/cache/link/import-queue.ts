@@ -75,7 +75,6 @@ export class ImportQueue {
   /** Requests sent, by kind (tests and metrics). */
   reads = 0;
   wholeFetches = 0;
-  peakRunning = 0;
 
   constructor(
     private readonly core: FsCore,
@@ -210,7 +209,6 @@ export class ImportQueue {
     };
     this.running++;
     this.bytesInFlight += size;
-    this.peakRunning = Math.max(this.peakRunning, this.running);
     t.running = this.run(t, answered)
       .then(() => this.resume(), (err: unknown) => this.failed(t, err))
       .finally(() => {

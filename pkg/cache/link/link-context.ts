@@ -32,7 +32,6 @@ export class LinkContext implements LinkView, LinkedPart {
   readonly importRules: ImportRule[];
   readonly importConcurrency: number;
   readonly importMemoryBytes: number;
-  readonly prefetchBytes: number;
   private readonly ownCacheSize: number;
   private readonly budget?: BudgetMember;
   readonly defaults: VolumeDefaults;
@@ -77,7 +76,6 @@ export class LinkContext implements LinkView, LinkedPart {
     this.importRules = checkImportRules(opts.importRules ?? (prefetchBytes > 0 ? [{ prefix: '', sizeLessThan: prefetchBytes + 1, trigger: 'directory' }] : []));
     this.importConcurrency = Math.max(1, Math.floor(opts.importConcurrency ?? DEFAULT_IMPORT_CONCURRENCY));
     this.importMemoryBytes = Math.max(1, opts.importMemoryBytes ?? DEFAULT_IMPORT_MEMORY_BYTES);
-    this.prefetchBytes = prefetchBytes;
     this.ownCacheSize = opts.cacheSizeBytes ?? Number.MAX_SAFE_INTEGER;
     this.budget = opts.cacheBudget?.join(() => core.inodes.memoryUsed);
     this.defaults = { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, ...opts.defaults };

@@ -186,13 +186,15 @@ export class Streamer {
    */
   private fill(ino: number, st: ActiveStream): void {
     const aheadTo = Math.min(st.end, st.readEnd + st.windowBytes);
+    // Parts sent in this loop cannot settle before it ends: counted once, then by hand.
+    let inFlight = st.parts.filter((p) => !p.settled).length;
     while (st.next < aheadTo) {
-      const inFlight = st.parts.filter((p) => !p.settled).length;
       const needed = st.next < st.readEnd;
       if (!needed && (inFlight >= MAX_PARTS_IN_FLIGHT || this.budgetUsed + st.partBytes > BUDGET_BYTES)) break;
       const start = st.next;
       const end = Math.min(st.end, start + st.partBytes);
       st.parts.push(this.fetchPart(ino, st, start, end));
+      inFlight++;
       st.next = end;
     }
   }
@@ -236,7 +238,6 @@ export class Streamer {
       st.windowBytes = Math.min(MAX_WINDOW_BYTES, st.windowBytes * 2);
     }
     this.fill(ino, st);
-    if (st.readEnd >= st.end && st.parts.every((p) => p.settled)) st.idle.refresh();
   }
 
   private drop(part: Part): void {

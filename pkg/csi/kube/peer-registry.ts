@@ -60,8 +60,4 @@ export class PeerRegistry {
     this.cache.set(volumeId, { at: now, peers });
     return peers;
   }
-
-  forget(volumeId: string): void {
-    this.cache.delete(volumeId);
-  }
 }
