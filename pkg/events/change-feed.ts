@@ -8,6 +8,7 @@ import type { ChangeOutcome, RemoteChange, RemoteChanges } from '../cache';
 import { parentKey } from '../cache';
 import { describeError, type Logger } from '../log/logger';
 import type { OwnWrites } from '../reconcile/own-writes';
+import { forEachLimit } from '../reconcile/pool';
 import { compareSequencers, type BucketChange } from './records';
 
 export interface FeedTarget {
@@ -153,22 +154,17 @@ export class ChangeFeed {
   private async flush(): Promise<void> {
     const batch = this.batch;
     this.batch = new Map();
-    const dirs = Array.from(batch.entries());
-    let next = 0;
-    const worker = async () => {
-      while (next < dirs.length && !this.closed) {
-        const [dir, keys] = dirs[next++]!;
-        try {
-          const outcome = await this.target.changes.directoryChanged(dir, Array.from(keys.values()));
-          this.applied[outcome]++;
-        } catch (err) {
-          this.fail('applying bucket events failed; the TTL will catch up', err, { dir });
-        } finally {
-          this.pendingKeys -= keys.size;
-        }
+    await forEachLimit(Array.from(batch.entries()), this.concurrency, async ([dir, keys]) => {
+      if (this.closed) return;
+      try {
+        const outcome = await this.target.changes.directoryChanged(dir, Array.from(keys.values()));
+        this.applied[outcome]++;
+      } catch (err) {
+        this.fail('applying bucket events failed; the TTL will catch up', err, { dir });
+      } finally {
+        this.pendingKeys -= keys.size;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, dirs.length) }, worker));
+    });
   }
 
   private fail(what: string, err: unknown, extra: Record<string, unknown> = {}): void {

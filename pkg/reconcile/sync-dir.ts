@@ -99,10 +99,14 @@ async function moveDirectory(ctx: ReconcileContext, ino: number, from: string, d
   const copied = await copyPrefix(ctx, from, to);
   const t1 = Date.now();
   await ctx.sync.movePrefix(from, to, copied);
-  ctx.tombstonesAdded();
-  // The old keys, now tombstones, go at once (failures stay queued for the tombstone jobs).
+  // The old keys, now tombstones, go at once; only what is left (failures) is announced to the
+  // tombstone jobs, which would otherwise queue every old key for a scan that finds it gone.
   const outcomes = new Map<string, Outcome>();
-  await deleteChecked(ctx, ctx.sync.tombstonesUnder(from).map(([k]) => k), WAIT_MS, outcomes);
+  try {
+    await deleteChecked(ctx, ctx.sync.tombstonesUnder(from).map(([k]) => k), WAIT_MS, outcomes);
+  } finally {
+    ctx.tombstonesAdded();
+  }
   ctx.stats.directoryMoves++;
   ctx.log.info('directory moved', { from, to, objects: copied.length, left: outcomes.size, ms: Date.now() - t0, copyMs: t1 - t0 });
   const now = ctx.sync.snapshot(ino);

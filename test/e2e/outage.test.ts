@@ -16,7 +16,7 @@ import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { requireE2E } from '../support/e2e';
 import { E2E_EXPORT, E2E_PORT, mountLines, tail } from '../support/e2e-steps';
-import { startFaultProxy, type FaultProxy, type ProxyMode } from '../support/fault-proxy';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { bucketKeys } from '../support/linked-fs';
 import { bridgeIntoNs, type NsBridge } from '../support/ns-bridge';
 import { S3filesServer } from '../support/s3files-server';
@@ -124,11 +124,6 @@ function lsNames(out: string): string[] {
   const bucketDuringOutage = new Map<Phase, string[]>();
   const bucket = `outage-e2e-${Date.now().toString(36)}`;
 
-  function setMode(mode: ProxyMode): void {
-    proxy!.mode = mode;
-    proxy!.dropConnections();
-  }
-
   async function keysNow(): Promise<Map<string, number>> {
     return bucketKeys(direct, PREFIX);
   }
@@ -147,7 +142,7 @@ function lsNames(out: string): string[] {
         }, 60_000);
         await sleep(2500); // every listing is past its TTL (1 s) now
       }
-      setMode(p);
+      proxy!.setMode(p);
       const met = () => (p === 'hang' ? proxy!.hung : proxy!.refused);
       const before = met();
       writeFileSync(join(ctl, `go-${p}`), '');
@@ -157,7 +152,7 @@ function lsNames(out: string): string[] {
       outageMet.set(p, met() - before);
       bucketDuringOutage.set(p, Array.from((await keysNow()).keys()).filter((k) => k.startsWith(`made-${p}/`)).sort());
     }
-    setMode('forward');
+    proxy!.setMode('forward');
   }
 
   before(async function () {
@@ -187,7 +182,7 @@ function lsNames(out: string): string[] {
     const running = runGuest(net, { script: outageScript(net), timeoutMs: 540_000, outDir });
     await drivePhases().catch((err: Error) => {
       hostError.push(err.message);
-      setMode('forward');
+      proxy!.setMode('forward');
     });
     guest = await running;
     for (const p of PHASES) {
@@ -198,7 +193,7 @@ function lsNames(out: string): string[] {
   });
 
   after(async () => {
-    if (proxy) setMode('forward');
+    if (proxy) proxy!.setMode('forward');
     await server?.stop();
     await bridge?.close();
     await proxy?.close();

@@ -47,13 +47,8 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; err?: F
     faulty = new S3Store({ bucket, endpoint: proxy.endpoint, region: gw.region, forcePathStyle: true, credentials: creds });
     await faulty.detectCapabilities();
   });
-  function setMode(mode: ProxyMode): void {
-    proxy.mode = mode;
-    proxy.dropConnections();
-  }
-
   afterEach(async () => {
-    setMode('forward');
+    proxy.setMode('forward');
     await t?.cleanup();
     t = undefined;
   });
@@ -85,7 +80,7 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; err?: F
       const lazy = await resolve(f, 'lazy');
       await new Promise((r) => setTimeout(r, 400)); // every listing is past its TTL now
 
-      setMode(mode);
+      proxy.setMode(mode);
       // In the directory made here: every call answers without the bucket.
       const calls = {
         lookupCached: await timed(f.lookup(ROOT, made, 'a.txt')),
@@ -124,7 +119,7 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; err?: F
       assert.ok(proxy.hung > 0 || mode === 'refuse', 'the outage was never met');
 
       // S3 is back: what was done meanwhile reaches the bucket, and the never-listed directory lists.
-      setMode('forward');
+      proxy.setMode('forward');
       // As an NFS client does on NFS3ERR_JUKEBOX: try again (the listing begun in the outage is
       // still in its store's backoff).
       let y: Buffer | undefined;

@@ -104,6 +104,12 @@ export class FaultProxy {
     for (const s of this.sockets) s.destroy();
   }
 
+  /** Switches the outage mode and drops the open connections, so the new mode applies at once. */
+  setMode(mode: ProxyMode): void {
+    this.mode = mode;
+    this.dropConnections();
+  }
+
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
   }
