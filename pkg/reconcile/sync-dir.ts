@@ -99,14 +99,10 @@ async function moveDirectory(ctx: ReconcileContext, ino: number, from: string, d
   const copied = await copyPrefix(ctx, from, to);
   const t1 = Date.now();
   await ctx.sync.movePrefix(from, to, copied);
-  // The old keys, now tombstones, go at once; only what is left (failures) is announced to the
-  // tombstone jobs, which would otherwise queue every old key for a scan that finds it gone.
+  ctx.tombstonesAdded();
+  // The old keys, now tombstones, go at once (failures stay queued for the tombstone jobs).
   const outcomes = new Map<string, Outcome>();
-  try {
-    await deleteChecked(ctx, ctx.sync.tombstonesUnder(from).map(([k]) => k), WAIT_MS, outcomes);
-  } finally {
-    ctx.tombstonesAdded();
-  }
+  await deleteChecked(ctx, ctx.sync.tombstonesUnder(from).map(([k]) => k), WAIT_MS, outcomes);
   ctx.stats.directoryMoves++;
   ctx.log.info('directory moved', { from, to, objects: copied.length, left: outcomes.size, ms: Date.now() - t0, copyMs: t1 - t0 });
   const now = ctx.sync.snapshot(ino);
