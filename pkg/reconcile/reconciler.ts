@@ -258,8 +258,11 @@ export class Reconciler {
     this.firstChange.set(ino, first);
     const id = `i:${ino}`;
     if (!this.failures.has(id)) {
-      this.parked.delete(id);
-      this.due.set(id, this.urgent ? now : Math.min(now + this.syncDelayMs, first + this.maxDelayMs));
+      const at = this.urgent ? now : Math.min(now + this.syncDelayMs, first + this.maxDelayMs);
+      // A job a move turned away waits for the move's end (which re-queues it, see unpark): a
+      // change meanwhile (an import's attributes, a write) only moves when it is due then.
+      if (this.parked.has(id)) this.parked.set(id, at);
+      else this.due.set(id, at);
     }
   }
 
