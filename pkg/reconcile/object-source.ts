@@ -13,8 +13,8 @@
 // thus answers after its LIST pages alone.
 // Keys that cannot be names are skipped and counted; a file and a directory of the same name
 // show as the directory (as Mountpoint for S3 does).
-import type { KnownObject, ListHints, RemoteEntry, RemoteListing, RemoteSource } from '../cache';
-import { RemoteGoneError, RemoteUnavailableError } from '../cache';
+import type { ListHints, RemoteEntry, RemoteListing, RemoteSource } from '../cache';
+import { attributesUnread, RemoteGoneError, RemoteUnavailableError } from '../cache';
 import { logger, type Logger } from '../log/logger';
 import { Foreground } from './foreground';
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, ThrottledError, TransientError } from '../s3/errors';
@@ -103,9 +103,9 @@ export class ObjectStoreSource implements RemoteSource {
     for (const entry of entries.values()) {
       const isDir = entry.type === 'dir';
       const rkey = `${dirKey}${entry.name}${isDir ? '/' : ''}`;
-      if (needsHead(entry, hints.known(rkey))) todo.push({ entry, key: this.keys.toS3(rkey), marker: isDir });
+      if (attributesUnread(entry, hints.known(rkey))) todo.push({ entry, key: this.keys.toS3(rkey), marker: isDir });
     }
-    if (self && needsHead(self, hints.known(dirKey))) todo.unshift({ entry: self, key: prefix, marker: true });
+    if (self && attributesUnread(self, hints.known(dirKey))) todo.unshift({ entry: self, key: prefix, marker: true });
     if (todo.length > this.headLimit) {
       if (this.headLimit > 0) this.log.info('large listing: attributes of the rest are read later', { dirKey, changed: todo.length, headLimit: this.headLimit });
       for (const t of todo.slice(this.headLimit)) t.entry.attributesPending = true;
@@ -203,18 +203,6 @@ function describeFrom(e: RemoteEntry, info: ObjectInfo, marker: boolean, style: 
   if (a.gid !== undefined) e.gid = a.gid;
   e.mtime = a.mtime ?? dateToTimestamp(info.lastModified);
   if (e.type !== 'file' && e.type !== 'dir') e.size = 0;
-}
-
-/**
- * Whether a listed entry needs a HEAD: new, changed, never described, or (same ETag) modified
- * after what the cache knows: a metadata-only change. A LastModified never recorded (our own
- * upload) counts as known if it is not after the cache's last upload or import of the object.
- */
-function needsHead(e: RemoteEntry, known: KnownObject | undefined): boolean {
-  if (e.type === 'dir' && e.name !== '') return known === undefined || known.attributesPending === true;
-  if (known === undefined || known.etag !== e.etag || known.attributesPending) return true;
-  if (e.modifiedMs === undefined) return false;
-  return known.modifiedMs !== undefined ? known.modifiedMs !== e.modifiedMs : e.modifiedMs > (known.syncedAt ?? 0);
 }
 
 /** Unreachable or throttled once the store's retries ran out: RemoteUnavailableError (retryable). */

@@ -129,6 +129,22 @@ function remoteAttrsSuite(name: string, setup: () => Promise<StoreSetup>): void 
       assert.deepEqual(wrong, [], 'entries still with default attributes');
       assert.equal(t.fs.sync!.stats().pendingFiles, 0, 'reading attributes queued uploads');
     });
+
+    it("directories looked up while their own listing runs beside their marker's HEAD: each answers with the marker's owner (a listing parsed before the HEAD answered does not mark it unread again)", async () => {
+      const n = 40;
+      const names = Array.from({ length: n }, (_, i) => `d${String(i).padStart(2, '0')}`);
+      for (const [i, d] of names.entries()) {
+        await store.put(`${prefix}${d}/`, Buffer.alloc(0), { metadata: meta(0o40750, 1000 + i, 2000, 1600000000), contentType: 'application/x-directory' });
+        await store.put(`${prefix}${d}/inner.txt`, Buffer.from(d));
+      }
+      // Five rounds, each on a new export: the listing and the HEAD race afresh each time.
+      for (let round = 0; round < 5; round++) {
+        const t = await link();
+        const found = await Promise.all(names.map((d) => t.fs.lookup(ROOT, t.fs.rootIno, d)));
+        assert.deepEqual(found.map((l) => l.attributes.uid), names.map((_, i) => 1000 + i), `round ${round}`);
+        assert.ok(found.every((l) => l.attributes.mode === 0o750));
+      }
+    });
   });
 }
 

@@ -176,23 +176,35 @@ export class ImportQueue {
     this.order.push(ino);
   }
 
-  /** Runs the work for `inos` now and waits (bounded); EJUKEBOX if any is still pending after. */
+  /**
+   * Runs the work for `inos` now and waits (bounded); EJUKEBOX if any is still pending after. An
+   * entry marked pending again while its read ran (a newer version listed) is waited for again
+   * within the same bound.
+   */
   private async waitFor(inos: number[], what: string): Promise<void> {
-    const runs = inos.map((ino) => {
-      let t = this.tasks.get(ino);
-      if (!t) {
-        const rs = this.link.remoteOf(ino);
-        const kind = rs?.key !== undefined && this.link.source.readObject && this.triggerFor(rs.key, rs.size ?? 0) ? 'fetch' : 'describe';
-        t = newTask(ino, kind);
-        this.tasks.set(ino, t);
-      }
-      if (!t.running) this.urgent.push(ino);
-      return t.done;
-    });
-    this.pump();
-    await withinWait(Promise.all(runs), this.link.remoteWaitMs, what);
-    const still = inos.filter((ino) => this.link.remoteOf(ino)?.attributesPending);
-    if (still.length > 0) throw new FsError('EJUKEBOX', `${what}: the bucket is unavailable; try again later`);
+    const deadline = Date.now() + this.link.remoteWaitMs;
+    for (let todo = inos; ; ) {
+      const runs = todo.map((ino) => this.urgentTask(ino).done);
+      this.pump();
+      await withinWait(Promise.all(runs), Math.max(0, deadline - Date.now()), what);
+      const still = inos.filter((ino) => this.link.remoteOf(ino)?.attributesPending);
+      if (still.length === 0) return;
+      todo = still.filter((ino) => this.tasks.has(ino));
+      if (todo.length < still.length) throw new FsError('EJUKEBOX', `${what}: the bucket is unavailable; try again later`);
+    }
+  }
+
+  /** The task for `ino`, made if none, put ahead of the background ones unless running. */
+  private urgentTask(ino: number): Task {
+    let t = this.tasks.get(ino);
+    if (!t) {
+      const rs = this.link.remoteOf(ino);
+      const kind = rs?.key !== undefined && this.link.source.readObject && this.triggerFor(rs.key, rs.size ?? 0) ? 'fetch' : 'describe';
+      t = newTask(ino, kind);
+      this.tasks.set(ino, t);
+    }
+    if (!t.running) this.urgent.push(ino);
+    return t;
   }
 
   private start(t: Task): Promise<void> {

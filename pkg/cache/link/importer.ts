@@ -21,7 +21,7 @@ import { ROOT_INO, type InodeRecord } from '../meta/inode';
 import type { LinkView } from './link-view';
 import type { Mutation } from '../meta/mutation';
 import { touchDir } from '../ops/create';
-import { childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
+import { attributesUnread, childKey, isDirKey, RESERVED_ROOT_NAMES, type RemoteEntry, type RemoteListing } from './remote';
 import { applyAttributes, sameAttributes } from './remote-attrs';
 import { markListingStale, putRemote, type RemoteState } from '../meta/remote-state';
 import { remoteFailure, withinWait } from './remote-wait';
@@ -376,10 +376,12 @@ export function dropEntry(m: Mutation, dir: InodeRecord, name: string, entry: { 
 
 /**
  * Inside a transaction: what a listing showed of an object whose content and attributes are
- * unchanged: its LastModified, and whether its metadata is still to be read (then queued).
+ * unchanged: its LastModified, and whether its metadata is still to be read (then queued). The
+ * listing's "unread" is asked again of the cache as it is now: a HEAD that answered while the
+ * listing ran must not be undone (a client waiting for it would be told to try again later).
  */
 function noteListed(m: Mutation, ino: number, known: RemoteState, e: RemoteEntry, unread: number[]): void {
-  const pending = e.attributesPending || (known.attributesPending && !e.described) || undefined;
+  const pending = (e.attributesPending && attributesUnread(e, known)) || (known.attributesPending && !e.described) || undefined;
   const modifiedMs = e.modifiedMs ?? known.modifiedMs;
   if (pending) unread.push(ino);
   if (pending === known.attributesPending && modifiedMs === known.modifiedMs) return;

@@ -62,6 +62,20 @@ export interface KnownObject {
   attributesPending?: boolean;
 }
 
+/**
+ * Whether a listed entry's attributes still have to be read (a HEAD): new, changed, never
+ * described, or (same ETag) modified after what the cache knows: a metadata-only change. A
+ * LastModified never recorded (our own upload) counts as known if it is not after the cache's
+ * last upload or import of the object. Asked when the listing is parsed and again when it is
+ * merged: a HEAD that answered in between has already read them.
+ */
+export function attributesUnread(e: RemoteEntry, known: KnownObject | undefined): boolean {
+  if (e.type === 'dir' && e.name !== '') return known === undefined || known.attributesPending === true;
+  if (known === undefined || known.etag !== e.etag || known.attributesPending) return true;
+  if (e.modifiedMs === undefined) return false;
+  return known.modifiedMs !== undefined ? known.modifiedMs !== e.modifiedMs : e.modifiedMs > (known.syncedAt ?? 0);
+}
+
 export interface ListHints {
   /**
    * What the cache holds at a child key (rkey): undefined if nothing. Unchanged entries (same
