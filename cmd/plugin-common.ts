@@ -34,6 +34,12 @@ export function s3DefaultsFrom(values: { 's3-region'?: string; 's3-endpoint'?: s
 }
 
 /**
+ * The parent when this module was loaded: a start can take seconds (checks, opening the
+ * store), and npm may be killed meanwhile; the parent seen later would already be PID 1.
+ */
+const parentAtStart = process.ppid;
+
+/**
  * Resolves on SIGTERM or SIGINT. Started by npm (`npx s3files serve`), also when the npm
  * process goes away: npm runs us under `sh -c`, and a kill of npm kills that shell but not us,
  * which would leave the server running under PID 1, holding its port. A change of parent is
@@ -42,8 +48,9 @@ export function s3DefaultsFrom(values: { 's3-region'?: string; 's3-endpoint'?: s
  */
 export function waitForSignal(orphanCheckMs = 500): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const parent = process.ppid;
-    const watch = process.env.npm_command !== undefined ? setInterval(() => process.ppid !== parent && done('SIGTERM'), orphanCheckMs) : undefined;
+    const parent = parentAtStart;
+    const byNpm = process.env.npm_command !== undefined;
+    const watch = byNpm ? setInterval(() => process.ppid !== parent && done('SIGTERM'), orphanCheckMs) : undefined;
     watch?.unref();
     const onSignal = (sig: NodeJS.Signals): void => done(sig);
     function done(sig: NodeJS.Signals): void {
@@ -55,5 +62,6 @@ export function waitForSignal(orphanCheckMs = 500): Promise<NodeJS.Signals> {
     }
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (byNpm && process.ppid !== parent) done('SIGTERM'); // npm went away while we were starting
   });
 }

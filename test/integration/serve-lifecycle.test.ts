@@ -212,4 +212,29 @@ describe('s3files serve as a process', function () {
     await until(() => portIsFree(port), 'the port to be free after killing npx', 5000);
     await until(() => pidsWith(tmp).length === 0, 'no s3files process left', 5000);
   });
+
+  it('a kill of npx while the server is still starting (S3 slow to answer) stops it as soon as it has started', async function () {
+    if (skipS3()) this.skip();
+    const rgw = await useSharedRgw()();
+    const bucket = `lifecycle-npx-${process.pid}`;
+    await rgw.createBucket(bucket);
+    const proxy = await startFaultProxy({ target: rgw.endpoint });
+    try {
+      proxy.mode = 'hang';
+      const port = await freePort();
+      const env = { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region };
+      const args = ['--offline', 's3files', 'serve', '--cache-dir', path.join(tmp, 'cache'), '--listen', `127.0.0.1:${port}`, '--bucket', bucket, '--endpoint', proxy.endpoint, '--path-style'];
+      const npx = run(args, env, 'npx', []);
+      started.push(npx);
+      await until(() => proxy.hung > 0, 'the start to wait on S3', 30_000);
+      npx.child.kill('SIGTERM');
+      await npx.exited;
+      proxy.setMode('forward'); // the start goes on, and finds itself orphaned
+      await until(() => npx.lines.some((l) => l.message === 'the npm process that started s3files is gone: shutting down'), 'the orphaned server to notice', 20_000);
+      await until(() => pidsWith(tmp).length === 0, 'no s3files process left', 10_000);
+      assert.ok(await portIsFree(port));
+    } finally {
+      await proxy.close();
+    }
+  });
 });
