@@ -188,7 +188,9 @@ function collect(o: ColumnOptions, outDir: string, doneAt: Record<string, number
   };
   const m = (k: string) => marks.get(k);
   const s = o.sizes;
-  window('read-small', m('read-small.start'), m('read-small.end'), fileText(outDir, 'read-small.md5') === o.seed.smallMd5);
+  window('read-small', m('read-small.start'), m('read-small.end'), fileText(outDir, 'read-small.md5') === o.seed.smallMd5, {
+    againMs: fileText(outDir, 'read-small.again.md5') === o.seed.smallMd5 ? Math.round((m('read-small.again') ?? NaN) - (m('read-small.end') ?? NaN)) : NaN,
+  });
   window('ls-lR', m('ls-lR.start'), m('ls-lR.end'), Number(fileText(outDir, 'ls-lR.count')) === s.listObjects);
   window('dd-big', m('dd-big.start'), m('dd-big.end'),
     fileText(outDir, 'dd-big.txt').includes(`${s.bigMib * 1024 * 1024} bytes`) && fileText(outDir, 'dd-big.md5') === o.seed.bigTailMd5);

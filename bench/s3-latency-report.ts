@@ -25,6 +25,7 @@ function detail(id: WorkloadId, w: WorkloadResult, latencyMs: number): string {
   const parts: string[] = [];
   if (!w.verified) parts.push('NOT VERIFIED');
   if ((d.settleMs ?? 0) >= 2000) parts.push(`link busy ${secs(d.settleMs!)} s before it`);
+  if (id === 'read-small' && Number.isFinite(d.againMs)) parts.push(`read again (cached) ${secs(d.againMs!)} s`);
   if (id === 'cp-r' && Number.isFinite(d.copyMs)) parts.push(`cp itself ${secs(d.copyMs!)} s`);
   if (id === 'mv-dir') {
     if (Number.isFinite(d.mvMs)) parts.push(`mv itself ${secs(d.mvMs!)} s`);

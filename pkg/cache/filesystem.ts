@@ -215,7 +215,10 @@ export class CacheFileSystem implements FileSystem {
   readdir(cred: Credentials, dir: number, options: ReadDirOptions): Promise<ReadDirResult> {
     return this.guard('readdir', async () => {
       // A listing from the start re-validates an old one; later pages continue the same one.
-      await this.listed(dir, options.cookie === 0n ? 'ttl' : 'once');
+      const listing = this.listed(dir, options.cookie === 0n ? 'ttl' : 'once');
+      // A tree walk: the next subdirectories are listed beside this one (after it, on the wire).
+      if (options.cookie === 0n) this.core.link?.walkAhead.entered(dir);
+      await listing;
       // Linked: READDIRPLUS shows no attributes that are not the bucket's.
       if (options.withAttributes) await this.core.link?.imports.beforeReaddirPlus(dir, options.cookie, options.maxEntries);
       return readdir(this.core, cred, dir, options);

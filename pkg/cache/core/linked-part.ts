@@ -48,6 +48,8 @@ export interface LinkedPart {
     /** READ: a queued import of `ino` runs now and is waited for. */
     beforeRead(ino: number): Promise<void> | undefined;
   };
+  /** Tree walks: a client starts to read `dirIno` from its first entry (walk-ahead.ts). */
+  readonly walkAhead: { entered(dirIno: number): void };
   /** Directory listings imported from the bucket. */
   readonly importer: {
     ensureListed(dirIno: number, mode?: 'ttl' | 'fresh' | 'once'): Promise<void>;

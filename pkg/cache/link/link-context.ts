@@ -16,6 +16,7 @@ import { localOnly, type RemoteState } from '../meta/remote-state';
 import { DEFAULT_REMOTE_WAIT_MS } from './remote-wait';
 import { Streamer } from './streamer';
 import type { LinkView, UploadWatch } from './link-view';
+import { WalkAhead } from './walk-ahead';
 import type { BudgetMember } from './cache-budget';
 
 const MiB = 1024 * 1024;
@@ -42,6 +43,7 @@ export class LinkContext implements LinkView, LinkedPart {
   readonly evictor: Evictor;
   readonly streamer: Streamer;
   readonly imports: ImportQueue;
+  readonly walkAhead: WalkAhead;
   readonly uploads = new Map<number, UploadWatch>();
   /**
    * Keys an upload of the inode was sent to and not recorded (in flight, or failed after the
@@ -86,6 +88,7 @@ export class LinkContext implements LinkView, LinkedPart {
     this.evictor = new Evictor(core, this);
     this.streamer = new Streamer(core, this);
     this.imports = new ImportQueue(core, this);
+    this.walkAhead = new WalkAhead(core, this);
     this.queuedAtOpen = new Set(core.store.pending.getKeys({}));
     core.onChange((ino, kind) => {
       // Any change to the data, here or from the bucket, ends a stream of the old bytes.
