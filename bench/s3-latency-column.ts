@@ -4,7 +4,7 @@
 // The write workloads end when the bucket holds their result: the host watches the script's
 // marks, polls the bucket directly (not through the link) and then lets the script go on.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -154,6 +154,14 @@ export async function runColumn(peer: PeerDef, o: ColumnOptions): Promise<Column
     finished = true;
     await watcher;
     result.workloads = collect(o, outDir, doneAt, link.meter);
+    // For a closer look (a timeline of requests against the script's marks), not for the table.
+    const dump = process.env.S3FILES_BENCH_REQUEST_LOG;
+    if (dump) {
+      mkdirSync(dump, { recursive: true });
+      const marks = Object.fromEntries([...readMarks(outDir)].map(([k, v]) => [k, toPerf(v)]));
+      writeFileSync(join(dump, `${column}-requests.json`), JSON.stringify({ marks, epochMarks: Object.fromEntries(readMarks(outDir)), requests: link.meter.requestLog() }));
+      if (existsSync(join(workDir, 'serve.log'))) copyFileSync(join(workDir, 'serve.log'), join(dump, `${column}-serve.log`));
+    }
     for (const [id, ms] of Object.entries(settleMs)) {
       const w = result.workloads[id as WorkloadId];
       if (w) w.detail.settleMs = ms;

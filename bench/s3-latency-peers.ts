@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { CephRgw } from '../test/support/ceph-rgw';
-import { bridgeIntoNs } from '../test/support/ns-bridge';
+import { forwardIntoNs } from '../test/support/ns-bridge';
 import { S3filesServer } from '../test/support/s3files-server';
 import type { ShapedLink } from '../test/support/shaped-link';
 import { nfsMountCommand, type TestNetwork } from '../test/support/uml';
@@ -55,7 +55,12 @@ export const s3filesPeer: PeerDef = {
   name: 's3files',
   missing: () => undefined,
   async start(ctx) {
-    const bridge = await bridgeIntoNs(ctx.net, ctx.link.port);
+    // The server runs in the UML network's namespace: it reaches the link's own unix socket
+    // through one forwarder there, not through a host process as well (rclone and s3fs, on
+    // the host, connect to the link directly).
+    const sock = join(ctx.workDir, 'link.sock');
+    await ctx.link.listenUnix(sock);
+    const bridge = await forwardIntoNs(ctx.net, sock, ctx.link.port);
     const server = await S3filesServer.start({
       cacheDir: join(ctx.workDir, 'cache'),
       host: ctx.net.hostIp,

@@ -15,6 +15,12 @@
 // bytes they hold in memory are bounded by a ByteBudget; the window shrinks while the store
 // throttles (job-window.ts). Nothing here is awaited by the file system's operations (except
 // COMMIT in the sync-on-commit mode): a client writes at the cache disk's speed.
+//
+// Yielding to writers: uploads cost the node CPU (signing, HTTP, reading the cache) that the
+// NFS server needs for the writes coming in. While clients write (a change to file data within
+// WRITERS_QUIET_MS), at most JOBS_WHILE_WRITING jobs run, so a `cp -r` onto the mount keeps the
+// pace of a local export; the full window opens once the writes pause. A writer that never
+// pauses still has its files uploaded (JOBS_WHILE_WRITING at a time, and maxDelayMs holds).
 import type { CacheSync } from '../cache';
 import { describeError, logger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
@@ -78,6 +84,9 @@ export interface ReconcilerStatus {
 }
 
 const TICK_MS = 100;
+/** Jobs at most while clients write, and how long after their last write that lasts. */
+export const JOBS_WHILE_WRITING = 4;
+export const WRITERS_QUIET_MS = 300;
 const TOMBSTONE_SCAN_MS = 1000;
 /** Tombstones carried out by one job. */
 const TOMBSTONE_BATCH = 500;
@@ -88,6 +97,10 @@ export class Reconciler {
   private readonly syncDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly window: JobWindow;
+  /** When a client last changed file data (wall-clock ms): uploads yield while clients write. */
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
+  /** Jobs a caller waits for (syncNow): they do not yield to writers. */
+  private readonly awaited = new Set<string>();
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly due = new Map<string, number>();
@@ -216,12 +229,14 @@ export class Reconciler {
       const running = this.running.get(id);
       if (!running && !this.sync.isPending(ino)) return;
       if (Date.now() > deadline) {
+        this.awaited.delete(id);
         const last = this.recentErrors.filter((e) => e.job === id).pop();
         throw new Error(`inode ${ino} not in the bucket after ${timeoutMs} ms${last ? `: ${last.error}` : ''}`);
       }
       if (!running) {
         this.parked.delete(id);
         this.due.set(id, 0);
+        this.awaited.add(id);
         this.tick();
       }
       await Promise.race([this.running.get(id) ?? Promise.resolve(), new Promise((r) => setTimeout(r, 50))]);
@@ -245,6 +260,7 @@ export class Reconciler {
   }
 
   private changed(ino: number, kind: string): void {
+    if (kind === 'data') this.lastWriteAt = Date.now();
     if (kind === 'removed') {
       this.firstChange.delete(ino);
       this.tombstoneScanDue = true;
@@ -286,8 +302,15 @@ export class Reconciler {
         if (!this.due.has(id) && !this.running.has(id) && !this.parked.has(id)) this.due.set(id, this.urgent ? now : t.at + this.syncDelayMs + 500);
       }
     }
+    // Draining (shutdown, sync-on-commit, tests) does not yield: someone waits for the bucket.
+    const writing = !this.urgent && now - this.lastWriteAt < WRITERS_QUIET_MS;
+    const limit = writing ? Math.min(JOBS_WHILE_WRITING, this.window.size) : this.window.size;
     for (const [id, at] of this.due) {
       if (this.jobs >= this.window.size) break;
+      if (this.jobs >= limit && !this.awaited.has(id)) {
+        if (this.awaited.size === 0) break;
+        continue;
+      }
       if (at > now || this.running.has(id)) continue;
       // A deletion under a directory move in progress waits for it (the move carries out its own).
       if (id.startsWith('t:') && this.ctx.fence.blocks(id.slice(2))) {
@@ -297,7 +320,10 @@ export class Reconciler {
       }
       // Deletions go in batches (one DeleteObjects, one transaction); the rest one at a time.
       const ids = id.startsWith('t:') ? this.dueTombstones(now) : [id];
-      for (const i of ids) this.due.delete(i);
+      for (const i of ids) {
+        this.due.delete(i);
+        this.awaited.delete(i);
+      }
       this.jobs++;
       const job = this.run(ids).finally(() => {
         this.jobs--;

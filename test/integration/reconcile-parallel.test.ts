@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { UPLOAD_TOKEN } from '../../pkg/reconcile/object-meta';
+import { JOBS_WHILE_WRITING, WRITERS_QUIET_MS } from '../../pkg/reconcile/reconciler';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
@@ -122,6 +123,32 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
       assert.equal(got.info.metadata.uid, '0');
       assert.ok(got.info.metadata[UPLOAD_TOKEN], 'upload token');
     });
+  });
+
+  it('uploads yield to a client that writes: a few jobs while it writes, the full window once it pauses', async () => {
+    const n = 300;
+    const body = randomBytes(64 * KiB);
+    const prefix = uniquePrefix('yield');
+    const t = await linkedExport(shaped, prefix, { syncDelayMs: 50 });
+    open.push(t);
+    await listNames(t.fs, '');
+    await mkdirs(t.fs, 'd');
+    const w0 = performance.now();
+    for (let i = 0; i < n; i++) await writeFile(t.fs, `d/f${i}`, body);
+    const w1 = performance.now();
+    const writing = countsBetween(link.meter, w0, w1);
+    const until = performance.now() + 60_000;
+    while (t.reconciler.status().stats.puts < n) {
+      assert.ok(performance.now() < until, `not uploaded after 60 s: ${JSON.stringify(t.reconciler.status())}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const after = countsBetween(link.meter, w1 + WRITERS_QUIET_MS, performance.now());
+    const summary = `writes ${Math.round(w1 - w0)} ms: ${writing.requests.put} PUTs meanwhile, peak ${writing.peak}; after: ${after.requests.put} PUTs, peak ${after.peak}`;
+    console.log(`      (${summary})`);
+    assert.ok(writing.peak <= JOBS_WHILE_WRITING, `at most ${JOBS_WHILE_WRITING} uploads while the client writes: ${summary}`);
+    assert.ok(writing.requests.put > 0, `uploads go on while the client writes: ${summary}`);
+    assert.ok(after.peak >= 16, `the full window once the writes pause: ${summary}`);
+    assert.equal((await bucketKeys(direct, `${prefix}d/`)).size, n + 1, "the files and the marker of d/");
   });
 
   it('the parts of a large file go up several at a time', async () => {

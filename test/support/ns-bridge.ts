@@ -52,6 +52,25 @@ export async function bridgeIntoNs(netw: TestNetwork, targetPort: number, nsPort
     t.on('error', done).on('close', done);
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(sock, resolve));
+  const forward = await forwardIntoNs(netw, sock, nsPort, host);
+  return {
+    host,
+    port: nsPort,
+    async close() {
+      await forward.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(sock, { force: true });
+    },
+  };
+}
+
+/**
+ * The namespace's half alone: 127.0.0.1:nsPort (or `host`) inside the namespace forwards to a
+ * unix socket a host process already listens on (e.g. ShapedLink.listenUnix), with no process
+ * of the host between them.
+ */
+export async function forwardIntoNs(netw: TestNetwork, sock: string, nsPort: number, host = '127.0.0.1'): Promise<NsBridge> {
   const child: ChildProcess = netw.spawnInNs(process.execPath, ['-e', FORWARDER, String(nsPort), sock, host]);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('namespace bridge did not start')), 10_000);
@@ -69,11 +88,6 @@ export async function bridgeIntoNs(netw: TestNetwork, targetPort: number, nsPort
   return {
     host,
     port: nsPort,
-    async close() {
-      child.kill('SIGKILL');
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      fs.rmSync(sock, { force: true });
-    },
+    close: async () => void child.kill('SIGKILL'),
   };
 }

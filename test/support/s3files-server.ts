@@ -73,6 +73,8 @@ export class S3filesServer {
   private args(): string[] {
     const o = this.options;
     return [
+      // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server under a benchmark
+      ...(process.env.S3FILES_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
       S3FILES_BIN, 'serve',
       '--cache-dir', o.cacheDir,
       '--listen', `${o.host}:${o.port}`,

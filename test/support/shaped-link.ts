@@ -52,6 +52,7 @@ export class ShapedLink {
   port = 0;
   private readonly upstream: URL;
   private readonly server: http.Server;
+  private readonly unixServers: http.Server[] = [];
   private readonly conns = new Map<net.Socket, Connection>();
   private readonly total: { up?: Pacer; down?: Pacer };
 
@@ -63,10 +64,26 @@ export class ShapedLink {
     this.total = this.totalBytesPerSec > 0 ? { up: new Pacer(this.totalBytesPerSec), down: new Pacer(this.totalBytesPerSec) } : {};
     this.port = opts.port ?? 0;
     // requestTimeout 0: a 1 GiB upload at 25 MB/s takes longer than Node's default 5 minutes allows under load.
-    this.server = http.createServer({ requestTimeout: 0 }, (req, res) => this.handle(req, res));
-    this.server.keepAliveTimeout = 120_000; // clients keep their sockets; closing them first would cost reconnects
-    this.server.on('connection', (s: net.Socket) => this.accept(s));
-    this.server.on('clientError', (_err, s: net.Socket) => s.destroy());
+    this.server = this.newServer();
+  }
+
+  private newServer(): http.Server {
+    const server = http.createServer({ requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 120_000; // clients keep their sockets; closing them first would cost reconnects
+    server.on('connection', (s: net.Socket) => this.accept(s));
+    server.on('clientError', (_err, s: net.Socket) => s.destroy());
+    return server;
+  }
+
+  /**
+   * Also accepts clients on a unix socket: a client in another network namespace reaches the
+   * link through it with one forwarder (ns-bridge.ts forwardIntoNs) and no hop through a
+   * process of the host, as a client on the host reaches the TCP port.
+   */
+  async listenUnix(socketPath: string): Promise<void> {
+    const server = this.newServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socketPath, () => resolve()));
+    this.unixServers.push(server);
   }
 
   get endpoint(): string {
@@ -163,7 +180,7 @@ export class ShapedLink {
 
   async close(): Promise<void> {
     for (const s of this.conns.keys()) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([this.server, ...this.unixServers].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
 
