@@ -1,7 +1,7 @@
 // The file systems the S3 latency benchmark compares, each pointed at its own shaped link:
 //  - s3files: `s3files serve` inside the benchmark's network namespace (its S3 endpoint is the
-//    link, reached through a namespace bridge: one link connection per server connection), read
-//    by the real Linux NFS client in the UML guest;
+//    link's unix socket, reached through one forwarder: one link connection per server
+//    connection), read by the real Linux NFS client in the UML guest;
 //  - rclone (`rclone mount --vfs-cache-mode full`) and s3fs: FUSE on the host, read by the host
 //    kernel. Not through the guest: UML's hostfs runs each host call synchronously in the
 //    guest's single kernel thread, so a slow FUSE call (s3fs renames a directory inside one
@@ -51,6 +51,31 @@ const onPath = (cmd: string) => (process.env.PATH ?? '/usr/bin:/bin').split(':')
 const tailOf = (file: string, lines = 20) => (existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `s3files serve` in the UML network's namespace, mounted in the guest; `stopAlso` after it. */
+async function startServeColumn(ctx: PeerContext, extraArgs: string[], env: NodeJS.ProcessEnv, stopAlso?: () => Promise<void>): Promise<RunningPeer> {
+  const server = await S3filesServer.start({
+    cacheDir: join(ctx.workDir, 'cache'),
+    host: ctx.net.hostIp,
+    port: ctx.nfsPort,
+    exports: ['bench'],
+    logFile: join(ctx.workDir, 'serve.log'),
+    spawner: (cmd, args, o) => ctx.net.spawnInNs(cmd, args, o),
+    readyTimeoutMs: 60_000,
+    extraArgs: [...extraArgs, ...ctx.extraServerArgs],
+    env,
+  });
+  return {
+    where: 'guest',
+    mnt: '$OUT/mnt',
+    prelude: ['mkdir -p "$OUT/mnt"', nfsMountCommand({ host: ctx.net.hostIp, port: ctx.nfsPort, exportPath: '/bench', mountPoint: '$OUT/mnt' })],
+    output: () => server.logTail(20),
+    async stop() {
+      await server.stop(10_000);
+      await stopAlso?.();
+    },
+  };
+}
+
 export const s3filesPeer: PeerDef = {
   name: 's3files',
   missing: () => undefined,
@@ -61,27 +86,9 @@ export const s3filesPeer: PeerDef = {
     const sock = join(ctx.workDir, 'link.sock');
     await ctx.link.listenUnix(sock);
     const bridge = await forwardIntoNs(ctx.net, sock, ctx.link.port);
-    const server = await S3filesServer.start({
-      cacheDir: join(ctx.workDir, 'cache'),
-      host: ctx.net.hostIp,
-      port: ctx.nfsPort,
-      exports: ['bench'],
-      logFile: join(ctx.workDir, 'serve.log'),
-      spawner: (cmd, args, o) => ctx.net.spawnInNs(cmd, args, o),
-      readyTimeoutMs: 60_000,
-      extraArgs: ['--bucket', ctx.bucket, '--prefix', MOUNT_PREFIX, '--endpoint', `http://127.0.0.1:${bridge.port}`, '--path-style', ...ctx.extraServerArgs],
-      env: { AWS_ACCESS_KEY_ID: ctx.gw.accessKeyId, AWS_SECRET_ACCESS_KEY: ctx.gw.secretAccessKey, AWS_REGION: ctx.gw.region },
-    });
-    return {
-      where: 'guest',
-      mnt: '$OUT/mnt',
-      prelude: ['mkdir -p "$OUT/mnt"', nfsMountCommand({ host: ctx.net.hostIp, port: ctx.nfsPort, exportPath: '/bench', mountPoint: '$OUT/mnt' })],
-      output: () => server.logTail(20),
-      async stop() {
-        await server.stop(10_000);
-        await bridge.close();
-      },
-    };
+    const args = ['--bucket', ctx.bucket, '--prefix', MOUNT_PREFIX, '--endpoint', `http://127.0.0.1:${bridge.port}`, '--path-style'];
+    const env = { AWS_ACCESS_KEY_ID: ctx.gw.accessKeyId, AWS_SECRET_ACCESS_KEY: ctx.gw.secretAccessKey, AWS_REGION: ctx.gw.region };
+    return startServeColumn(ctx, args, env, () => bridge.close());
   },
 };
 
@@ -90,25 +97,7 @@ export const s3filesLocalPeer: PeerDef = {
   name: 's3files-local',
   local: true,
   missing: () => undefined,
-  async start(ctx) {
-    const server = await S3filesServer.start({
-      cacheDir: join(ctx.workDir, 'cache'),
-      host: ctx.net.hostIp,
-      port: ctx.nfsPort,
-      exports: ['bench'],
-      logFile: join(ctx.workDir, 'serve.log'),
-      spawner: (cmd, args, o) => ctx.net.spawnInNs(cmd, args, o),
-      readyTimeoutMs: 60_000,
-      extraArgs: ['--local', ...ctx.extraServerArgs],
-    });
-    return {
-      where: 'guest',
-      mnt: '$OUT/mnt',
-      prelude: ['mkdir -p "$OUT/mnt"', nfsMountCommand({ host: ctx.net.hostIp, port: ctx.nfsPort, exportPath: '/bench', mountPoint: '$OUT/mnt' })],
-      output: () => server.logTail(20),
-      stop: async () => void (await server.stop(10_000)),
-    };
-  },
+  start: (ctx) => startServeColumn(ctx, ['--local'], {}),
 };
 
 /** Starts a FUSE daemon in the foreground and waits for its mount to appear. */
