@@ -1,4 +1,5 @@
 // Parsing helpers shared by the command modes: host:port pairs and byte sizes with suffixes.
+import { parseByteSize } from '../pkg/config/byte-size';
 
 export function parseListen(value: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
@@ -8,14 +9,11 @@ export function parseListen(value: string, flag = '--listen'): { host: string; p
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
-const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
-
-/** "10G", "512Mi", "1073741824" → bytes. */
+/** "10G", "512Mi", "1073741824" → bytes (K, M, G, T are powers of 1024). */
 export function parseBytes(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(value.trim());
-  if (!m) throw new Error(`not a size: ${JSON.stringify(value)} (use e.g. 10G or 512Mi)`);
-  const unit = UNITS[(m[2] ?? '').toLowerCase()] as number;
-  return Math.floor(Number(m[1]) * unit);
+  const bytes = parseByteSize(value);
+  if (bytes === undefined) throw new Error(`not a size: ${JSON.stringify(value)} (use e.g. 10G or 512Mi)`);
+  return bytes;
 }
 
 export function parseId(value: string, what: string): number {

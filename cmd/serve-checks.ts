@@ -5,6 +5,7 @@ import { constants as fsc } from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { isLoopback } from '../pkg/events/http-endpoint';
 import { normaliseExportPath } from '../pkg/nfs/exports';
 
 /** Export names, each valid and none twice ("a" and "/a/" are one export). */
@@ -104,12 +105,6 @@ async function makeDirs(dir: string): Promise<void> {
       if (err.code !== 'EEXIST') throw err;
     });
   }
-}
-
-/** 127.0.0.0/8, ::1, localhost. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\./.test(h);
 }
 
 /** The warning to log when the NFS port is reachable from other hosts with no squashing, or undefined. */

@@ -32,8 +32,10 @@ export interface EventEndpoint {
   close(): Promise<void>;
 }
 
+/** 127.0.0.0/8 (also as an IPv4-mapped IPv6 address), ::1, localhost. */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\./.test(h);
 }
 
 function sameToken(given: string | undefined, want: string): boolean {

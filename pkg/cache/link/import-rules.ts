@@ -9,6 +9,7 @@
 //     fetches it whole (one GET, which also gives the attributes), and a READDIRPLUS that shows
 //     it first reads its metadata alone (a HEAD).
 // Larger files, and files no rule covers, are read in blocks on demand (fetcher.ts, streamer.ts).
+import { parseByteSize } from '../../config/byte-size';
 export type ImportTrigger = 'directory' | 'file';
 
 export interface ImportRule {
@@ -56,7 +57,7 @@ export function parseImportRules(text: string, what = 'import rules'): ImportRul
     const fields = part.split(':');
     if (fields.length < 3) throw new RangeError(`${what}: ${JSON.stringify(part)} is not PREFIX:SIZE:TRIGGER`);
     const trigger = TRIGGERS[fields.pop()!.trim().toLowerCase()];
-    const size = parseSize(fields.pop()!.trim());
+    const size = parseByteSize(fields.pop()!.trim());
     const prefix = fields.join(':');
     if (!trigger) throw new RangeError(`${what}: ${JSON.stringify(part)}: the trigger must be directory or file`);
     if (size === undefined) throw new RangeError(`${what}: ${JSON.stringify(part)}: the size must be bytes, or a number with K, M or G`);
@@ -67,12 +68,4 @@ export function parseImportRules(text: string, what = 'import rules'): ImportRul
   } catch (err) {
     throw new RangeError(`${what}: ${(err as Error).message}`);
   }
-}
-
-function parseSize(s: string): number | undefined {
-  const m = /^(\d+)([KMG]i?B?)?$/i.exec(s);
-  if (!m) return undefined;
-  const unit = (m[2] ?? '').toUpperCase()[0];
-  const n = Number(m[1]) * (unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1);
-  return Number.isSafeInteger(n) ? n : undefined;
 }
