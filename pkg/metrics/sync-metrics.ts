@@ -24,6 +24,24 @@ export interface ExportSyncSource {
 const sources = new Map<string, ExportSyncSource>();
 let installed = false;
 
+/**
+ * One reading of a source serves every metric of a scrape: status() walks the upload queue,
+ * and twenty-odd collectors each asking for it would walk it twenty-odd times (and could see
+ * it change half-way through the scrape).
+ */
+const READING_TTL_MS = 1000;
+const readings = new WeakMap<ExportSyncSource, { at: number; status: ReturnType<ExportSyncSource['status']>; counters: ReturnType<ExportSyncSource['counters']> }>();
+
+function read(source: ExportSyncSource): { status: ReturnType<ExportSyncSource['status']>; counters: ReturnType<ExportSyncSource['counters']> } {
+  const now = Date.now();
+  let r = readings.get(source);
+  if (!r || now - r.at > READING_TTL_MS) {
+    r = { at: now, status: source.status(), counters: source.counters() };
+    readings.set(source, r);
+  }
+  return r;
+}
+
 /** Reports `source` under label export="name" until the returned function is called. */
 export function registerExportSync(name: string, source: ExportSyncSource): () => void {
   install();
@@ -35,23 +53,29 @@ export function registerExportSync(name: string, source: ExportSyncSource): () =
 
 type Read = (status: ReturnType<ExportSyncSource['status']>, counters: ReturnType<ExportSyncSource['counters']>) => number;
 
-function gauge(name: string, help: string, read: Read): void {
+function gauge(name: string, help: string, value: Read): void {
   new Gauge({
     name, help, labelNames: ['export'], registers: [metrics().registry],
     collect() {
       this.reset();
-      for (const [exp, s] of sources) this.set({ export: exp }, read(s.status(), s.counters()));
+      for (const [exp, s] of sources) {
+        const { status, counters } = read(s);
+        this.set({ export: exp }, value(status, counters));
+      }
     },
   });
 }
 
 /** A counter whose value is the source's own running total (reset and set at each scrape). */
-function total(name: string, help: string, extra: string[], read: (s: ReturnType<ExportSyncSource['status']>, c: ReturnType<ExportSyncSource['counters']>) => Array<[Record<string, string>, number]>): void {
+function total(name: string, help: string, extra: string[], values: (s: ReturnType<ExportSyncSource['status']>, c: ReturnType<ExportSyncSource['counters']>) => Array<[Record<string, string>, number]>): void {
   new Counter({
     name, help, labelNames: ['export', ...extra], registers: [metrics().registry],
     collect() {
       this.reset();
-      for (const [exp, src] of sources) for (const [labels, v] of read(src.status(), src.counters())) this.inc({ export: exp, ...labels }, v);
+      for (const [exp, src] of sources) {
+        const { status, counters } = read(src);
+        for (const [labels, v] of values(status, counters)) this.inc({ export: exp, ...labels }, v);
+      }
     },
   });
 }
