@@ -168,7 +168,9 @@ export class S3Store implements ObjectStore {
     // Reading the body inside the attempt means a reset mid-body is retried like any other.
     return this.call('get', key, async () => {
       const out = await this.client.send(this.getCommand(key, opts), this.readTimeout);
-      const data = Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      const bytes = await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+      // A view, not a copy: a large read's parts are megabytes each, and every copy is GC work.
+      const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const res = getInfo(key, out);
       if (data.length !== res.contentLength) throw Object.assign(new Error(`short body: ${data.length} of ${res.contentLength} bytes`), { code: 'ECONNRESET' });
       return { ...res, data };
