@@ -16,6 +16,13 @@ export function parseBytes(value: string): number {
   return bytes;
 }
 
+/** A whole number from 1 to `max`: how many of something may run at once. */
+export function parseCount(value: string, what: string, max = 1024): number {
+  const n = Number(value.trim());
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${what} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 export function parseId(value: string, what: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`${what} must be an integer id, got ${value}`);

@@ -26,6 +26,10 @@ export interface LinkSettings {
   capacityBytes?: number;
   prefetchBytes: number;
   importRules?: ImportRule[];
+  /** Reconciler jobs at once (default 32). */
+  uploadJobs?: number;
+  /** Import queue requests at once (default 32). */
+  importRequests?: number;
   syncOnCommitMs?: number;
   metadataStyle?: MetadataStyle;
 }
@@ -51,6 +55,8 @@ export async function openStore(cacheDir: string, s: LinkSettings): Promise<Open
     store = await openVerifiedS3Store(
       { bucket: s.bucket, prefix: s.prefix, endpoint: s.endpoint, region: s.region, forcePathStyle: s.pathStyle },
       { probe: 'required' },
+      // Uploads and imports share the store's requests: more of either may use more.
+      { maxConcurrency: Math.max(64, (s.uploadJobs ?? 32) + (s.importRequests ?? 32)) },
     );
   } catch (err) {
     if (err instanceof NoSuchBucketError) throw new Error(`bucket ${s.bucket} does not exist`);
@@ -91,6 +97,8 @@ export async function openExport(cacheDir: string, name: string, exportCount: nu
     capacityBytes: s.capacityBytes,
     prefetchBytes: s.prefetchBytes,
     importRules: s.importRules,
+    importConcurrency: s.importRequests,
+    reconciler: s.uploadJobs !== undefined ? { concurrency: s.uploadJobs } : undefined,
     syncOnCommitMs: s.syncOnCommitMs,
     metadataStyle: s.metadataStyle,
   });

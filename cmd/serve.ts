@@ -7,7 +7,7 @@ import { startStatusServer, type StatusServer } from '../pkg/metrics/status-serv
 import { NfsServer } from '../pkg/nfs/server';
 import { parseMetadataStyle, type LinkedExport, type MetadataStyle } from '../pkg/reconcile';
 import { parseImportRules } from '../pkg/cache';
-import { parseBytes, parseDuration, parseId, parseListen } from './flags';
+import { parseBytes, parseCount, parseDuration, parseId, parseListen } from './flags';
 import { waitForSignal } from './plugin-common';
 import { checkCacheDir, checkEndpoint, checkExportNames, checkListen, explainLinkConflict, exposureWarning } from './serve-checks';
 import { openExport, openLocalExport, openStore, type LinkSettings } from './serve-link';
@@ -44,6 +44,10 @@ const HELP = `usage: s3files serve [flags]
                          PREFIX:SIZE:TRIGGER[,...], files strictly smaller than SIZE; TRIGGER
                          directory (when first listed) or file (when first looked up), e.g.
                          ':128K:directory,logs/:0:file' (default: --prefetch-small's one rule)
+  --upload-jobs N        files uploaded (or deletions, copies of a move) at once (default 32;
+                         at most 4 while clients are writing)
+  --import-requests N    requests at once reading what listings left to import: metadata and
+                         small files (default 32)
   --metadata-style S     owner/mode keys written on objects: s3fs (default: x-amz-meta-mode,
                          -uid, -gid, -mtime), s3files (Amazon S3 Files': x-amz-meta-file-owner,
                          -file-group, -file-permissions, -file-mtime) or both; all are read
@@ -90,6 +94,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'dir-ttl': { type: 'string', default: '30s' },
       'cache-size': { type: 'string', default: '10G' },
       'prefetch-small': { type: 'string', default: '128K' },
+      'upload-jobs': { type: 'string', default: '32' },
+      'import-requests': { type: 'string', default: '32' },
       'import-rules': { type: 'string' },
       'sync-on-commit': { type: 'boolean', default: false },
       'sync-on-commit-timeout': { type: 'string', default: '60s' },
@@ -124,6 +130,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     cacheSizeBytes: parseBytes(values['cache-size']),
     capacityBytes: values.capacity ? parseBytes(values.capacity) : undefined,
     prefetchBytes: parseBytes(values['prefetch-small']),
+    uploadJobs: parseCount(values['upload-jobs'], '--upload-jobs'),
+    importRequests: parseCount(values['import-requests'], '--import-requests'),
     importRules: values['import-rules'] !== undefined ? parseImportRules(values['import-rules'], '--import-rules') : undefined,
     metadataStyle: metadataStyleFlag(values['metadata-style']),
     syncOnCommitMs: values['sync-on-commit'] ? parseDuration(values['sync-on-commit-timeout'], '--sync-on-commit-timeout') : undefined,

@@ -115,6 +115,8 @@ describe('s3files serve as a process', function () {
       [['--export', 'data,a b'], 's3files: --export "a b" is not a valid export name (letters, digits, . _ - and / between parts)'],
       [['--listen', '10.255.255.254:2049'], 's3files: --listen 10.255.255.254:2049: cannot listen there: no interface of this machine has that address'],
       [['--log-level', 'verbose'], 's3files: --log-level must be one of error, warn, info, debug; got "verbose"'],
+      [['--upload-jobs', '0'], 's3files: --upload-jobs must be a whole number from 1 to 1024, got "0"'],
+      [['--import-requests', 'many'], 's3files: --import-requests must be a whole number from 1 to 1024, got "many"'],
       [['--bucket', 'b', '--endpoint', 'rgw:7480'], 's3files: --endpoint must be an http:// or https:// URL such as http://rgw:7480, got "rgw:7480"'],
     ];
     for (const [args, message] of cases) {
