@@ -27,6 +27,7 @@ import type { ObjectStore } from '../s3/object-store';
 import { ByteBudget } from './byte-budget';
 import { Foreground } from './foreground';
 import { KeyLocks, SyncStats, UploadsInFlight, type Outcome, type ReconcileContext, type UploadInFlight } from './context';
+import { DueQueue } from './due-queue';
 import { JobWindow } from './job-window';
 import type { KeyMap } from './key-map';
 import { MoveFence } from './move-fence';
@@ -103,7 +104,7 @@ export class Reconciler {
   private readonly awaited = new Set<string>();
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
-  private readonly due = new Map<string, number>();
+  private readonly due = new DueQueue();
   private readonly running = new Map<string, Promise<void>>();
   /**
    * Jobs a directory move in progress turned away, with when they are due: out of `due` until
@@ -305,33 +306,31 @@ export class Reconciler {
     // Draining (shutdown, sync-on-commit, tests) does not yield: someone waits for the bucket.
     const writing = !this.urgent && now - this.lastWriteAt < WRITERS_QUIET_MS;
     const limit = writing ? Math.min(JOBS_WHILE_WRITING, this.window.size) : this.window.size;
-    for (const [id, at] of this.due) {
-      if (this.jobs >= this.window.size) break;
-      if (this.jobs >= limit && !this.awaited.has(id)) {
-        if (this.awaited.size === 0) break;
-        continue;
-      }
-      if (at > now || this.running.has(id)) continue;
-      // A deletion under a directory move in progress waits for it (the move carries out its own).
-      if (id.startsWith('t:') && this.ctx.fence.blocks(id.slice(2))) {
-        this.due.delete(id);
-        this.parked.set(id, at);
-        continue;
-      }
+    // Taken earliest due first; what cannot start now (its inode's previous job still runs) goes
+    // back after the loop.
+    const busy: Array<{ id: string; at: number }> = [];
+    while (this.jobs < limit) {
+      const next = this.due.take(now);
+      if (!next) break;
+      if (!this.startable(next, busy)) continue;
       // Deletions go in batches (one DeleteObjects, one transaction); the rest one at a time.
-      const ids = id.startsWith('t:') ? this.dueTombstones(now) : [id];
-      for (const i of ids) {
-        this.due.delete(i);
-        this.awaited.delete(i);
+      const ids = [next.id];
+      while (next.id.startsWith('t:') && ids.length < TOMBSTONE_BATCH) {
+        const more = this.due.take(now, true);
+        if (!more) break;
+        if (this.startable(more, busy)) ids.push(more.id);
       }
-      this.jobs++;
-      const job = this.run(ids).finally(() => {
-        this.jobs--;
-        for (const i of ids) this.running.delete(i);
-        this.tick();
-      });
-      for (const i of ids) this.running.set(i, job);
+      this.launch(ids);
     }
+    // Jobs a caller waits for (syncNow) do not yield to writers.
+    for (const id of this.awaited) {
+      if (this.jobs >= this.window.size) break;
+      const at = this.due.get(id);
+      if (at === undefined || at > now || this.running.has(id)) continue;
+      this.due.delete(id);
+      this.launch([id]);
+    }
+    for (const b of busy) this.due.set(b.id, b.at);
     if (this.running.size === 0 && (this.due.size === 0 || this.urgent)) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -352,14 +351,32 @@ export class Reconciler {
       .finally(() => (this.rechecking = false));
   }
 
-  /** Up to TOMBSTONE_BATCH due tombstone jobs. */
-  private dueTombstones(now: number): string[] {
-    const ids: string[] = [];
-    for (const [id, at] of this.due) {
-      if (ids.length >= TOMBSTONE_BATCH) break;
-      if (id.startsWith('t:') && at <= now && !this.running.has(id) && !this.ctx.fence.blocks(id.slice(2))) ids.push(id);
+  /**
+   * Whether a job taken from the schedule may start: not while its previous run goes on (kept
+   * in `busy`, rescheduled after the tick), and a deletion under a directory move in progress
+   * waits for the move (the move carries out its own).
+   */
+  private startable(job: { id: string; at: number }, busy: Array<{ id: string; at: number }>): boolean {
+    if (this.running.has(job.id)) {
+      busy.push(job);
+      return false;
     }
-    return ids;
+    if (job.id.startsWith('t:') && this.ctx.fence.blocks(job.id.slice(2))) {
+      this.parked.set(job.id, job.at);
+      return false;
+    }
+    return true;
+  }
+
+  private launch(ids: string[]): void {
+    for (const i of ids) this.awaited.delete(i);
+    this.jobs++;
+    const job = this.run(ids).finally(() => {
+      this.jobs--;
+      for (const i of ids) this.running.delete(i);
+      this.tick();
+    });
+    for (const i of ids) this.running.set(i, job);
   }
 
   private async run(ids: string[]): Promise<void> {
