@@ -16,11 +16,12 @@
 // throttles (job-window.ts). Nothing here is awaited by the file system's operations (except
 // COMMIT in the sync-on-commit mode): a client writes at the cache disk's speed.
 //
-// Yielding to writers: uploads cost the node CPU (signing, HTTP, reading the cache) that the
-// NFS server needs for the writes coming in. While clients write (a change to file data within
-// WRITERS_QUIET_MS), at most JOBS_WHILE_WRITING jobs run, so a `cp -r` onto the mount keeps the
-// pace of a local export; the full window opens once the writes pause. A writer that never
-// pauses still has its files uploaded (JOBS_WHILE_WRITING at a time, and maxDelayMs holds).
+// Yielding to writers: uploads cost the node CPU (signing, HTTP, reading the cache, recording
+// each upload in the metadata log) that the NFS server needs for the writes coming in. While
+// clients write (changes to file data less than WRITERS_QUIET_MS apart), no upload starts for
+// the first holdWhileWritingMs (10 s) of the burst, and at most JOBS_WHILE_WRITING after that,
+// so a `cp -r` onto the mount keeps the pace of a local export; the full window opens as soon as
+// the writes pause. A writer that never pauses still has its files uploaded, a few at a time.
 import type { CacheSync } from '../cache';
 import { describeError, logger, type Logger } from '../log/logger';
 import type { ObjectStore } from '../s3/object-store';
@@ -56,6 +57,8 @@ export interface ReconcilerOptions {
   tuning?: Partial<UploadTuning>;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** How long into a burst of client writes no upload starts (default 10 s; see "Yielding to writers"). */
+  holdWhileWritingMs?: number;
   log?: Logger;
   /** Directory moves in progress, shared with the export's ObjectStoreSource (it hides them from listings). */
   fence?: MoveFence;
@@ -100,8 +103,11 @@ export class Reconciler {
   private readonly window: JobWindow;
   /** When a client last changed file data (wall-clock ms): uploads yield while clients write. */
   private lastWriteAt = Number.NEGATIVE_INFINITY;
+  /** When the current burst of writes began (writes less than WRITERS_QUIET_MS apart). */
+  private writingSince = Number.NEGATIVE_INFINITY;
   /** Jobs a caller waits for (syncNow): they do not yield to writers. */
   private readonly awaited = new Set<string>();
+  private readonly holdWhileWritingMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly due = new DueQueue();
@@ -134,6 +140,7 @@ export class Reconciler {
     this.maxDelayMs = opts.maxDelayMs ?? Math.max(10_000, 30 * this.syncDelayMs);
     this.window = new JobWindow(opts.concurrency ?? 32);
     this.retryBaseMs = opts.retryBaseMs ?? 1000;
+    this.holdWhileWritingMs = opts.holdWhileWritingMs ?? 10_000;
     this.retryMaxMs = opts.retryMaxMs ?? 60_000;
     this.ctx = {
       sync: opts.sync,
@@ -261,7 +268,11 @@ export class Reconciler {
   }
 
   private changed(ino: number, kind: string): void {
-    if (kind === 'data') this.lastWriteAt = Date.now();
+    if (kind === 'data') {
+      const now = Date.now();
+      if (now - this.lastWriteAt >= WRITERS_QUIET_MS) this.writingSince = now;
+      this.lastWriteAt = now;
+    }
     if (kind === 'removed') {
       this.firstChange.delete(ino);
       this.tombstoneScanDue = true;
@@ -305,7 +316,7 @@ export class Reconciler {
     }
     // Draining (shutdown, sync-on-commit, tests) does not yield: someone waits for the bucket.
     const writing = !this.urgent && now - this.lastWriteAt < WRITERS_QUIET_MS;
-    const limit = writing ? Math.min(JOBS_WHILE_WRITING, this.window.size) : this.window.size;
+    const limit = !writing ? this.window.size : now - this.writingSince < this.holdWhileWritingMs ? 0 : Math.min(JOBS_WHILE_WRITING, this.window.size);
     // Taken earliest due first; what cannot start now (its inode's previous job still runs) goes
     // back after the loop.
     const busy: Array<{ id: string; at: number }> = [];

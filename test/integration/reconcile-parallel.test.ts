@@ -125,30 +125,37 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     });
   });
 
-  it('uploads yield to a client that writes: a few jobs while it writes, the full window once it pauses', async () => {
+  it('uploads yield to a client that writes: none in the first moments of a burst, a few after, the full window once it pauses', async () => {
     const n = 300;
     const body = randomBytes(64 * KiB);
     const prefix = uniquePrefix('yield');
-    const t = await linkedExport(shaped, prefix, { syncDelayMs: 50 });
+    const holdMs = 200;
+    const t = await linkedExport(shaped, prefix, { syncDelayMs: 50, reconciler: { holdWhileWritingMs: holdMs } });
     open.push(t);
     await listNames(t.fs, '');
     await mkdirs(t.fs, 'd');
     const w0 = performance.now();
     for (let i = 0; i < n; i++) await writeFile(t.fs, `d/f${i}`, body);
     const w1 = performance.now();
-    const writing = countsBetween(link.meter, w0, w1);
+    // The writes must outlast the hold (else the test proves nothing about what follows it).
+    assert.ok(w1 - w0 > 2 * holdMs, `the writes took ${Math.round(w1 - w0)} ms`);
+    const held = countsBetween(link.meter, w0, w0 + holdMs - 50);
+    const writing = countsBetween(link.meter, w0 + holdMs + 200, w1);
     const until = performance.now() + 60_000;
     while (t.reconciler.status().stats.puts < n) {
       assert.ok(performance.now() < until, `not uploaded after 60 s: ${JSON.stringify(t.reconciler.status())}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     const after = countsBetween(link.meter, w1 + WRITERS_QUIET_MS, performance.now());
-    const summary = `writes ${Math.round(w1 - w0)} ms: ${writing.requests.put} PUTs meanwhile, peak ${writing.peak}; after: ${after.requests.put} PUTs, peak ${after.peak}`;
+    const summary =
+      `writes ${Math.round(w1 - w0)} ms: ${held.requests.put} PUTs in the first ${holdMs} ms; ${writing.requests.put} PUTs after, peak ${writing.peak}; ` +
+      `once they paused: ${after.requests.put} PUTs, peak ${after.peak}`;
     console.log(`      (${summary})`);
+    assert.equal(held.requests.put, 0, `no upload in the first moments of a burst of writes: ${summary}`);
+    assert.ok(writing.requests.put > 0, `a writer that does not pause still has files uploaded: ${summary}`);
     assert.ok(writing.peak <= JOBS_WHILE_WRITING, `at most ${JOBS_WHILE_WRITING} uploads while the client writes: ${summary}`);
-    assert.ok(writing.requests.put > 0, `uploads go on while the client writes: ${summary}`);
     assert.ok(after.peak >= 16, `the full window once the writes pause: ${summary}`);
-    assert.equal((await bucketKeys(direct, `${prefix}d/`)).size, n + 1, "the files and the marker of d/");
+    assert.equal((await bucketKeys(direct, `${prefix}d/`)).size, n + 1, 'the files and the marker of d/');
   });
 
   it('the parts of a large file go up several at a time', async () => {
