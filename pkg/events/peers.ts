@@ -10,6 +10,7 @@
 // reached is logged (rate-limited) and skipped: its TTL is the backstop. Peers come from a
 // function, so the set can follow the cluster (peer-registry.ts).
 import type { Logger } from '../log/logger';
+import { RateLimitedLog } from '../log/rate-limited';
 import type { OwnWrite, OwnWrites } from '../reconcile/own-writes';
 import type { BucketChange } from './records';
 
@@ -36,10 +37,11 @@ export class PeerNotifier {
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> = Promise.resolve();
   private readonly off: () => void;
-  private lastWarnAt = 0;
+  private readonly limited: RateLimitedLog;
   readonly counters = { notices: 0, relayed: 0, requests: 0, failures: 0, dropped: 0 };
 
   constructor(private readonly o: PeerNotifierOptions) {
+    this.limited = new RateLimitedLog(o.log, LOG_EVERY_MS);
     this.off = o.ownWrites.onWrite((w) => this.add(w));
   }
 
@@ -135,10 +137,7 @@ export class PeerNotifier {
   }
 
   private warn(message: string, detail: Record<string, unknown>): void {
-    const now = Date.now();
-    if (now - this.lastWarnAt < LOG_EVERY_MS) return;
-    this.lastWarnAt = now;
-    this.o.log.warn(message, detail);
+    this.limited.write('warn', message, message, detail);
   }
 }
 

@@ -2,6 +2,7 @@
 // (one endpoint or queue can serve several exports of one bucket). Bad input is logged at most
 // once per LOG_EVERY_MS (with a count of what was suppressed) and otherwise ignored.
 import type { Logger } from '../log/logger';
+import { RateLimitedLog } from '../log/rate-limited';
 import type { ChangeFeed } from './change-feed';
 import { FormatError, parseEventBody, type ParsedEvents } from './records';
 
@@ -19,11 +20,12 @@ export interface DeliveryResult {
 
 export class EventRouter {
   private readonly feeds = new Map<string, ChangeFeed>();
-  private lastWarnAt = 0;
-  private suppressed = 0;
+  private readonly limited: RateLimitedLog;
   malformed = 0;
 
-  constructor(private readonly log: Logger) {}
+  constructor(log: Logger) {
+    this.limited = new RateLimitedLog(log, LOG_EVERY_MS);
+  }
 
   add(feed: ChangeFeed): void {
     this.feeds.set(feed.target.name, feed);
@@ -76,15 +78,8 @@ export class EventRouter {
     await Promise.all(feeds.map((f) => f.close()));
   }
 
-  /** A warning at most every LOG_EVERY_MS; the ones in between are counted in the next. */
+  /** Each warning at most every LOG_EVERY_MS; the ones in between are counted in the next. */
   warn(message: string, detail: Record<string, unknown>): void {
-    const now = Date.now();
-    if (now - this.lastWarnAt < LOG_EVERY_MS) {
-      this.suppressed++;
-      return;
-    }
-    this.log.warn(message, { ...detail, suppressedSinceLast: this.suppressed });
-    this.lastWarnAt = now;
-    this.suppressed = 0;
+    this.limited.write('warn', message, message, detail);
   }
 }
