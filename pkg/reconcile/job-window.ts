@@ -1,8 +1,9 @@
 // How many reconciler jobs may run at once: the configured number, halved when the store says
 // it is throttling us (a job failed with ThrottledError after the store's own retries) and grown
-// back by one per run of successes (additive increase, multiplicative decrease, as TCP does).
+// back by one per 8 successes (../s3/aimd.ts).
 // The store's limiter and retries absorb short bursts of 503 SlowDown; this keeps a long
 // overload from turning into a wall of failing jobs that all retry at once.
+import { Aimd } from '../s3/aimd';
 import { ThrottledError } from '../s3/errors';
 
 /** Successes needed to add one slot back. */
@@ -11,40 +12,27 @@ const GROW_EVERY = 8;
 const SHRINK_COOLDOWN_MS = 1000;
 
 export class JobWindow {
-  private current: number;
-  private successes = 0;
-  private lastShrink = -Infinity;
+  private readonly aimd: Aimd;
 
   constructor(
     readonly max: number,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`job concurrency ${max} must be a positive integer`);
-    this.current = max;
+    this.aimd = new Aimd(max, { min: 1, coolDownMs: SHRINK_COOLDOWN_MS, growEvery: () => GROW_EVERY, now });
   }
 
   get size(): number {
-    return this.current;
+    return this.aimd.value;
   }
 
   succeeded(): void {
-    if (this.current >= this.max) return;
-    if (++this.successes >= GROW_EVERY) {
-      this.successes = 0;
-      this.current++;
-    }
+    this.aimd.grow();
   }
 
   /** A job failed: shrinks the window if the store was throttling. True if it shrank. */
   failed(err: unknown): boolean {
-    if (!isThrottle(err)) return false;
-    const t = this.now();
-    if (t - this.lastShrink < SHRINK_COOLDOWN_MS) return false;
-    this.lastShrink = t;
-    this.successes = 0;
-    const before = this.current;
-    this.current = Math.max(1, Math.floor(this.current / 2));
-    return this.current < before;
+    return isThrottle(err) && this.aimd.cut();
   }
 }
 

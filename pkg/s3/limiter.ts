@@ -4,6 +4,8 @@
 // up gradually and says so this way), and grown back by one per `limit` successful requests
 // (additive increase, multiplicative decrease, as TCP and the AWS SDKs' adaptive retry mode do).
 
+import { Aimd } from './aimd';
+
 /** Throttles within this long of a cut come from requests sent before it: one cut for them all. */
 const CUT_COOL_DOWN_MS = 250;
 
@@ -17,25 +19,19 @@ export interface LimiterOptions {
 export class Limiter {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
-  private current: number;
-  private readonly min: number;
-  private readonly now: () => number;
-  /** Successes counted toward the next +1 of the limit. */
-  private credit = 0;
-  private lastCut = Number.NEGATIVE_INFINITY;
+  private readonly aimd: Aimd;
   /** Times the limit was cut (for metrics and tests). */
   cuts = 0;
 
   constructor(readonly max: number, opts: LimiterOptions = {}) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`concurrency limit ${max} must be a positive integer`);
-    this.current = max;
-    this.min = Math.min(max, opts.min ?? 2);
-    this.now = opts.now ?? (() => performance.now());
+    // One more slot per `limit` successes: one per round of requests.
+    this.aimd = new Aimd(max, { min: Math.min(max, opts.min ?? 2), coolDownMs: CUT_COOL_DOWN_MS, growEvery: (limit) => limit, now: opts.now });
   }
 
   /** The limit in force now (between min and max). */
   get limit(): number {
-    return this.current;
+    return this.aimd.value;
   }
 
   get inFlight(): number {
@@ -48,27 +44,17 @@ export class Limiter {
 
   /** The server throttled a request: halve the limit (once per cool-down). */
   throttled(): void {
-    const now = this.now();
-    if (now - this.lastCut < CUT_COOL_DOWN_MS) return;
-    this.lastCut = now;
-    this.credit = 0;
-    if (this.current > this.min) this.cuts++;
-    this.current = Math.max(this.min, Math.floor(this.current / 2));
+    if (this.aimd.cut()) this.cuts++;
   }
 
   /** A request succeeded: one more slot per `limit` successes, up to max. */
   succeeded(): void {
-    if (this.current >= this.max) return;
-    this.credit += 1 / this.current;
-    if (this.credit < 1) return;
-    this.credit -= 1;
-    this.current++;
-    this.wake();
+    if (this.aimd.grow()) this.wake();
   }
 
   /** Resolves with a release function once a slot is free; release is idempotent. */
   async acquire(): Promise<() => void> {
-    if (this.active < this.current) {
+    if (this.active < this.aimd.value) {
       this.active++;
     } else {
       // The releasing caller hands its slot over directly, so `active` stays counted.
@@ -79,7 +65,7 @@ export class Limiter {
       if (released) return;
       released = true;
       // Over the limit (it was cut while this ran): the slot goes away instead of on.
-      const next = this.active <= this.current ? this.waiting.shift() : undefined;
+      const next = this.active <= this.aimd.value ? this.waiting.shift() : undefined;
       if (next) next();
       else this.active--;
     };
@@ -95,7 +81,7 @@ export class Limiter {
   }
 
   private wake(): void {
-    while (this.active < this.current && this.waiting.length > 0) {
+    while (this.active < this.aimd.value && this.waiting.length > 0) {
       this.active++;
       this.waiting.shift()!();
     }
