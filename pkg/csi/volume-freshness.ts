@@ -9,11 +9,10 @@
 // message to one reader: the reader relays the changes to the volume's other nodes (marked as
 // relayed, never relayed again), so each node learns of every change.
 //
-// pkg/csi never parses events: this only attaches pkg/events' feed and notifier to a volume's
-// linked export when it is opened, and detaches them when it is closed.
-import { ChangeFeed, EventRouter, feedFor, startEventEndpoint, type EventEndpoint } from '../events';
-import { PeerNotifier, type Peer } from '../events/peers';
-import { SqsSource } from '../events/sqs-source';
+// pkg/csi never parses events: this only attaches a volume's linked export to pkg/events'
+// FreshnessHub when it is opened, and detaches it when it is closed.
+import { FreshnessHub, type EventQueue } from '../events';
+import type { Peer } from '../events/peers';
 import type { Logger } from '../log/logger';
 import type { LinkedExport } from '../reconcile';
 
@@ -28,42 +27,24 @@ export interface VolumeFreshnessOptions {
   log: Logger;
 }
 
-interface Attached {
-  feed: ChangeFeed;
-  notifier?: PeerNotifier;
-  queueUrl?: string;
-}
-
 /** A volume's SQS queue of bucket events, and how to read it. */
-export interface VolumeQueue {
-  queueUrl: string;
-  region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-}
+export type VolumeQueue = EventQueue;
 
 export class VolumeFreshness {
-  private readonly router: EventRouter;
-  private readonly attached = new Map<string, Attached>();
-  /** One reader per queue, however many volumes name it (the router hands events to each). */
-  private readonly queues = new Map<string, { source: SqsSource; users: number }>();
-
   private constructor(
     private readonly o: VolumeFreshnessOptions,
-    private readonly endpoint: EventEndpoint,
-    router: EventRouter,
-  ) {
-    this.router = router;
-  }
+    private readonly hub: FreshnessHub,
+  ) {}
 
   static async start(o: VolumeFreshnessOptions): Promise<VolumeFreshness> {
-    const router = new EventRouter(o.log);
-    const endpoint = await startEventEndpoint({ host: o.listen.host, port: o.listen.port, token: o.token, router, log: o.log });
-    o.log.info('events endpoint', { address: endpoint.address.address, port: endpoint.address.port, advertise: o.advertise, authenticated: o.token !== undefined });
-    return new VolumeFreshness(o, endpoint, router);
+    const hub = await FreshnessHub.start({ listen: o.listen, token: o.token, log: o.log });
+    const address = hub.endpoint!.address;
+    o.log.info('events endpoint', { address: address.address, port: address.port, advertise: o.advertise, authenticated: o.token !== undefined });
+    return new VolumeFreshness(o, hub);
   }
 
   get port(): number {
-    return this.endpoint.address.port;
+    return this.hub.endpoint!.address.port;
   }
 
   /** The URL this node is notified at for the volume exported as `exportName`. */
@@ -73,74 +54,21 @@ export class VolumeFreshness {
 
   /** A volume was opened: events for it are applied, its writes told to its other nodes. */
   attach(volumeId: string, exportName: string, bucket: string, linked: LinkedExport, queue?: VolumeQueue): void {
-    if (this.attached.has(exportName)) {
-      this.o.log.warn('a volume was attached twice; the earlier feed is dropped', { export: exportName });
-      void this.detach(exportName);
-    }
-    const feed = feedFor(exportName, bucket, linked, this.o.log);
-    this.router.add(feed);
-    // What happened while the volume was not open here is unknown.
-    feed.gap('volume opened');
     const peersOf = this.o.peersOf;
-    const notifier = peersOf
-      ? new PeerNotifier({ bucket, ownWrites: linked.ownWrites, peers: () => peersOf(volumeId), token: this.o.token, log: this.o.log })
-      : undefined;
-    if (queue) this.useQueue(queue);
-    this.attached.set(exportName, { feed, notifier, queueUrl: queue?.queueUrl });
-  }
-
-  private useQueue(q: VolumeQueue): void {
-    const known = this.queues.get(q.queueUrl);
-    if (known) {
-      known.users++;
-      return;
-    }
-    const source = new SqsSource({
-      queueUrl: q.queueUrl,
-      router: this.router,
-      log: this.o.log,
-      client: { ...(q.region ? { region: q.region } : {}), ...(q.credentials ? { credentials: q.credentials } : {}) },
-      // A queue hands each message to one of its readers: the other nodes holding the volume
-      // get the changes from this one.
-      onChanges: (changes) => {
-        for (const a of this.attached.values()) {
-          if (a.queueUrl !== q.queueUrl || !a.notifier) continue;
-          const mine = changes.filter((c) => a.feed.covers(c));
-          if (mine.length > 0) a.notifier.relay(mine);
-        }
-      },
-    });
-    source.start();
-    this.queues.set(q.queueUrl, { source, users: 1 });
-  }
-
-  private releaseQueue(queueUrl: string): void {
-    const q = this.queues.get(queueUrl);
-    if (!q || --q.users > 0) return;
-    this.queues.delete(queueUrl);
-    void q.source.stop();
+    // What happened while the volume was not open here is unknown.
+    this.hub.attach(exportName, bucket, linked, { peers: peersOf && (() => peersOf(volumeId)), queue, gapReason: 'volume opened' });
   }
 
   /** Before the volume's cache closes: resolves once nothing of this module touches it any more. */
-  async detach(exportName: string): Promise<void> {
-    const a = this.attached.get(exportName);
-    if (!a) return;
-    this.attached.delete(exportName);
-    a.notifier?.close();
-    if (a.queueUrl) this.releaseQueue(a.queueUrl);
-    await this.router.remove(exportName);
+  detach(exportName: string): Promise<void> {
+    return this.hub.detach(exportName);
   }
 
   status(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [name, a] of this.attached) {
-      out[name] = { ...a.feed.status(), peers: a.notifier?.counters, sqs: a.queueUrl ? this.queues.get(a.queueUrl)?.source.status() : undefined };
-    }
-    return out;
+    return this.hub.status();
   }
 
-  async close(): Promise<void> {
-    for (const name of Array.from(this.attached.keys())) await this.detach(name);
-    await this.endpoint.close();
+  close(): Promise<void> {
+    return this.hub.close();
   }
 }
