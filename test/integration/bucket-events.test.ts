@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { EventRouter, feedFor, startEventEndpoint, type ChangeFeed, type EventEndpoint } from '../../pkg/events';
 import { S3Store } from '../../pkg/s3/s3-store';
-import { skipS3, startCephRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, startCephRgw, type CephRgw } from '../support/ceph-rgw';
 import { linkedExport, listNames, quietLog, readFile, resolve, uniquePrefix, writeFile, type TestExport } from '../support/linked-fs';
 import { createPushTopic, notifyBucket } from '../support/rgw-notifications';
 
@@ -44,7 +44,7 @@ async function within(limitMs: number, what: string, check: () => Promise<boolea
     // bucket with HTTP notifications (docs/freshness.md).
     gw = await startCephRgw(2, 'civetweb');
     await gw.createBucket(bucket);
-    store = new S3Store({ bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey } });
+    store = rgwStore(gw, bucket);
     await store.detectCapabilities();
     router = new EventRouter(quietLog);
     endpoint = await startEventEndpoint({ host: '127.0.0.1', port: 0, token: TOKEN, router, log: quietLog });

@@ -17,7 +17,7 @@ import { parseCredentials, Secret } from '../../pkg/csi/params';
 import type { ExportSpec } from '../../pkg/csi/volume-exports';
 import { exportNameFor } from '../../pkg/csi/volume-id';
 import { S3Store } from '../../pkg/s3/s3-store';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { mkdirs, quietLog, readFile, writeFile } from '../support/linked-fs';
 
 const rgw = skipS3() ? undefined : useSharedRgw(); // top level: one gateway for the whole run
@@ -42,7 +42,7 @@ const rgw = skipS3() ? undefined : useSharedRgw(); // top level: one gateway for
   before(async () => {
     gw = await rgw!();
     await gw.createBucket(bucket);
-    store = new S3Store({ bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey } });
+    store = rgwStore(gw, bucket);
     dir = await mkdtemp(path.join(os.tmpdir(), 'csi-volume-link-'));
     exports = await NfsVolumeExports.start({ cacheDir: dir, host: '127.0.0.1', port: 0, logger: quietLog, unstageSyncTimeoutMs: 60_000 });
   });

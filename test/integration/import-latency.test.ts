@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { S3Store } from '../../pkg/s3/s3-store';
 import type { Credentials } from '../../pkg/vfs';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { countsBetween } from '../support/link-meter';
 import { ROOT, linkedExport, resolve, type TestExport } from '../support/linked-fs';
 import { fetchKeys, floorClient, listAndHead, mapLimit } from '../support/sdk-floor';
@@ -48,10 +48,7 @@ const FILES = DIRS * PER_DIR;
     });
     direct.destroy();
     link = await startShapedLink({ target: gw.endpoint, latencyMs: LATENCY_MS });
-    store = new S3Store({
-      bucket, endpoint: link.endpoint, region: gw.region, forcePathStyle: true, maxConcurrency: 64,
-      credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
-    });
+    store = rgwStore(gw, bucket, { endpoint: link.endpoint, maxConcurrency: 64 });
     await store.detectCapabilities();
   });
   afterEach(async () => {

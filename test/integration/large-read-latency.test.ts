@@ -5,8 +5,7 @@
 // bench/'s business (on a loaded machine, RGW's CPU and not the link is what limits it).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { S3Store } from '../../pkg/s3/s3-store';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { linkedExport, resolve, ROOT, type TestExport } from '../support/linked-fs';
 import { startShapedLink, type ShapedLink } from '../support/shaped-link';
 
@@ -33,9 +32,8 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
   });
 
   const store = (endpoint: string) => {
-    const s = new S3Store({
-      bucket, endpoint, region: gw.region, forcePathStyle: true,
-      credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+    const s = rgwStore(gw, bucket, {
+      endpoint,
       capabilities: { uploadPartCopy: true, conditionalWrites: true, conditionalMultipartComplete: false, copySourceIfMatch: false },
     });
     cleanup.push(() => s.destroy());

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { S3Store } from '../../pkg/s3/s3-store';
 import type { FsError } from '../../pkg/vfs';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { startFaultProxy, type FaultProxy, type ProxyMode } from '../support/fault-proxy';
 import { ROOT, bucketKeys, linkedExport, listNames, mkdirs, readFile, resolve, writeFile, type TestExport } from '../support/linked-fs';
 
@@ -41,10 +41,9 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; err?: F
   before(async () => {
     gw = await rgw();
     await gw.createBucket(bucket);
-    const creds = { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey };
-    direct = new S3Store({ bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: creds });
+    direct = rgwStore(gw, bucket);
     proxy = await startFaultProxy({ target: gw.endpoint });
-    faulty = new S3Store({ bucket, endpoint: proxy.endpoint, region: gw.region, forcePathStyle: true, credentials: creds });
+    faulty = rgwStore(gw, bucket, { endpoint: proxy.endpoint });
     await faulty.detectCapabilities();
   });
   afterEach(async () => {

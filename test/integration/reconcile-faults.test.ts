@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { S3Store } from '../../pkg/s3/s3-store';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { ROOT, assertKeys, bucketKeys, linkedExport, mkdirs, readFile, resolve, writeFile, type TestExport } from '../support/linked-fs';
 
@@ -26,10 +26,9 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
   before(async () => {
     gw = await rgw();
     await gw.createBucket(bucket);
-    const creds = { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey };
-    direct = new S3Store({ bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: creds });
+    direct = rgwStore(gw, bucket);
     proxy = await startFaultProxy({ target: gw.endpoint, seed, rate: 0, delayMs: 150 });
-    faulty = new S3Store({ bucket, endpoint: proxy.endpoint, region: gw.region, forcePathStyle: true, credentials: creds, retry: { baseDelayMs: 20, maxDelayMs: 500 } });
+    faulty = rgwStore(gw, bucket, { endpoint: proxy.endpoint, retry: { baseDelayMs: 20, maxDelayMs: 500 } });
     await faulty.detectCapabilities();
   });
   after(async () => {

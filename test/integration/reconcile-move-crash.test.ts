@@ -12,7 +12,7 @@ import path from 'node:path';
 import { openLinkedExport } from '../../pkg/reconcile';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { readAcks } from '../support/acks';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { bucketKeys, listNames, quietLog, readFile } from '../support/linked-fs';
 import { mapLimit } from '../support/sdk-floor';
 import { linkIdOf, type MoveCrashConfig } from './reconcile-move-crash.fixture';
@@ -47,7 +47,7 @@ async function killAt(cfg: MoveCrashConfig): Promise<void> {
   before(async () => {
     gw = await rgw();
     await gw.createBucket(bucket);
-    direct = new S3Store({ bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey } });
+    direct = rgwStore(gw, bucket);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's3files-move-crash-'));
   });
   after(() => {

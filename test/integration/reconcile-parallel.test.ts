@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { UPLOAD_TOKEN } from '../../pkg/reconcile/object-meta';
 import { JOBS_WHILE_WRITING, WRITERS_QUIET_MS } from '../../pkg/reconcile/reconciler';
 import { S3Store } from '../../pkg/s3/s3-store';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { countsBetween } from '../support/link-meter';
 import { ROOT, bucketKeys, linkedExport, listNames, mkdirs, readFile, resolve, uniquePrefix, writeFile, type TestExport } from '../support/linked-fs';
@@ -39,11 +39,7 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
   const bucket = `parallel-${Date.now().toString(36)}`;
   const open: TestExport[] = [];
 
-  const makeStore = (endpoint: string) =>
-    new S3Store({
-      bucket, endpoint, region: gw.region, forcePathStyle: true,
-      credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
-    });
+  const makeStore = (endpoint: string) => rgwStore(gw, bucket, { endpoint });
 
   before(async () => {
     gw = await rgw();
@@ -291,12 +287,11 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
   before(async () => {
     gw = await rgw();
     await gw.createBucket(bucket);
-    const creds = { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey };
-    direct = new S3Store({ bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: creds });
+    direct = rgwStore(gw, bucket);
     // Only object PUTs are throttled: half of them answer 503 SlowDown.
     proxy = await startFaultProxy({ target: gw.endpoint, seed: 12, rate: 0, weights: { slowdown: 1 }, eligible: (req) => req.method === 'PUT' && !req.headers['x-amz-copy-source'] });
     // Two attempts per request: the store's own retries give up quickly, so the reconciler sees the throttling.
-    slow = new S3Store({ bucket, endpoint: proxy.endpoint, region: gw.region, forcePathStyle: true, credentials: creds, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50 } });
+    slow = rgwStore(gw, bucket, { endpoint: proxy.endpoint, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50 } });
     await slow.detectCapabilities();
   });
   after(async () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { FolderStore } from '../../pkg/s3/folder-store';
 import { S3Store } from '../../pkg/s3/s3-store';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { freePort, S3FILES_BIN, S3filesServer } from '../support/s3files-server';
 import { locateOnMount } from '../../cmd/status';
 
@@ -140,10 +140,7 @@ describe('integration: serve linked to a bucket', function () {
     before(async () => {
       gw = await rgw!();
       await gw.createBucket(bucket);
-      store = new S3Store({
-        bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true,
-        credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
-      });
+      store = rgwStore(gw, bucket);
     });
     after(() => store?.destroy());
     const env = () => ({ AWS_ACCESS_KEY_ID: gw.accessKeyId, AWS_SECRET_ACCESS_KEY: gw.secretAccessKey, AWS_REGION: gw.region });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { S3Store } from '../../pkg/s3/s3-store';
-import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
+import { rgwStore, skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { classifyRequest, countsBetween, countsSince, type LinkCounts, type RequestKind } from '../support/link-meter';
 import { fetchKeys, floorClient, listAndHead, putObjects, rangedGet } from '../support/sdk-floor';
 import { startShapedLink, type ShapedLink, type ShapedLinkOptions } from '../support/shaped-link';
@@ -35,9 +35,8 @@ const MiB = 1024 * 1024;
     return l;
   }
   function store(endpoint: string, extra: Partial<ConstructorParameters<typeof S3Store>[0]> = {}): S3Store {
-    const s = new S3Store({
-      bucket, endpoint, region: gw.region, forcePathStyle: true,
-      credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+    const s = rgwStore(gw, bucket, {
+      endpoint,
       capabilities: { uploadPartCopy: true, conditionalWrites: false, conditionalMultipartComplete: false, copySourceIfMatch: false },
       ...extra,
     });

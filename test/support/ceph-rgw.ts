@@ -11,6 +11,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { S3StoreConfig } from '../../pkg/s3/s3-config';
+import { S3Store } from '../../pkg/s3/s3-store';
 
 const execFileP = promisify(execFile);
 
@@ -350,4 +352,16 @@ export function useSharedRgw(): () => Promise<CephRgw> {
       process.stderr.write(`      (Ceph RGW up at ${gw.endpoint} in ${gw.startupMs} ms)\n`);
       return gw;
     }));
+}
+
+/**
+ * An S3Store on `bucket` of the gateway, path-style with its credentials; `extra` may point it
+ * elsewhere (a fault proxy, a shaped link in front of the gateway) or tune it.
+ */
+export function rgwStore(gw: CephRgw, bucket: string, extra: Partial<S3StoreConfig> = {}): S3Store {
+  return new S3Store({
+    bucket, endpoint: gw.endpoint, region: gw.region, forcePathStyle: true,
+    credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey },
+    ...extra,
+  });
 }
