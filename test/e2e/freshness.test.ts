@@ -16,7 +16,7 @@ import { UPLOAD_TOKEN } from '../../pkg/reconcile/object-meta';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, startCephRgw, type CephRgw } from '../support/ceph-rgw';
 import { requireE2E } from '../support/e2e';
-import { assertStep, E2E_EXPORT, E2E_PORT, step } from '../support/e2e-steps';
+import { assertStep, E2E_EXPORT, E2E_PORT, startServerInNs, step } from '../support/e2e-steps';
 import { bridgeIntoNs, bridgeOutOfNs, type NsBridge, type NsBridgeOut } from '../support/ns-bridge';
 import { createPushTopic, notifyBucket } from '../support/rgw-notifications';
 import { S3filesServer } from '../support/s3files-server';
@@ -68,18 +68,12 @@ function timedPhase(phase: string, visible: string): string {
 
     net = await TestNetwork.create();
     bridge = await bridgeIntoNs(net, gw.port);
-    server = await S3filesServer.start({
-      cacheDir: join(net.makeTempDir('cache'), 'cache'),
-      host: net.hostIp,
-      port: E2E_PORT,
-      exports: [E2E_EXPORT],
-      spawner: (cmd, args, o) => net!.spawnInNs(cmd, args, o),
-      readyTimeoutMs: 30_000,
-      extraArgs: [
-        '--bucket', bucket, '--prefix', PREFIX, '--endpoint', `http://127.0.0.1:${bridge.port}`, '--path-style', '--sync-delay', '1s',
-        '--dir-ttl', '1h', '--metadata-style', 's3files', '--events-listen', `127.0.0.1:${EVENTS_PORT}`,
-      ],
-      env: { AWS_ACCESS_KEY_ID: gw.accessKeyId, AWS_SECRET_ACCESS_KEY: gw.secretAccessKey, AWS_REGION: gw.region, S3FILES_EVENTS_TOKEN: TOKEN },
+    server = await startServerInNs(net, {
+      link: {
+        gw, bucket, prefix: PREFIX, bridge,
+        args: ['--sync-delay', '1s', '--dir-ttl', '1h', '--metadata-style', 's3files', '--events-listen', `127.0.0.1:${EVENTS_PORT}`],
+        env: { S3FILES_EVENTS_TOKEN: TOKEN },
+      },
     });
     out = await bridgeOutOfNs(net, EVENTS_PORT);
     const arn = await createPushTopic(gw, `fresh-${bucket}`, `http://127.0.0.1:${out.port}/events?token=${TOKEN}`);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { requireE2E } from '../support/e2e';
-import { E2E_EXPORT, E2E_PORT, mountLines, tail } from '../support/e2e-steps';
+import { E2E_EXPORT, mountLines, startServerInNs, tail } from '../support/e2e-steps';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { bucketKeys } from '../support/linked-fs';
 import { bridgeIntoNs, type NsBridge } from '../support/ns-bridge';
@@ -168,17 +168,7 @@ function lsNames(out: string): string[] {
     outDir = net.makeTempDir('guest');
     mkdirSync(join(outDir, 'ctl'));
     bridge = await bridgeIntoNs(net, proxy.port);
-    server = await S3filesServer.start({
-      cacheDir: join(net.makeTempDir('cache'), 'cache'),
-      host: net.hostIp,
-      port: E2E_PORT,
-      exports: [E2E_EXPORT],
-      spawner: (cmd, args, o) => net!.spawnInNs(cmd, args, o),
-      readyTimeoutMs: 30_000,
-      extraArgs: ['--bucket', bucket, '--prefix', PREFIX, '--endpoint', `http://127.0.0.1:${bridge.port}`, '--path-style',
-        '--sync-delay', '500ms', '--dir-ttl', '1s'],
-      env: { AWS_ACCESS_KEY_ID: gw.accessKeyId, AWS_SECRET_ACCESS_KEY: gw.secretAccessKey, AWS_REGION: gw.region },
-    });
+    server = await startServerInNs(net, { link: { gw, bucket, prefix: PREFIX, bridge, args: ['--sync-delay', '500ms', '--dir-ttl', '1s'] } });
     const running = runGuest(net, { script: outageScript(net), timeoutMs: 540_000, outDir });
     await drivePhases().catch((err: Error) => {
       hostError.push(err.message);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { S3Store } from '../../pkg/s3/s3-store';
 import { skipS3, useSharedRgw, type CephRgw } from '../support/ceph-rgw';
 import { requireE2E } from '../support/e2e';
-import { assertStep, E2E_EXPORT, E2E_PORT, guestScript, step, stepSummary, WORKLOADS } from '../support/e2e-steps';
+import { assertStep, guestScript, startServerInNs, step, stepSummary, WORKLOADS } from '../support/e2e-steps';
 import { bucketKeys } from '../support/linked-fs';
 import { bridgeIntoNs, type NsBridge } from '../support/ns-bridge';
 import { S3filesServer } from '../support/s3files-server';
@@ -87,16 +87,7 @@ async function waitForObjects(store: S3Store, want: Map<string, Buffer>, timeout
     for (const f of FF_OUTPUTS) files.set(`ff/${f}`, readFileSync(join(work, 'ref', f)));
 
     bridge = await bridgeIntoNs(net, gw.port);
-    server = await S3filesServer.start({
-      cacheDir: join(net.makeTempDir('cache'), 'cache'),
-      host: net.hostIp,
-      port: E2E_PORT,
-      exports: [E2E_EXPORT],
-      spawner: (cmd, args, o) => net!.spawnInNs(cmd, args, o),
-      readyTimeoutMs: 30_000,
-      extraArgs: ['--bucket', bucket, '--prefix', PREFIX, '--endpoint', `http://127.0.0.1:${bridge.port}`, '--path-style', '--sync-delay', '1s'],
-      env: { AWS_ACCESS_KEY_ID: gw.accessKeyId, AWS_SECRET_ACCESS_KEY: gw.secretAccessKey, AWS_REGION: gw.region },
-    });
+    server = await startServerInNs(net, { link: { gw, bucket, prefix: PREFIX, bridge, args: ['--sync-delay', '1s'] } });
     const W = work;
     const script = guestScript(net, [
       step('import', [

@@ -4,6 +4,8 @@
 // $OUT so that one failing or hanging workload does not hide the results of the others.
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
+import type { CephRgw } from './ceph-rgw';
+import type { NsBridge } from './ns-bridge';
 import { REPO_ROOT, S3filesServer } from './s3files-server';
 import { nfsMountCommand, shellQuote, type GuestResult, type TestNetwork } from './uml';
 
@@ -13,9 +15,21 @@ export const GUEST_PYTHON = '/usr/bin/python3';
 export const E2E_EXPORT = 'data';
 export const E2E_PORT = 20490;
 
-/** Starts `bin/s3files serve` inside net on hostIp:E2E_PORT with a fresh cache dir. */
-export async function startServerInNs(net: TestNetwork, opts: { exports?: string[]; cacheDir?: string } = {}): Promise<S3filesServer> {
+/** Starts `bin/s3files serve` inside net on hostIp:E2E_PORT with a fresh cache dir (linked to nothing, or `link`). */
+/** `serve` linked to a bucket of the gateway, reached through `bridge` (ns-bridge.ts). */
+export interface NsLink {
+  gw: CephRgw;
+  bucket: string;
+  prefix: string;
+  bridge: NsBridge;
+  /** More serve flags (sync delay, TTL, ...). */
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startServerInNs(net: TestNetwork, opts: { exports?: string[]; cacheDir?: string; link?: NsLink } = {}): Promise<S3filesServer> {
   const cacheDir = opts.cacheDir ?? join(net.makeTempDir('cache'), 'cache');
+  const link = opts.link;
   return S3filesServer.start({
     cacheDir,
     host: net.hostIp,
@@ -23,6 +37,8 @@ export async function startServerInNs(net: TestNetwork, opts: { exports?: string
     exports: opts.exports ?? [E2E_EXPORT],
     spawner: (cmd, args, o) => net.spawnInNs(cmd, args, o),
     readyTimeoutMs: 30_000,
+    extraArgs: link && ['--bucket', link.bucket, '--prefix', link.prefix, '--endpoint', `http://127.0.0.1:${link.bridge.port}`, '--path-style', ...(link.args ?? [])],
+    env: link && { AWS_ACCESS_KEY_ID: link.gw.accessKeyId, AWS_SECRET_ACCESS_KEY: link.gw.secretAccessKey, AWS_REGION: link.gw.region, ...link.env },
   });
 }
 
