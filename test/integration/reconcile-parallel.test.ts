@@ -122,7 +122,7 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
   });
 
   it('uploads yield to a client that writes: none in the first moments of a burst, a few after, the full window once it pauses', async () => {
-    const n = 300;
+    const n = 600;
     const body = randomBytes(64 * KiB);
     const prefix = uniquePrefix('yield');
     const holdMs = 200;
@@ -133,8 +133,8 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     const w0 = performance.now();
     for (let i = 0; i < n; i++) await writeFile(t.fs, `d/f${i}`, body);
     const w1 = performance.now();
-    // The writes must outlast the hold (else the test proves nothing about what follows it).
-    assert.ok(w1 - w0 > 2 * holdMs, `the writes took ${Math.round(w1 - w0)} ms`);
+    // The writes must outlast the hold well (else the test proves nothing about what follows it).
+    assert.ok(w1 - w0 > holdMs + 800, `the writes took ${Math.round(w1 - w0)} ms`);
     const held = countsBetween(link.meter, w0, w0 + holdMs - 50);
     const writing = countsBetween(link.meter, w0 + holdMs + 200, w1);
     const until = performance.now() + 60_000;
