@@ -37,6 +37,11 @@ export function logger(subsystem: string): Logger {
   return root.child({ subsystem });
 }
 
+/** Whether `subsystem`'s debug lines are written (S3FILES_TRACE names it, or "all"). */
+export function isTraced(subsystem: string): boolean {
+  return tracingAll || traced.has(subsystem);
+}
+
 /** Sets the level for non-traced output; traced subsystems keep their debug lines. */
 export function setLogLevel(level: string): void {
   configuredLevel = level;
