@@ -21,6 +21,7 @@ import { bucketKeys } from '../support/linked-fs';
 import { bridgeIntoNs, type NsBridge } from '../support/ns-bridge';
 import { S3filesServer } from '../support/s3files-server';
 import { runGuest, shellQuote, TestNetwork, type GuestResult } from '../support/uml';
+import { until } from '../support/proc';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -50,14 +51,6 @@ interface CommandResult { rc: number; secs: number; out: string }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 /** The guest's script: mount, make both directories, then one outage phase at a time. */
@@ -132,23 +125,23 @@ function lsNames(out: string): string[] {
   async function drivePhases(): Promise<void> {
     const ctl = join(outDir, 'ctl');
     for (const p of PHASES) {
-      await waitFor(`the guest's ready-${p}`, () => existsSync(join(ctl, `ready-${p}`)), 240_000);
+      await until(`the guest's ready-${p}`, () => existsSync(join(ctl, `ready-${p}`)), 240_000, 200);
       if (p === PHASES[0]) {
         // Everything the guest made is in the bucket (listed directly, not through the proxy).
         const want = PHASES.flatMap((q) => [`made-${q}/`, ...Object.keys(BODIES).map((f) => `made-${q}/${f}`)]);
-        await waitFor('the files made in the guest to reach the bucket', async () => {
+        await until('the files made in the guest to reach the bucket', async () => {
           const keys = await keysNow();
           return want.every((k) => keys.has(k));
-        }, 60_000);
+        }, 60_000, 200);
         await sleep(2500); // every listing is past its TTL (1 s) now
       }
       proxy!.setMode(p);
       const met = () => (p === 'hang' ? proxy!.hung : proxy!.refused);
       const before = met();
       writeFileSync(join(ctl, `go-${p}`), '');
-      await waitFor(`the guest's done-${p}`, () => existsSync(join(ctl, `done-${p}`)), 240_000);
+      await until(`the guest's done-${p}`, () => existsSync(join(ctl, `done-${p}`)), 240_000, 200);
       // The outage was real: the server's uploads of the changes met it, and none got through.
-      await waitFor(`the server to meet the outage (${p})`, () => met() > before, 10_000);
+      await until(`the server to meet the outage (${p})`, () => met() > before, 10_000, 200);
       outageMet.set(p, met() - before);
       bucketDuringOutage.set(p, Array.from((await keysNow()).keys()).filter((k) => k.startsWith(`made-${p}/`)).sort());
     }
@@ -227,10 +220,10 @@ function lsNames(out: string): string[] {
     const want = (q: Phase) => [`made-${q}/`, `made-${q}/f1`, `made-${q}/f3b`, `made-${q}/new`, `made-${q}/sub/`];
     const expected = PHASES.flatMap(want).sort();
     let keys: string[] = [];
-    await waitFor('the outage changes in the bucket', async () => {
+    await until('the outage changes in the bucket', async () => {
       keys = Array.from((await keysNow()).keys()).sort();
       return JSON.stringify(keys) === JSON.stringify(expected);
-    }, 90_000).catch(() => undefined);
+    }, 90_000, 200).catch(() => undefined);
     assert.deepEqual(keys, expected, `bucket after the outage:\n${server?.logTail(20)}`);
     for (const q of PHASES) {
       assert.equal((await direct.getBuffer(`${PREFIX}made-${q}/f1`)).data.toString(), BODIES.f1);

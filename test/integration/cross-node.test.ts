@@ -17,10 +17,10 @@ import type { ObjectStore } from '../../pkg/s3/object-store';
 import { forBothStores, type StoreSetup } from '../support/both-stores';
 import { FakeKubeApiServer } from '../support/fake-kube-api';
 import { ROOT, linkedExport, listNames, quietLog, readFile, uniquePrefix, writeFile, type TestExport } from '../support/linked-fs';
+import { until } from '../support/proc';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const silent = winston.createLogger({ silent: true });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TOKEN = 'cluster-shared-token-0123456789';
 const VOLUME_ID = 'v1:media:volumes/pvc-1';
 const SYNC_DELAY_MS = 300;
@@ -32,15 +32,6 @@ interface Node {
   endpoint: EventEndpoint;
   reporter: StatusReporter;
   notifier: PeerNotifier;
-}
-
-async function until(limitMs: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const t0 = Date.now();
-  while (!(await check().catch(() => false))) {
-    if (Date.now() - t0 > limitMs) throw new Error(`${what}: not within ${limitMs} ms`);
-    await sleep(20);
-  }
-  return Date.now() - t0;
 }
 
 function crossNodeSuite(name: string, setup: () => Promise<StoreSetup>): void {
@@ -103,16 +94,16 @@ function crossNodeSuite(name: string, setup: () => Promise<StoreSetup>): void {
       const timings: Record<string, number> = {};
 
       await writeFile(a.t.fs, 'shared.txt', Buffer.from('from node a, v1'));
-      timings.created = await until(limit, 'created on a, read on b', async () => (await readFile(b.t.fs, 'shared.txt')).toString() === 'from node a, v1');
+      timings.created = await until('created on a, read on b', async () => (await readFile(b.t.fs, 'shared.txt')).toString() === 'from node a, v1', limit);
 
       await writeFile(a.t.fs, 'shared.txt', Buffer.from('from node a, version two'));
-      timings.overwritten = await until(limit, 'overwritten on a, read on b', async () => (await readFile(b.t.fs, 'shared.txt')).toString() === 'from node a, version two');
+      timings.overwritten = await until('overwritten on a, read on b', async () => (await readFile(b.t.fs, 'shared.txt')).toString() === 'from node a, version two', limit);
 
       await writeFile(b.t.fs, 'reply.txt', Buffer.from('from node b'));
-      timings.otherWay = await until(limit, 'written on b, read on a', async () => (await readFile(a.t.fs, 'reply.txt')).toString() === 'from node b');
+      timings.otherWay = await until('written on b, read on a', async () => (await readFile(a.t.fs, 'reply.txt')).toString() === 'from node b', limit);
 
       await a.t.fs.remove(ROOT, a.t.fs.rootIno, 'shared.txt');
-      timings.deleted = await until(limit, 'deleted on a, gone on b', async () => !(await listNames(b.t.fs, '')).includes('shared.txt'));
+      timings.deleted = await until('deleted on a, gone on b', async () => !(await listNames(b.t.fs, '')).includes('shared.txt'), limit);
       // eslint-disable-next-line no-console
       console.log(`      write/close → visible on the other node (ms, sync delay ${SYNC_DELAY_MS}): ${JSON.stringify(timings)}`);
       assert.ok(a.notifier.counters.notices >= 3 && b.notifier.counters.notices >= 1, JSON.stringify([a.notifier.counters, b.notifier.counters]));
@@ -132,7 +123,7 @@ function crossNodeSuite(name: string, setup: () => Promise<StoreSetup>): void {
       assert.ok(a.notifier.counters.failures >= 1, JSON.stringify(a.notifier.counters));
       assert.deepEqual(await listNames(b.t.fs, ''), []); // TTL an hour: b does not know yet
       b.router.get('pvc-1')!.gap('endpoint restarted');
-      await until(2000, 'b catches up after the gap', async () => (await listNames(b.t.fs, '')).includes('while-down.txt'));
+      await until('b catches up after the gap', async () => (await listNames(b.t.fs, '')).includes('while-down.txt'), 2000);
     });
   });
 }

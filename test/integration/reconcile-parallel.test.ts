@@ -22,6 +22,7 @@ import { countsBetween } from '../support/link-meter';
 import { ROOT, bucketKeys, linkedExport, listNames, mkdirs, readFile, resolve, uniquePrefix, writeFile, type TestExport } from '../support/linked-fs';
 import { floorClient, mapLimit, putObjects } from '../support/sdk-floor';
 import { startShapedLink, type ShapedLink } from '../support/shaped-link';
+import { until } from '../support/proc';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -58,14 +59,6 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     shaped?.destroy();
     await link?.close();
   });
-
-  async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    while (!cond()) {
-      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
 
   const idle = (t: TestExport) => () => {
     const s = t.reconciler.status();
@@ -210,7 +203,7 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     await t.fs.rename(ROOT, t.fs.rootIno, 'big', t.fs.rootIno, 'moved');
     const m0 = performance.now();
     phase('renamed');
-    await until(() => link.counts().requests.copy >= 64, 60_000, 'the move to start copying');
+    await until('the move to start copying', () => link.counts().requests.copy >= 64, 60_000);
     phase('64 copies');
 
     // While it copies: first listings of other directories (a LIST and 5 HEADs: two round trips
@@ -237,7 +230,7 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
       const s = t.reconciler.status();
       if (n > 1000) phase(`moving: ${requests.copy} copies, ${requests.head} HEADs, ${requests.delete} deletes; ${s.tombstones} tombstones, ${s.queued} jobs queued`);
     }, 5000);
-    await until(idle(t), Math.max(240_000, n * 100), 'the move').finally(() => clearInterval(progress));
+    await until('the move', idle(t), Math.max(240_000, n * 100)).finally(() => clearInterval(progress));
     const moveMs = performance.now() - m0;
     phase('move done');
     const c = link.counts();

@@ -13,6 +13,7 @@ import { skipS3, useSharedRgw } from '../support/ceph-rgw';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { RpcTestClient } from '../support/rpc-client';
 import { freePort, REPO_ROOT, S3FILES_BIN } from '../support/s3files-server';
+import { until } from '../support/proc';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -40,14 +41,6 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, command = process.exec
   });
   const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
   return { child, lines, stderr: () => text, exited };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -141,18 +134,18 @@ describe('s3files serve as a process', function () {
       const port = await freePort();
       const p = run(['serve', '--cache-dir', path.join(tmp, name), '--listen', `127.0.0.1:${port}`, '--bucket', bucket, '--prefix', name, '--endpoint', proxy.endpoint, '--path-style', '--sync-delay', '1s', '--shutdown-timeout', shutdownTimeout], env);
       started.push(p);
-      await until(() => p.lines.some((l) => l.message === 'serving'), 'serving');
+      await until('serving', () => p.lines.some((l) => l.message === 'serving'), 20_000);
       await writeFileOverNfs(port, 'stuck.bin', Buffer.alloc(64 * 1024, 7));
       const hungBefore = proxy.hung;
       proxy.mode = 'hang';
-      await until(() => proxy.hung > hungBefore && p.lines.some((l) => l.message === 'serving'), 'an upload hanging on S3');
+      await until('an upload hanging on S3', () => proxy.hung > hungBefore && p.lines.some((l) => l.message === 'serving'), 20_000);
       return { p, port };
     };
     try {
       const { p, port } = await startStuck('one', '2s');
       const t0 = Date.now();
       p.child.kill('SIGTERM');
-      await until(() => portIsFree(port), 'the NFS port to be free', 1000);
+      await until('the NFS port to be free', () => portIsFree(port), 1000);
       const { code, at } = await p.exited;
       assert.equal(code, 1);
       assert.ok(at - t0 < 4000, `exited ${at - t0} ms after SIGTERM`);
@@ -166,7 +159,7 @@ describe('s3files serve as a process', function () {
       // A second signal ends it at once, whatever the timeout.
       const { p: q } = await startStuck('two', '5m');
       q.child.kill('SIGTERM');
-      await until(() => q.lines.some((l) => l.message === 'shutdown: uploads in progress'), 'waiting for uploads');
+      await until('waiting for uploads', () => q.lines.some((l) => l.message === 'shutdown: uploads in progress'), 20_000);
       const t1 = Date.now();
       q.child.kill('SIGTERM');
       const second = await q.exited;
@@ -190,7 +183,7 @@ describe('s3files serve as a process', function () {
     const port = await freePort();
     const first = run(['serve', '--cache-dir', cache, '--listen', `127.0.0.1:${port}`]);
     started.push(first);
-    await until(() => first.lines.some((l) => l.message === 'serving'), 'serving');
+    await until('serving', () => first.lines.some((l) => l.message === 'serving'), 20_000);
     first.child.kill('SIGTERM');
     assert.equal((await first.exited).code, 0);
     const env = { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: rgw.region };
@@ -208,11 +201,11 @@ describe('s3files serve as a process', function () {
     const port = await freePort();
     const npx = run(['--offline', 's3files', 'serve', '--cache-dir', path.join(tmp, 'cache'), '--listen', `127.0.0.1:${port}`], {}, 'npx', []);
     started.push(npx);
-    await until(async () => !(await portIsFree(port)), 'the server to listen', 30_000);
+    await until('the server to listen', async () => !(await portIsFree(port)), 30_000);
     npx.child.kill('SIGTERM');
     await npx.exited;
-    await until(() => portIsFree(port), 'the port to be free after killing npx', 5000);
-    await until(() => pidsWith(tmp).length === 0, 'no s3files process left', 5000);
+    await until('the port to be free after killing npx', () => portIsFree(port), 5000);
+    await until('no s3files process left', () => pidsWith(tmp).length === 0, 5000);
   });
 
   it('a kill of npx while the server is still starting (S3 slow to answer) stops it as soon as it has started', async function () {
@@ -228,12 +221,12 @@ describe('s3files serve as a process', function () {
       const args = ['--offline', 's3files', 'serve', '--cache-dir', path.join(tmp, 'cache'), '--listen', `127.0.0.1:${port}`, '--bucket', bucket, '--endpoint', proxy.endpoint, '--path-style'];
       const npx = run(args, env, 'npx', []);
       started.push(npx);
-      await until(() => proxy.hung > 0, 'the start to wait on S3', 30_000);
+      await until('the start to wait on S3', () => proxy.hung > 0, 30_000);
       npx.child.kill('SIGTERM');
       await npx.exited;
       proxy.setMode('forward'); // the start goes on, and finds itself orphaned
-      await until(() => npx.lines.some((l) => l.message === 'the npm process that started s3files is gone: shutting down'), 'the orphaned server to notice', 20_000);
-      await until(() => pidsWith(tmp).length === 0, 'no s3files process left', 10_000);
+      await until('the orphaned server to notice', () => npx.lines.some((l) => l.message === 'the npm process that started s3files is gone: shutting down'), 20_000);
+      await until('no s3files process left', () => pidsWith(tmp).length === 0, 10_000);
       assert.ok(await portIsFree(port));
     } finally {
       await proxy.close();

@@ -12,17 +12,9 @@ import { SqsSource } from '../../pkg/events/sqs-source';
 import { FolderStore } from '../../pkg/s3/folder-store';
 import { FakeSqs } from '../support/fake-sqs';
 import { linkedExport, listNames, quietLog, readFile, type TestExport } from '../support/linked-fs';
+import { until } from '../support/proc';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(limitMs: number, what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const t0 = Date.now();
-  while (!(await Promise.resolve(check()).catch(() => false))) {
-    if (Date.now() - t0 > limitMs) throw new Error(`${what}: not within ${limitMs} ms`);
-    await sleep(25);
-  }
-}
 
 const s3Event = (name: string, key: string, etag?: string) => ({
   Records: [{ eventVersion: '2.1', eventSource: 'aws:s3', eventTime: new Date().toISOString(), eventName: name, s3: { bucket: { name: 'bkt' }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), ...(etag ? { eTag: etag } : {}) } } }],
@@ -70,23 +62,23 @@ describe('bucket events from SQS (SDK client, stand-in queue)', function () {
     startSource();
     // The start is a gap (what was missed while nobody read is unknown): wait it out and let it
     // re-list, so that from here on only events can explain a change (TTL one hour).
-    await until(5000, 'start-up gap', () => source!.status().connected && t.fs.remoteChanges!.counters.gaps === 1);
+    await until('start-up gap', () => source!.status().connected && t.fs.remoteChanges!.counters.gaps === 1, 5000);
     assert.deepEqual(await listNames(t.fs, ''), ['a.txt']);
     const put = await store.put('vol/new dir/b c.txt', Buffer.from('bee'));
     sqs.send(s3Event('ObjectCreated:Put', 'vol/new dir/b c.txt', put.etag));
-    await until(3000, 'created', async () => (await listNames(t.fs, '')).includes('new dir'));
+    await until('created', async () => (await listNames(t.fs, '')).includes('new dir'), 3000);
     assert.equal((await readFile(t.fs, 'new dir/b c.txt')).toString(), 'bee');
 
     const over = await store.put('vol/a.txt', Buffer.from('two!'));
     sqs.send({ version: '0', 'detail-type': 'Object Created', source: 'aws.s3', time: new Date().toISOString(), detail: { bucket: { name: 'bkt' }, object: { key: 'vol/a.txt', etag: over.etag } } });
-    await until(3000, 'overwritten', async () => (await readFile(t.fs, 'a.txt')).toString() === 'two!');
+    await until('overwritten', async () => (await readFile(t.fs, 'a.txt')).toString() === 'two!', 3000);
 
     await store.delete('vol/a.txt');
     sqs.send(s3Event('ObjectRemoved:Delete', 'vol/a.txt'));
-    await until(3000, 'deleted', async () => !(await listNames(t.fs, '')).includes('a.txt'));
+    await until('deleted', async () => !(await listNames(t.fs, '')).includes('a.txt'), 3000);
 
     sqs.send('this is not an event');
-    await until(3000, 'all messages deleted', () => sqs.pending === 0);
+    await until('all messages deleted', () => sqs.pending === 0, 3000);
     assert.equal(sqs.deleted.length, 4);
     assert.equal(source!.status().malformed, 1);
     assert.equal(source!.status().connected, true);
@@ -97,15 +89,15 @@ describe('bucket events from SQS (SDK client, stand-in queue)', function () {
     assert.deepEqual(await listNames(t.fs, ''), ['x.txt']);
     sqs.failWith = 403;
     startSource();
-    await until(5000, 'status error', () => source!.status().lastError !== undefined);
+    await until('status error', () => source!.status().lastError !== undefined, 5000);
     assert.equal(source!.status().connected, false);
     assert.match(source!.status().lastError!, /AccessDenied|403/);
     await store.put('vol/missed.txt', Buffer.from('m')); // its event never arrives
     assert.deepEqual(await listNames(t.fs, ''), ['x.txt']); // the export still answers, from its cache
     const gaps = t.fs.remoteChanges!.counters.gaps;
     sqs.failWith = undefined;
-    await until(5000, 'reconnected', () => source!.status().connected);
-    await until(2000, 'gap', () => t.fs.remoteChanges!.counters.gaps > gaps);
+    await until('reconnected', () => source!.status().connected, 5000);
+    await until('gap', () => t.fs.remoteChanges!.counters.gaps > gaps, 2000);
     assert.deepEqual(await listNames(t.fs, ''), ['missed.txt', 'x.txt']);
   });
 });

@@ -164,3 +164,24 @@ export class OutputTail {
     return this.text;
   }
 }
+
+/**
+ * Polls `cond` every `everyMs` until it holds and returns the milliseconds that took; throws
+ * after `timeoutMs`, naming `what` (and the last error, if `cond` threw: that counts as "not
+ * yet", as when a file being checked is not there yet).
+ */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 20): Promise<number> {
+  const t0 = Date.now();
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await cond()) return Date.now() - t0;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() - t0 > timeoutMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : ` (last error: ${String(lastError)})`}`);
+    }
+    await sleep(everyMs);
+  }
+}
