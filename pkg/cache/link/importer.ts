@@ -87,12 +87,11 @@ export class Importer {
     }
   }
 
-  /** Starts the first listing of `dirIno` in the background; false if listed or listing. */
-  listAhead(dirIno: number): boolean {
+  /** Starts the first listing of `dirIno` in the background (nothing if listed or listing). */
+  listAhead(dirIno: number): void {
     const rs = this.link.remoteOf(dirIno);
-    if (!rs || rs.key === undefined || !isDirKey(rs.key) || rs.listedAt !== undefined || this.listing.has(dirIno)) return false;
+    if (!rs || rs.key === undefined || !isDirKey(rs.key) || rs.listedAt !== undefined || this.listing.has(dirIno)) return;
     this.startListing(dirIno, rs.key).catch(() => undefined);
-    return true;
   }
 
   /** Resolves once no listing is running (tests, and a clean shutdown). */

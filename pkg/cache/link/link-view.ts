@@ -42,8 +42,8 @@ export interface LinkView {
   readonly importer: {
     ensureListed(dirIno: number, mode?: 'ttl' | 'fresh' | 'once'): Promise<void>;
     markStale(ino: number): Promise<void>;
-    /** Starts the first listing of `dirIno` in the background; false if listed or listing. */
-    listAhead(dirIno: number): boolean;
+    /** Starts the first listing of `dirIno` in the background (nothing if listed or listing). */
+    listAhead(dirIno: number): void;
   };
   readonly evictor: {
     touch(ino: number): void;

@@ -24,8 +24,6 @@ const REMEMBERED_PARENTS = 1024;
 export class WalkAhead {
   /** Per parent directory: the cookie of the last subdirectory a client started to read. */
   private readonly lastRead = new Map<number, number>();
-  /** Listings started ahead (tests, metrics). */
-  started = 0;
 
   constructor(
     private readonly core: FsCore,
@@ -45,7 +43,7 @@ export class WalkAhead {
     let ahead = 0;
     for (const e of listEntries(this.core.store, parent, cookie, SCAN_ENTRIES)) {
       if (this.core.inodes.get(e.ino)?.type !== 'dir') continue;
-      if (this.link.importer.listAhead(e.ino)) this.started++;
+      this.link.importer.listAhead(e.ino);
       if (++ahead >= WALK_AHEAD_DIRS) break;
     }
   }
